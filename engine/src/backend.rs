@@ -1,0 +1,157 @@
+//! The `Backend` trait every database implements, and what a backend declares about itself.
+
+use std::future::Future;
+
+use crate::error::{EngineError, Result};
+use crate::value::{Rows, Value};
+
+/// Transaction isolation levels, as SQL names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationLevel {
+    ReadUncommitted,
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
+
+impl IsolationLevel {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().replace([' ', '-'], "_").as_str() {
+            "read_uncommitted" => Ok(Self::ReadUncommitted),
+            "read_committed" => Ok(Self::ReadCommitted),
+            "repeatable_read" => Ok(Self::RepeatableRead),
+            "serializable" => Ok(Self::Serializable),
+            _ => Err(EngineError::params(format!(
+                "unknown isolation level {name:?} (read_uncommitted, read_committed, repeatable_read, serializable)"
+            ))),
+        }
+    }
+
+    pub fn sql(&self) -> &'static str {
+        match self {
+            Self::ReadUncommitted => "READ UNCOMMITTED",
+            Self::ReadCommitted => "READ COMMITTED",
+            Self::RepeatableRead => "REPEATABLE READ",
+            Self::Serializable => "SERIALIZABLE",
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ReadUncommitted => "read_uncommitted",
+            Self::ReadCommitted => "read_committed",
+            Self::RepeatableRead => "repeatable_read",
+            Self::Serializable => "serializable",
+        }
+    }
+}
+
+/// What a backend supports. Tests (and the ORM's dialects) consult this, never the backend's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capabilities {
+    pub backend: &'static str,
+    pub max_bind_params: usize,
+    pub returning: bool,
+    pub savepoints: bool,
+    pub isolation_levels: Vec<IsolationLevel>,
+    /// Smallest timestamp step the backend keeps, in microseconds.
+    pub timestamp_precision_us: u32,
+    /// Years representable by the date type (inclusive).
+    pub date_range: (i32, i32),
+    pub float_nan: bool,
+    pub float_infinity: bool,
+    pub text_allows_nul: bool,
+    pub empty_string_is_null: bool,
+    pub json: bool,
+    pub arrays: bool,
+    pub interval: bool,
+    /// Significant digits an exact decimal keeps.
+    pub numeric_max_digits: u32,
+    /// Whether NUMERIC can hold NaN / Infinity.
+    pub numeric_special: bool,
+    /// Integers beyond int64 stored exactly (in a NUMERIC column).
+    pub big_integers: bool,
+    pub for_update: bool,
+    pub skip_locked: bool,
+    pub statement_timeout: bool,
+    pub streaming: bool,
+    /// Placeholder style: `$1` (dollar) or `?1` (question).
+    pub placeholder: &'static str,
+}
+
+/// A database backend: a pool of connections that runs SQL with bound parameters.
+///
+/// Futures are `Send` so the engine can drive them on any runtime worker.
+pub trait Backend: Send + Sync + 'static {
+    type Tx: Transaction;
+    type Cursor: Cursor;
+
+    fn capabilities(&self) -> &Capabilities;
+    /// Run one statement; the number of rows affected.
+    fn execute(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<u64>> + Send;
+    /// Run a query; all rows, positionally.
+    fn fetch(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Rows>> + Send;
+    /// Run a query; its first row only (the rest are discarded).
+    fn fetch_one(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Option<Vec<Value>>>> + Send;
+    /// Run one statement once per parameter set, on one connection; the total rows affected.
+    fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> impl Future<Output = Result<u64>> + Send;
+    /// Open a transaction on a connection of its own.
+    fn begin(&self, isolation: Option<IsolationLevel>) -> impl Future<Output = Result<Self::Tx>> + Send;
+    /// Stream a query's rows `chunk_size` at a time, holding one connection.
+    fn cursor(
+        &self,
+        sql: &str,
+        params: Vec<Value>,
+        chunk_size: usize,
+    ) -> impl Future<Output = Result<Self::Cursor>> + Send;
+    /// The server's version string.
+    fn server_version(&self) -> impl Future<Output = Result<String>> + Send;
+    /// Close every idle connection and refuse new work.
+    fn close(&self);
+    fn is_closed(&self) -> bool;
+    fn status(&self) -> PoolStatus;
+}
+
+/// Pool counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub size: usize,
+    pub available: usize,
+    pub max_size: usize,
+    pub waiting: usize,
+}
+
+/// One open transaction. Dropped while still open, it is rolled back (or its connection discarded).
+pub trait Transaction: Send + 'static {
+    fn execute(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<u64>> + Send;
+    fn fetch(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Rows>> + Send;
+    fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Option<Vec<Value>>>> + Send;
+    fn execute_many(&mut self, sql: &str, params: Vec<Vec<Value>>) -> impl Future<Output = Result<u64>> + Send;
+    fn savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn rollback_to(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn release(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn commit(self) -> impl Future<Output = Result<()>> + Send;
+    fn rollback(self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A server-side stream over one query.
+pub trait Cursor: Send + 'static {
+    fn columns(&self) -> &[String];
+    /// The next chunk; empty once exhausted.
+    fn next_chunk(&mut self) -> impl Future<Output = Result<Rows>> + Send;
+}
+
+/// Savepoint names are identifiers spliced into SQL, so only plain ones are allowed.
+pub fn check_savepoint_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::params(format!(
+            "savepoint name {name:?} must be a plain identifier (letters, digits, underscore)"
+        )))
+    }
+}

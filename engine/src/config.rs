@@ -1,0 +1,412 @@
+//! Connection URLs and options. The backend is chosen from the URL scheme here, and only here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use percent_encoding::percent_decode_str;
+
+use crate::error::{EngineError, Result};
+
+/// TLS policy for PostgreSQL, as libpq's `sslmode` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+/// Options every pool understands.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: usize,
+    pub min_size: usize,
+    pub acquire_timeout: Option<Duration>,
+    pub max_lifetime: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PgConfig {
+    pub hosts: Vec<String>,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub dbname: String,
+    pub pool: PoolOptions,
+    pub connect_timeout: Duration,
+    pub statement_timeout: Option<Duration>,
+    pub statement_cache_size: usize,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<PathBuf>,
+    pub application_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteConfig {
+    /// A file path, or `:memory:`.
+    pub path: String,
+    pub pool: PoolOptions,
+    pub busy_timeout: Duration,
+    pub journal_mode: String,
+    pub foreign_keys: bool,
+    pub statement_cache_size: usize,
+}
+
+impl SqliteConfig {
+    pub fn is_memory(&self) -> bool {
+        self.path == ":memory:" || self.path.is_empty()
+    }
+}
+
+/// Which backend a URL names, with its parsed configuration.
+#[derive(Debug, Clone)]
+pub enum BackendConfig {
+    Postgres(PgConfig),
+    Sqlite(SqliteConfig),
+}
+
+/// Parse a URL plus keyword options (which override the URL query).
+pub fn parse(url: &str, options: &[(String, String)]) -> Result<BackendConfig> {
+    let scheme = url
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .ok_or_else(|| {
+            EngineError::config("database URL has no scheme: expected postgres://..., postgresql://... or sqlite://...")
+        })?;
+    match scheme.as_str() {
+        "postgres" | "postgresql" => parse_postgres(url, options).map(BackendConfig::Postgres),
+        "sqlite" => parse_sqlite(url, options).map(BackendConfig::Sqlite),
+        other => Err(EngineError::config(format!(
+            "unknown database URL scheme {other:?}: expected postgres, postgresql or sqlite"
+        ))),
+    }
+}
+
+/// Query pairs from the URL followed by the keyword options, so later ones win.
+fn merged_options(query: Option<&str>, options: &[(String, String)]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    if let Some(q) = query {
+        for pair in q.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            out.push((decode(k, "option name")?, decode(v, "option value")?));
+        }
+    }
+    out.extend(options.iter().cloned());
+    Ok(out)
+}
+
+fn decode(s: &str, what: &str) -> Result<String> {
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| {
+            EngineError::config(format!(
+                "database URL: {what} is not valid UTF-8 after percent-decoding"
+            ))
+        })
+}
+
+fn parse_seconds(name: &str, value: &str) -> Result<Option<Duration>> {
+    let secs: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| EngineError::config(format!("option {name}: expected seconds as a number, got {value:?}")))?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(EngineError::config(format!(
+            "option {name}: expected a non-negative number of seconds, got {value:?}"
+        )));
+    }
+    // 0 means "no limit" for every timeout option.
+    Ok(if secs == 0.0 {
+        None
+    } else {
+        Some(Duration::from_secs_f64(secs))
+    })
+}
+
+fn parse_usize(name: &str, value: &str) -> Result<usize> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| EngineError::config(format!("option {name}: expected a non-negative integer, got {value:?}")))
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" => Ok(true),
+        "0" | "false" | "off" | "no" => Ok(false),
+        _ => Err(EngineError::config(format!(
+            "option {name}: expected true or false, got {value:?}"
+        ))),
+    }
+}
+
+/// Apply an option common to every pool; `false` when the name is not a pool option.
+fn apply_pool_option(pool: &mut PoolOptions, name: &str, value: &str) -> Result<bool> {
+    match name {
+        "max_size" | "maxsize" => {
+            pool.max_size = parse_usize(name, value)?;
+            if pool.max_size == 0 {
+                return Err(EngineError::config("option max_size: must be at least 1"));
+            }
+        }
+        "min_size" | "minsize" => pool.min_size = parse_usize(name, value)?,
+        "acquire_timeout" => pool.acquire_timeout = parse_seconds(name, value)?,
+        "max_lifetime" | "max_inactive_connection_lifetime" => pool.max_lifetime = parse_seconds(name, value)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn check_pool(pool: &PoolOptions) -> Result<()> {
+    if pool.min_size > pool.max_size {
+        return Err(EngineError::config(format!(
+            "option min_size ({}) is larger than max_size ({})",
+            pool.min_size, pool.max_size
+        )));
+    }
+    Ok(())
+}
+
+fn parse_postgres(url: &str, options: &[(String, String)]) -> Result<PgConfig> {
+    // The url crate reports errors without echoing the input, so no password can leak.
+    let parsed = url::Url::parse(url).map_err(|e| {
+        EngineError::config(format!(
+            "malformed PostgreSQL URL: {e} (expected postgres://user:password@host:port/dbname)"
+        ))
+    })?;
+    let mut hosts: Vec<String> = parsed
+        .host_str()
+        .map(|h| h.trim_matches(['[', ']']).to_string())
+        .into_iter()
+        .collect();
+    let mut port = parsed.port().unwrap_or(5432);
+    let mut user = decode(parsed.username(), "user name")?;
+    let mut password = match parsed.password() {
+        Some(p) => Some(decode(p, "password")?),
+        None => None,
+    };
+    let mut dbname = decode(parsed.path().trim_start_matches('/'), "database name")?;
+    let mut cfg = PgConfig {
+        hosts: Vec::new(),
+        port,
+        user: String::new(),
+        password: None,
+        dbname: String::new(),
+        pool: PoolOptions {
+            max_size: 10,
+            min_size: 0,
+            acquire_timeout: Some(Duration::from_secs(30)),
+            max_lifetime: None,
+        },
+        connect_timeout: Duration::from_secs(10),
+        statement_timeout: None,
+        statement_cache_size: 256,
+        sslmode: SslMode::Prefer,
+        sslrootcert: None,
+        application_name: "yara_orm".to_string(),
+    };
+    for (name, value) in merged_options(parsed.query(), options)? {
+        if apply_pool_option(&mut cfg.pool, &name, &value)? {
+            continue;
+        }
+        match name.as_str() {
+            "host" => hosts = value.split(',').map(str::to_string).collect(),
+            "port" => {
+                port = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| EngineError::config(format!("option port: expected a port number, got {value:?}")))?
+            }
+            "user" => user = value,
+            "password" => password = Some(value),
+            "dbname" | "database" => dbname = value,
+            "connect_timeout" | "timeout" => {
+                cfg.connect_timeout = parse_seconds(&name, &value)?.unwrap_or(Duration::from_secs(3600))
+            }
+            "statement_timeout" | "command_timeout" => cfg.statement_timeout = parse_seconds(&name, &value)?,
+            "statement_cache_size" => cfg.statement_cache_size = parse_usize(&name, &value)?,
+            "application_name" => cfg.application_name = value,
+            "sslrootcert" => cfg.sslrootcert = Some(PathBuf::from(value)),
+            "sslmode" | "ssl" => {
+                cfg.sslmode = match value.to_ascii_lowercase().as_str() {
+                    "disable" | "false" | "allow" => SslMode::Disable,
+                    "prefer" => SslMode::Prefer,
+                    "require" | "true" => SslMode::Require,
+                    "verify-ca" | "verify_ca" => SslMode::VerifyCa,
+                    "verify-full" | "verify_full" => SslMode::VerifyFull,
+                    other => {
+                        return Err(EngineError::config(format!(
+                            "option sslmode: unknown mode {other:?} (disable, prefer, require, verify-ca, verify-full)"
+                        )))
+                    }
+                }
+            }
+            other => {
+                return Err(EngineError::config(format!(
+                    "unknown PostgreSQL option {other:?} (known: max_size, min_size, acquire_timeout, connect_timeout, \
+                     statement_timeout, max_lifetime, statement_cache_size, sslmode, sslrootcert, application_name, \
+                     host, port, user, password, dbname)"
+                )))
+            }
+        }
+    }
+    if hosts.is_empty() || hosts.iter().any(|h| h.is_empty()) {
+        return Err(EngineError::config(
+            "PostgreSQL URL has no host (expected postgres://user@host:port/dbname)",
+        ));
+    }
+    if user.is_empty() {
+        user = "postgres".to_string();
+    }
+    if dbname.is_empty() {
+        dbname = user.clone();
+    }
+    check_pool(&cfg.pool)?;
+    cfg.hosts = hosts;
+    cfg.port = port;
+    cfg.user = user;
+    cfg.password = password;
+    cfg.dbname = dbname;
+    Ok(cfg)
+}
+
+fn parse_sqlite(url: &str, options: &[(String, String)]) -> Result<SqliteConfig> {
+    let rest = &url["sqlite://".len()..];
+    let (raw_path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let path = decode(raw_path, "path")?;
+    if path.is_empty() {
+        return Err(EngineError::config(
+            "SQLite URL has no path: use sqlite:///absolute/path.db, sqlite://relative.db or sqlite://:memory:",
+        ));
+    }
+    let memory = path == ":memory:";
+    let mut cfg = SqliteConfig {
+        path,
+        pool: PoolOptions {
+            max_size: if memory { 1 } else { 4 },
+            min_size: 0,
+            acquire_timeout: Some(Duration::from_secs(30)),
+            max_lifetime: None,
+        },
+        busy_timeout: Duration::from_secs(5),
+        journal_mode: "wal".to_string(),
+        foreign_keys: true,
+        statement_cache_size: 256,
+    };
+    for (name, value) in merged_options(query, options)? {
+        if apply_pool_option(&mut cfg.pool, &name, &value)? {
+            continue;
+        }
+        match name.as_str() {
+            "busy_timeout" => cfg.busy_timeout = parse_seconds(&name, &value)?.unwrap_or(Duration::ZERO),
+            "journal_mode" => {
+                let mode = value.to_ascii_lowercase();
+                if !["delete", "truncate", "persist", "memory", "wal", "off"].contains(&mode.as_str()) {
+                    return Err(EngineError::config(format!(
+                        "option journal_mode: unknown mode {value:?}"
+                    )));
+                }
+                cfg.journal_mode = mode;
+            }
+            "foreign_keys" => cfg.foreign_keys = parse_bool(&name, &value)?,
+            "statement_cache_size" => cfg.statement_cache_size = parse_usize(&name, &value)?,
+            other => {
+                return Err(EngineError::config(format!(
+                    "unknown SQLite option {other:?} (known: max_size, min_size, acquire_timeout, max_lifetime, \
+                     busy_timeout, journal_mode, foreign_keys, statement_cache_size)"
+                )))
+            }
+        }
+    }
+    if memory && cfg.pool.max_size != 1 {
+        // Every connection to :memory: is its own empty database, so a pool must hold exactly one.
+        cfg.pool.max_size = 1;
+    }
+    check_pool(&cfg.pool)?;
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn postgres_url_with_options() {
+        let cfg = parse(
+            "postgres://u:p%40ss@db.example:6543/app?max_size=3&statement_timeout=1.5",
+            &[],
+        )
+        .unwrap();
+        let BackendConfig::Postgres(pg) = cfg else {
+            panic!("expected postgres")
+        };
+        assert_eq!(pg.hosts, vec!["db.example"]);
+        assert_eq!(pg.port, 6543);
+        assert_eq!(pg.user, "u");
+        assert_eq!(pg.password.as_deref(), Some("p@ss"));
+        assert_eq!(pg.dbname, "app");
+        assert_eq!(pg.pool.max_size, 3);
+        assert_eq!(pg.statement_timeout, Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn keyword_options_override_query() {
+        let cfg = parse("postgresql://h/db?max_size=3", &opts(&[("max_size", "7")])).unwrap();
+        let BackendConfig::Postgres(pg) = cfg else {
+            panic!("expected postgres")
+        };
+        assert_eq!(pg.pool.max_size, 7);
+    }
+
+    #[test]
+    fn errors_never_echo_the_password() {
+        for url in [
+            "postgres://u:hunter2@h:notaport/db",
+            "postgres://u:hunter2@h/db?bogus=1",
+            "postgres://u:hunter2@/db",
+        ] {
+            let err = parse(url, &[]).unwrap_err();
+            assert!(!err.message.contains("hunter2"), "{}", err.message);
+            assert_eq!(err.kind, crate::error::ErrorKind::Configuration);
+        }
+    }
+
+    #[test]
+    fn unknown_scheme_and_option_are_named() {
+        let err = parse("mysql://h/db", &[]).unwrap_err();
+        assert!(err.message.contains("mysql"));
+        let err = parse("sqlite://x.db", &opts(&[("journal", "wal")])).unwrap_err();
+        assert!(err.message.contains("journal"));
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        let BackendConfig::Sqlite(c) = parse("sqlite:///tmp/a%20b.db?busy_timeout=2", &[]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.path, "/tmp/a b.db");
+        assert_eq!(c.busy_timeout, Duration::from_secs(2));
+        let BackendConfig::Sqlite(c) = parse("sqlite://:memory:", &opts(&[("max_size", "5")])).unwrap() else {
+            panic!()
+        };
+        assert!(c.is_memory());
+        assert_eq!(c.pool.max_size, 1);
+        assert!(parse("sqlite://", &[]).is_err());
+    }
+
+    #[test]
+    fn bad_numbers_are_rejected() {
+        assert!(parse("postgres://h/db?max_size=0", &[]).is_err());
+        assert!(parse("postgres://h/db?acquire_timeout=-1", &[]).is_err());
+        assert!(parse("postgres://h/db?min_size=5&max_size=2", &[]).is_err());
+    }
+}

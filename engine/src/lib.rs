@@ -1,0 +1,22 @@
+//! The compiled engine of Yara ORM.
+//!
+//! Pooling, parameter binding, type conversion, positional row decoding and statement
+//! caching for PostgreSQL and SQLite, behind one `Backend` trait. With the `python`
+//! feature it is also the `yara_orm._engine` extension module.
+
+pub mod any;
+pub mod backend;
+pub mod config;
+pub mod error;
+mod pool_errors;
+pub mod postgres;
+pub mod sqlite;
+pub mod value;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use any::{connect, AnyBackend};
+pub use backend::{Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, Transaction};
+pub use error::{EngineError, ErrorKind, Result};
+pub use value::{Interval, Rows, Value};

@@ -1,0 +1,285 @@
+//! PostgreSQL connections: how they are made, recycled and checked, with a statement cache each.
+
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult};
+use lru::LruCache;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{CancelToken, Client, NoTls, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::decode::decode_row;
+use super::error::map_pg_error;
+use crate::config::{PgConfig, SslMode};
+use crate::error::{EngineError, Result};
+use crate::value::{Rows, Value};
+
+/// Flags a connection carries back to the pool.
+#[derive(Default)]
+pub struct ConnState {
+    /// An operation was abandoned mid-flight: the connection's protocol state is unknown.
+    pub poisoned: AtomicBool,
+    /// A transaction is open on it; recycling rolls it back.
+    pub in_transaction: AtomicBool,
+}
+
+pub struct PgConn {
+    pub client: Client,
+    cache: Option<LruCache<String, Statement>>,
+    pub state: Arc<ConnState>,
+    tls: Option<MakeRustlsConnect>,
+}
+
+pub struct PgManager {
+    config: tokio_postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+    cache_size: usize,
+    max_lifetime: Option<std::time::Duration>,
+}
+
+impl PgManager {
+    pub fn new(cfg: &PgConfig, tls: Option<MakeRustlsConnect>) -> Self {
+        let mut config = tokio_postgres::Config::new();
+        for host in &cfg.hosts {
+            config.host(host);
+        }
+        config
+            .port(cfg.port)
+            .user(&cfg.user)
+            .dbname(&cfg.dbname)
+            .application_name(&cfg.application_name)
+            .connect_timeout(cfg.connect_timeout)
+            .ssl_mode(match cfg.sslmode {
+                SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+                SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+                _ => tokio_postgres::config::SslMode::Require,
+            });
+        if let Some(pw) = &cfg.password {
+            config.password(pw);
+        }
+        // Sessions run in UTC so naive timestamps mean the same on PostgreSQL and SQLite.
+        let mut options = String::from("-c TimeZone=UTC");
+        if let Some(t) = cfg.statement_timeout {
+            options.push_str(&format!(" -c statement_timeout={}", t.as_millis().max(1)));
+        }
+        config.options(options);
+        PgManager {
+            config,
+            tls,
+            cache_size: cfg.statement_cache_size,
+            max_lifetime: cfg.pool.max_lifetime,
+        }
+    }
+}
+
+impl Manager for PgManager {
+    type Type = PgConn;
+    type Error = EngineError;
+
+    async fn create(&self) -> Result<PgConn> {
+        let client = match &self.tls {
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await.map_err(connect_error)?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                client
+            }
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await.map_err(connect_error)?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                client
+            }
+        };
+        Ok(PgConn {
+            client,
+            cache: NonZeroUsize::new(self.cache_size).map(LruCache::new),
+            state: Arc::new(ConnState::default()),
+            tls: self.tls.clone(),
+        })
+    }
+
+    async fn recycle(&self, conn: &mut PgConn, metrics: &Metrics) -> RecycleResult<EngineError> {
+        if conn.client.is_closed() {
+            return Err(RecycleError::message("connection closed"));
+        }
+        if conn.state.poisoned.load(Ordering::Acquire) {
+            return Err(RecycleError::message("connection abandoned mid-statement"));
+        }
+        if let Some(max) = self.max_lifetime {
+            if metrics.age() > max {
+                return Err(RecycleError::message("connection reached max_lifetime"));
+            }
+        }
+        if conn.state.in_transaction.load(Ordering::Acquire) {
+            // A transaction was dropped without commit or rollback: end it before reuse.
+            conn.client
+                .batch_execute("ROLLBACK")
+                .await
+                .map_err(|e| RecycleError::Backend(map_pg_error(e)))?;
+            conn.state.in_transaction.store(false, Ordering::Release);
+        }
+        Ok(())
+    }
+}
+
+fn connect_error(err: tokio_postgres::Error) -> EngineError {
+    let mut e = map_pg_error(err);
+    if e.sqlstate.is_none() {
+        e.kind = crate::error::ErrorKind::Connection;
+    }
+    // Authentication and unknown-database failures are connection errors too.
+    if matches!(e.sqlstate.as_deref(), Some("28P01") | Some("28000") | Some("3D000")) {
+        e.kind = crate::error::ErrorKind::Connection;
+    }
+    e
+}
+
+/// Armed while a statement is in flight. If the future running it is dropped (the asyncio
+/// task was cancelled), the statement is cancelled on the server and the connection is
+/// marked so the pool discards it instead of handing it out in an unknown state.
+struct InFlight {
+    state: Arc<ConnState>,
+    cancel: Option<(CancelToken, Option<MakeRustlsConnect>)>,
+}
+
+impl InFlight {
+    fn arm(conn: &PgConn) -> Self {
+        InFlight {
+            state: conn.state.clone(),
+            cancel: Some((conn.client.cancel_token(), conn.tls.clone())),
+        }
+    }
+
+    fn disarm(mut self) {
+        self.cancel = None;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let Some((token, tls)) = self.cancel.take() else { return };
+        self.state.poisoned.store(true, Ordering::Release);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = match tls {
+                    Some(tls) => token.cancel_query(tls).await,
+                    None => token.cancel_query(NoTls).await,
+                };
+            });
+        }
+    }
+}
+
+fn param_refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+fn check_arity(stmt: &Statement, given: usize) -> Result<()> {
+    let expected = stmt.params().len();
+    if expected != given {
+        return Err(EngineError::programming(format!(
+            "the statement has {expected} placeholder(s) but {given} parameter(s) were given"
+        )));
+    }
+    Ok(())
+}
+
+/// True for the errors a stale cached statement produces after a schema change.
+pub fn is_stale_statement(err: &EngineError) -> bool {
+    match err.sqlstate.as_deref() {
+        Some("26000") => true,
+        Some("0A000") => err.message.contains("cached plan"),
+        _ => false,
+    }
+}
+
+impl PgConn {
+    /// A prepared statement for `sql`, from this connection's cache when possible.
+    pub async fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(stmt) = self.cache.as_mut().and_then(|c| c.get(sql)) {
+            return Ok(stmt.clone());
+        }
+        let guard = InFlight::arm(self);
+        let stmt = self.client.prepare(sql).await.map_err(map_pg_error);
+        guard.disarm();
+        let stmt = stmt?;
+        if let Some(cache) = self.cache.as_mut() {
+            cache.put(sql.to_string(), stmt.clone());
+        }
+        Ok(stmt)
+    }
+
+    pub fn forget(&mut self, sql: &str) {
+        if let Some(cache) = self.cache.as_mut() {
+            cache.pop(sql);
+        }
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.state.poisoned.load(Ordering::Acquire)
+    }
+
+    pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let stmt = self.statement(sql).await?;
+        check_arity(&stmt, params.len())?;
+        let guard = InFlight::arm(self);
+        let result = self
+            .client
+            .execute(&stmt, &param_refs(params))
+            .await
+            .map_err(map_pg_error);
+        guard.disarm();
+        result
+    }
+
+    pub async fn fetch(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
+        let stmt = self.statement(sql).await?;
+        check_arity(&stmt, params.len())?;
+        let guard = InFlight::arm(self);
+        let result = self
+            .client
+            .query(&stmt, &param_refs(params))
+            .await
+            .map_err(map_pg_error);
+        guard.disarm();
+        let rows = result?;
+        let mut out = Rows::new(stmt.columns().iter().map(|c| c.name().to_string()).collect());
+        out.values.reserve(rows.len() * out.width);
+        for row in &rows {
+            decode_row(row, &mut out.values)?;
+        }
+        Ok(out)
+    }
+
+    pub async fn fetch_one(&mut self, sql: &str, params: &[Value]) -> Result<Option<Vec<Value>>> {
+        let rows = self.fetch(sql, params).await?;
+        Ok(rows.first().map(|r| r.to_vec()))
+    }
+
+    /// Every parameter set pipelined on this connection: one round trip's latency, not N.
+    pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
+        let stmt = self.statement(sql).await?;
+        for set in sets {
+            check_arity(&stmt, set.len())?;
+        }
+        let refs: Vec<Vec<&(dyn ToSql + Sync)>> = sets.iter().map(|s| param_refs(s)).collect();
+        let guard = InFlight::arm(self);
+        let client = &self.client;
+        let result = futures_util::future::try_join_all(refs.iter().map(|r| client.execute(&stmt, r.as_slice()))).await;
+        guard.disarm();
+        Ok(result.map_err(map_pg_error)?.into_iter().sum())
+    }
+
+    /// Run SQL text without parameters (BEGIN, COMMIT, SAVEPOINT ...).
+    pub async fn batch(&mut self, sql: &str) -> Result<()> {
+        let guard = InFlight::arm(self);
+        let result = self.client.batch_execute(sql).await.map_err(map_pg_error);
+        guard.disarm();
+        result
+    }
+}

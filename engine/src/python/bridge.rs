@@ -1,0 +1,240 @@
+//! The async bridge between asyncio and the engine's tokio runtime.
+//!
+//! A call creates an asyncio future on the running loop and spawns one tokio task. The task
+//! never touches Python: it pushes its Rust result onto the loop's completion queue and, if
+//! the queue was empty, wakes the loop by writing one byte to a socket the loop watches. The
+//! loop then converts every queued result to Python objects and resolves the futures, so a
+//! burst of completions costs one wake-up, and runtime threads never wait for the GIL (nor
+//! touch the interpreter during shutdown). A cancelled asyncio future aborts its task.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
+use tokio::task::AbortHandle;
+
+use super::errors::to_pyerr;
+use crate::error::Result;
+
+/// A finished operation's result, converted to Python on the loop thread.
+pub trait Deliver: Send + 'static {
+    fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>>;
+}
+
+type Completion = (Py<PyAny>, Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>);
+
+struct Shared {
+    queue: Mutex<Vec<Completion>>,
+    waker: Waker,
+}
+
+#[cfg(unix)]
+struct Waker {
+    writer: std::os::unix::net::UnixStream,
+}
+
+#[cfg(unix)]
+impl Waker {
+    fn wake(&self) {
+        use std::io::Write;
+        // WouldBlock means a wake-up byte is already pending: nothing more to do.
+        let _ = (&self.writer).write(&[1]);
+    }
+}
+
+#[cfg(not(unix))]
+struct Waker {
+    event_loop: Py<PyAny>,
+    completer: std::sync::OnceLock<Py<Completer>>,
+}
+
+#[cfg(not(unix))]
+impl Waker {
+    fn wake(&self) {
+        // Without a pollable socket pair (Windows' proactor loop), fall back to the loop's own
+        // thread-safe scheduling, which needs the GIL briefly.
+        if let Some(completer) = self.completer.get() {
+            Python::attach(|py| {
+                let drain = completer.bind(py).getattr("drain");
+                if let Ok(drain) = drain {
+                    let _ = self.event_loop.bind(py).call_method1("call_soon_threadsafe", (drain,));
+                }
+            });
+        }
+    }
+}
+
+impl Shared {
+    fn push(&self, completion: Completion) {
+        let was_empty = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = queue.is_empty();
+            queue.push(completion);
+            was_empty
+        };
+        if was_empty {
+            self.waker.wake();
+        }
+    }
+}
+
+/// The per-loop completion queue, registered with the loop as a reader.
+#[pyclass(module = "yara_orm._engine", frozen)]
+pub struct Completer {
+    shared: Arc<Shared>,
+    #[cfg(unix)]
+    reader: std::os::unix::net::UnixStream,
+}
+
+#[pymethods]
+impl Completer {
+    /// Resolve every finished operation's future. Runs on the loop thread.
+    fn drain(&self, py: Python<'_>) -> PyResult<()> {
+        #[cfg(unix)]
+        {
+            use std::io::Read;
+            // Empty the socket before taking the queue, so a push racing with this drain
+            // either lands in this batch or writes a fresh wake-up byte.
+            let mut buf = [0u8; 256];
+            while let Ok(n) = (&self.reader).read(&mut buf) {
+                if n < buf.len() {
+                    break;
+                }
+            }
+        }
+        let batch = std::mem::take(&mut *self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()));
+        for (future, make) in batch {
+            let future = future.bind(py);
+            // A future cancelled by its caller no longer wants a result.
+            if future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+                continue;
+            }
+            match make(py) {
+                Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,))?,
+                Err(err) => future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))?,
+            };
+        }
+        Ok(())
+    }
+}
+
+static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static COMPLETERS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The completion queue of `event_loop`, created and registered on first use.
+fn shared_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Shared>> {
+    let registry = COMPLETERS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("weakref")?.getattr("WeakKeyDictionary")?.call0()?.unbind())
+    })?;
+    let registry = registry.bind(py);
+    if let Ok(existing) = registry.get_item(event_loop) {
+        if let Ok(c) = existing.cast::<Completer>() {
+            return Ok(c.get().shared.clone());
+        }
+    }
+    #[cfg(unix)]
+    let completer = {
+        let (reader, writer) = std::os::unix::net::UnixStream::pair()?;
+        reader.set_nonblocking(true)?;
+        writer.set_nonblocking(true)?;
+        let completer = Py::new(
+            py,
+            Completer {
+                shared: Arc::new(Shared {
+                    queue: Mutex::new(Vec::new()),
+                    waker: Waker { writer },
+                }),
+                reader,
+            },
+        )?;
+        use std::os::fd::AsRawFd;
+        let fd = completer.get().reader.as_raw_fd();
+        event_loop.call_method1("add_reader", (fd, completer.bind(py).getattr("drain")?))?;
+        completer
+    };
+    #[cfg(not(unix))]
+    let completer = {
+        let completer = Py::new(
+            py,
+            Completer {
+                shared: Arc::new(Shared {
+                    queue: Mutex::new(Vec::new()),
+                    waker: Waker {
+                        event_loop: event_loop.clone().unbind(),
+                        completer: std::sync::OnceLock::new(),
+                    },
+                }),
+            },
+        )?;
+        let _ = completer.get().shared.waker.completer.set(completer.clone_ref(py));
+        completer
+    };
+    registry.set_item(event_loop, completer.bind(py))?;
+    Ok(completer.get().shared.clone())
+}
+
+/// Aborts the tokio task when its asyncio future is cancelled.
+#[pyclass(module = "yara_orm._engine", frozen)]
+struct AbortOnCancel {
+    handle: AbortHandle,
+}
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0("cancelled")?.is_truthy()? {
+            self.handle.abort();
+        }
+        Ok(())
+    }
+}
+
+/// Run `fut` on the engine's runtime; return an asyncio future for its result.
+pub fn spawn<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Deliver,
+{
+    let get_loop = GET_RUNNING_LOOP.import(py, "asyncio", "get_running_loop")?;
+    let event_loop = get_loop.call0()?;
+    let shared = shared_for(py, &event_loop)?;
+    let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+    let future_ref = future.clone().unbind();
+    let runtime = pyo3_async_runtimes::tokio::get_runtime();
+    let handle = runtime.spawn(async move {
+        let result = fut.await;
+        let make: Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send> = Box::new(move |py| match result {
+            Ok(value) => value.into_py(py),
+            Err(err) => Err(to_pyerr(py, &err)),
+        });
+        shared.push((future_ref, make));
+    });
+    future.call_method1(
+        pyo3::intern!(py, "add_done_callback"),
+        (AbortOnCancel {
+            handle: handle.abort_handle(),
+        },),
+    )?;
+    Ok(future)
+}
+
+/// Options given as a Python dict, as strings for the engine's parser.
+pub fn options_from_dict(options: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    if let Some(options) = options {
+        for (k, v) in options.iter() {
+            if v.is_none() {
+                continue;
+            }
+            let value = if let Ok(b) = v.extract::<bool>() {
+                b.to_string()
+            } else {
+                v.str()?.to_string()
+            };
+            out.push((k.str()?.to_string(), value));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,260 @@
+//! Python objects to `Value`s (parameters) and `Value`s to Python objects (results).
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDate, PyDateTime, PyDelta, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString,
+    PyTime, PyTuple, PyType,
+};
+use pyo3::IntoPyObjectExt;
+
+use super::errors::params_error;
+use super::Json;
+use crate::error::EngineError;
+use crate::value::{Interval, Rows, Value};
+
+static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static UUID: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static JSON_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn decimal_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    DECIMAL.import(py, "decimal", "Decimal")
+}
+
+fn uuid_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    UUID.import(py, "uuid", "UUID")
+}
+
+fn json_dumps(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    JSON_DUMPS.import(py, "json", "dumps")
+}
+
+fn json_loads(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    JSON_LOADS.import(py, "json", "loads")
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// Serialise a Python object as JSON text, refusing NaN/Infinity (not valid JSON).
+pub fn dump_json(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("allow_nan", false)?;
+    kwargs.set_item("ensure_ascii", false)?;
+    json_dumps(py)?
+        .call((obj,), Some(&kwargs))
+        .map_err(|e| params_error(py, format!("value is not JSON-serialisable: {e}")))?
+        .extract()
+}
+
+fn timedelta_micros(delta: &Bound<'_, PyAny>) -> Option<i64> {
+    let d: TimeDelta = delta.extract().ok()?;
+    d.num_microseconds()
+}
+
+/// One Python parameter as a `Value`. Common scalars are checked first.
+pub fn to_value(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    // bool before int: bool is an int subclass in Python.
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return match obj.extract::<i64>() {
+            Ok(i) => Ok(Value::Int(i)),
+            // Beyond int64: travels exactly as a decimal; fits NUMERIC, fails loudly elsewhere.
+            Err(_) => Ok(Value::Decimal(obj.str()?.to_string())),
+        };
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(Value::Float(f.value()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s
+            .to_str()
+            .map(|s| Value::Text(s.to_owned()))
+            .map_err(|_| params_error(py, "text cannot be encoded as UTF-8 (lone surrogate?)".into()));
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Value::Bytes(b.as_bytes().to_vec()));
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(Value::Bytes(b.to_vec()));
+    }
+    if obj.is_instance_of::<PyMemoryView>() {
+        return Ok(Value::Bytes(
+            obj.call_method0("tobytes")?.cast::<PyBytes>()?.as_bytes().to_vec(),
+        ));
+    }
+    // datetime before date: datetime is a date subclass.
+    if obj.is_instance_of::<PyDateTime>() {
+        let tz = obj.getattr("tzinfo")?;
+        if tz.is_none() {
+            return Ok(Value::Timestamp(obj.extract::<NaiveDateTime>()?));
+        }
+        let aware: DateTime<FixedOffset> = obj
+            .extract()
+            .map_err(|e| params_error(py, format!("aware datetime could not be converted to UTC: {e}")))?;
+        return Ok(Value::TimestampTz(aware.with_timezone(&Utc)));
+    }
+    if obj.is_instance_of::<PyDate>() {
+        return Ok(Value::Date(obj.extract::<NaiveDate>()?));
+    }
+    if obj.is_instance_of::<PyTime>() {
+        if !obj.getattr("tzinfo")?.is_none() {
+            return Err(params_error(
+                py,
+                "times with a tzinfo are not supported; pass a naive time".into(),
+            ));
+        }
+        return Ok(Value::Time(obj.extract::<NaiveTime>()?));
+    }
+    if obj.is_instance_of::<PyDelta>() {
+        return timedelta_micros(obj)
+            .map(|us| Value::Interval(Interval::from_micros(us)))
+            .ok_or_else(|| params_error(py, "timedelta out of range".into()));
+    }
+    if obj.is_instance(decimal_type(py)?)? {
+        let text = obj.str()?.to_string();
+        if text.eq_ignore_ascii_case("snan") || text.eq_ignore_ascii_case("-snan") {
+            return Err(params_error(py, "signalling NaN decimals cannot be stored".into()));
+        }
+        return Ok(Value::Decimal(text));
+    }
+    if obj.is_instance(uuid_type(py)?)? {
+        let bytes: Vec<u8> = obj.getattr("bytes")?.extract()?;
+        return uuid::Uuid::from_slice(&bytes)
+            .map(Value::Uuid)
+            .map_err(|e| params_error(py, format!("bad UUID: {e}")));
+    }
+    if let Ok(j) = obj.cast::<Json>() {
+        let j = j.get();
+        let value = j.value.bind(py);
+        return if j.raw {
+            Ok(Value::Json(value.extract::<String>()?))
+        } else {
+            Ok(Value::Json(dump_json(py, value)?))
+        };
+    }
+    if obj.is_instance_of::<PyDict>() {
+        return Ok(Value::Json(dump_json(py, obj)?));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut items = Vec::with_capacity(obj.len()?);
+        for item in obj.try_iter()? {
+            items.push(to_value(py, &item?)?);
+        }
+        return Ok(Value::Array(items));
+    }
+    Err(params_error(
+        py,
+        format!("cannot bind a value of type {}", type_name(obj)),
+    ))
+}
+
+/// A parameter list (any sequence, or None) as `Value`s, naming the position of a bad one.
+pub fn to_params(py: Python<'_>, params: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Value>> {
+    let Some(params) = params else { return Ok(Vec::new()) };
+    if params.is_none() {
+        return Ok(Vec::new());
+    }
+    if params.is_instance_of::<PyString>() || params.is_instance_of::<PyBytes>() || params.is_instance_of::<PyDict>() {
+        return Err(params_error(py, "parameters must be a list or tuple of values".into()));
+    }
+    let mut out = Vec::with_capacity(params.len().unwrap_or(0));
+    for (i, item) in params.try_iter()?.enumerate() {
+        let item = item?;
+        out.push(to_value(py, &item).map_err(|e| {
+            let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+            params_error(py, format!("parameter {} ({}): {msg}", i + 1, type_name(&item)))
+        })?);
+    }
+    Ok(out)
+}
+
+fn decode_error(py: Python<'_>, msg: String) -> PyErr {
+    super::errors::to_pyerr(py, &EngineError::data(msg))
+}
+
+/// One decoded cell as a Python object.
+pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Int(i) => i.into_bound_py_any(py)?,
+        Value::Float(f) => PyFloat::new(py, *f).into_any(),
+        Value::Text(s) => PyString::new(py, s).into_any(),
+        Value::Bytes(b) => PyBytes::new(py, b).into_any(),
+        Value::Json(s) => json_loads(py)?.call1((s.as_str(),))?,
+        Value::Uuid(u) => u.into_bound_py_any(py)?,
+        Value::Decimal(s) => decimal_type(py)?.call1((s.as_str(),))?,
+        Value::Date(d) => d
+            .into_bound_py_any(py)
+            .map_err(|_| decode_error(py, format!("date {d} is outside Python's range (years 1-9999)")))?,
+        Value::Time(t) => t.into_bound_py_any(py)?,
+        Value::Timestamp(t) => t
+            .into_bound_py_any(py)
+            .map_err(|_| decode_error(py, format!("timestamp {t} is outside Python's range (years 1-9999)")))?,
+        Value::TimestampTz(t) => t
+            .into_bound_py_any(py)
+            .map_err(|_| decode_error(py, format!("timestamp {t} is outside Python's range (years 1-9999)")))?,
+        Value::Interval(iv) => {
+            let micros = iv.exact_micros().ok_or_else(|| {
+                decode_error(
+                    py,
+                    format!(
+                        "interval of {} months {} days {} us has a month part, which a timedelta cannot \
+                         represent exactly; convert it in SQL (e.g. extract(epoch from ...))",
+                        iv.months, iv.days, iv.micros
+                    ),
+                )
+            })?;
+            TimeDelta::microseconds(micros)
+                .into_bound_py_any(py)
+                .map_err(|_| decode_error(py, format!("interval of {micros} us is outside timedelta's range")))?
+        }
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+    })
+}
+
+/// A row as a tuple.
+pub fn row_to_py<'py>(py: Python<'py>, row: &[Value]) -> PyResult<Bound<'py, PyTuple>> {
+    let items = row.iter().map(|v| to_py(py, v)).collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, items)
+}
+
+/// All rows as a list of tuples.
+pub fn rows_to_py<'py>(py: Python<'py>, rows: &Rows) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for row in rows.iter().take(rows.len()) {
+        list.append(row_to_py(py, row)?)?;
+    }
+    Ok(list)
+}
+
+/// Parameter sets for execute_many.
+pub fn to_param_sets(py: Python<'_>, sets: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Value>>> {
+    let mut out = Vec::with_capacity(sets.len().unwrap_or(0));
+    for (i, set) in sets.try_iter()?.enumerate() {
+        let set = set?;
+        out.push(to_params(py, Some(&set)).map_err(|e| {
+            let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+            params_error(py, format!("parameter set {}: {msg}", i + 1))
+        })?);
+    }
+    Ok(out)
+}

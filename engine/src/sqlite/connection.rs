@@ -1,0 +1,176 @@
+//! One SQLite connection and the pool manager that opens, configures and recycles them.
+
+use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult};
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{Connection, OpenFlags, Statement};
+
+use super::error::map_sqlite_error;
+use super::types::{from_sqlite, to_sqlite, ColumnKind};
+use crate::config::SqliteConfig;
+use crate::error::{EngineError, Result};
+use crate::value::{Rows, Value};
+
+/// A `Value` as rusqlite's `ToSql`, carrying our error through rusqlite's.
+struct Bind<'a>(&'a Value);
+
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        to_sqlite(self.0).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    }
+}
+
+pub struct SqliteConn {
+    pub conn: Connection,
+}
+
+pub fn bind_all(stmt: &mut Statement<'_>, params: &[Value]) -> Result<()> {
+    let expected = stmt.parameter_count();
+    if expected != params.len() {
+        return Err(EngineError::programming(format!(
+            "the statement has {expected} placeholder(s) but {} parameter(s) were given",
+            params.len()
+        )));
+    }
+    for (i, v) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, Bind(v)).map_err(map_sqlite_error)?;
+    }
+    Ok(())
+}
+
+/// Column names and what their declared types mean, read once per statement.
+pub fn describe(stmt: &Statement<'_>) -> (Vec<String>, Vec<ColumnKind>) {
+    stmt.columns()
+        .map(|c| (c.name().to_string(), ColumnKind::from_decltype(c.decl_type())))
+        .unzip()
+}
+
+/// Step `rows` until `limit` rows were read (or the end), appending cells to `out`.
+pub fn read_rows(rows: &mut rusqlite::Rows<'_>, kinds: &[ColumnKind], out: &mut Rows, limit: usize) -> Result<usize> {
+    let mut n = 0;
+    while n < limit {
+        let Some(row) = rows.next().map_err(map_sqlite_error)? else {
+            break;
+        };
+        for (i, kind) in kinds.iter().enumerate() {
+            let cell = row.get_ref(i).map_err(map_sqlite_error)?;
+            out.values.push(from_sqlite(cell, *kind, &out.columns[i])?);
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+impl SqliteConn {
+    fn prepare(&self, sql: &str) -> Result<rusqlite::CachedStatement<'_>> {
+        self.conn.prepare_cached(sql).map_err(map_sqlite_error)
+    }
+
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let mut stmt = match self.conn.prepare_cached(sql) {
+            Ok(s) => s,
+            Err(rusqlite::Error::MultipleStatement) if params.is_empty() => {
+                self.conn.execute_batch(sql).map_err(map_sqlite_error)?;
+                return Ok(self.conn.changes());
+            }
+            Err(e) => return Err(map_sqlite_error(e)),
+        };
+        bind_all(&mut stmt, params)?;
+        if stmt.column_count() == 0 {
+            return stmt.raw_execute().map(|n| n as u64).map_err(map_sqlite_error);
+        }
+        // A statement that returns rows (SELECT, ... RETURNING): count them, as PostgreSQL does.
+        let mut rows = stmt.raw_query();
+        let mut n = 0u64;
+        while rows.next().map_err(map_sqlite_error)?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    pub fn fetch(&mut self, sql: &str, params: &[Value], limit: usize) -> Result<Rows> {
+        let mut stmt = self.prepare(sql)?;
+        bind_all(&mut stmt, params)?;
+        let (columns, kinds) = describe(&stmt);
+        let mut out = Rows::new(columns);
+        let mut rows = stmt.raw_query();
+        read_rows(&mut rows, &kinds, &mut out, limit)?;
+        Ok(out)
+    }
+
+    pub fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
+        let mut stmt = self.prepare(sql)?;
+        let mut total = 0u64;
+        for set in sets {
+            bind_all(&mut stmt, set)?;
+            total += stmt.raw_execute().map_err(map_sqlite_error)? as u64;
+        }
+        Ok(total)
+    }
+
+    pub fn batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(map_sqlite_error)
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+}
+
+pub struct SqliteManager {
+    cfg: SqliteConfig,
+}
+
+impl SqliteManager {
+    pub fn new(cfg: SqliteConfig) -> Self {
+        SqliteManager { cfg }
+    }
+
+    fn open(&self) -> Result<SqliteConn> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.cfg.path, flags).map_err(|e| {
+            let mut err = map_sqlite_error(e);
+            err.kind = crate::error::ErrorKind::Connection;
+            err.message = format!("cannot open SQLite database {:?}: {}", self.cfg.path, err.message);
+            err
+        })?;
+        conn.busy_timeout(self.cfg.busy_timeout).map_err(map_sqlite_error)?;
+        conn.set_prepared_statement_cache_capacity(self.cfg.statement_cache_size);
+        if !self.cfg.is_memory() {
+            conn.pragma_update(None, "journal_mode", &self.cfg.journal_mode)
+                .map_err(map_sqlite_error)?;
+            if self.cfg.journal_mode == "wal" {
+                conn.pragma_update(None, "synchronous", "NORMAL")
+                    .map_err(map_sqlite_error)?;
+            }
+        }
+        conn.pragma_update(None, "foreign_keys", self.cfg.foreign_keys)
+            .map_err(map_sqlite_error)?;
+        Ok(SqliteConn { conn })
+    }
+}
+
+impl Manager for SqliteManager {
+    type Type = SqliteConn;
+    type Error = EngineError;
+
+    async fn create(&self) -> Result<SqliteConn> {
+        super::blocking(|| self.open())
+    }
+
+    async fn recycle(&self, conn: &mut SqliteConn, metrics: &Metrics) -> RecycleResult<EngineError> {
+        if let Some(max) = self.cfg.pool.max_lifetime {
+            // A :memory: database lives only as long as its one connection: never retire it.
+            if !self.cfg.is_memory() && metrics.age() > max {
+                return Err(RecycleError::message("connection reached max_lifetime"));
+            }
+        }
+        if conn.in_transaction() {
+            // A transaction was dropped without commit or rollback: end it before reuse.
+            super::blocking(|| conn.batch("ROLLBACK")).map_err(RecycleError::Backend)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,311 @@
+//! The SQLite backend: bundled rusqlite connections in a deadpool pool.
+//!
+//! SQLite calls are synchronous. They run on the engine's runtime threads (never on the
+//! asyncio loop), inside `block_in_place` so the runtime moves its other work elsewhere.
+
+mod connection;
+mod error;
+pub mod types;
+
+use std::time::Duration;
+
+use deadpool::managed::{Object, Pool, Timeouts};
+use deadpool::Runtime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::{check_savepoint_name, Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, Transaction};
+use crate::config::SqliteConfig;
+use crate::error::{EngineError, Result};
+use crate::pool_errors::map_pool_error;
+use crate::value::{Rows, Value};
+use connection::{bind_all, describe, read_rows, SqliteConn, SqliteManager};
+
+type SqliteObject = Object<SqliteManager>;
+
+/// Run a synchronous SQLite call without stalling the runtime's other tasks.
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        backend: "sqlite",
+        max_bind_params: 32766,
+        returning: true,
+        savepoints: true,
+        isolation_levels: vec![IsolationLevel::Serializable],
+        timestamp_precision_us: 1,
+        date_range: (1, 9999),
+        float_nan: false,
+        float_infinity: true,
+        text_allows_nul: true,
+        empty_string_is_null: false,
+        json: true,
+        arrays: false,
+        interval: true,
+        numeric_max_digits: types::MAX_DECIMAL_DIGITS as u32,
+        numeric_special: false,
+        big_integers: false,
+        for_update: false,
+        skip_locked: false,
+        statement_timeout: false,
+        streaming: true,
+        placeholder: "question",
+    }
+}
+
+pub struct SqliteBackend {
+    pool: Pool<SqliteManager>,
+    caps: Capabilities,
+    acquire_timeout: Option<Duration>,
+}
+
+impl SqliteBackend {
+    pub async fn connect(cfg: SqliteConfig) -> Result<Self> {
+        let acquire_timeout = cfg.pool.acquire_timeout;
+        let max_size = cfg.pool.max_size;
+        let min_size = cfg.pool.min_size.max(1);
+        let pool = Pool::builder(SqliteManager::new(cfg))
+            .max_size(max_size)
+            .timeouts(Timeouts {
+                wait: acquire_timeout,
+                create: None,
+                recycle: None,
+            })
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| EngineError::config(format!("cannot build the pool: {e}")))?;
+        let backend = SqliteBackend {
+            pool,
+            caps: capabilities(),
+            acquire_timeout,
+        };
+        let mut held = Vec::with_capacity(min_size);
+        for _ in 0..min_size {
+            held.push(backend.acquire().await?);
+        }
+        Ok(backend)
+    }
+
+    async fn acquire(&self) -> Result<SqliteObject> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| map_pool_error(e, self.acquire_timeout))
+    }
+}
+
+impl Backend for SqliteBackend {
+    type Tx = SqliteTransaction;
+    type Cursor = SqliteCursor;
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64> {
+        let mut conn = self.acquire().await?;
+        blocking(|| conn.execute(sql, &params))
+    }
+
+    async fn fetch(&self, sql: &str, params: Vec<Value>) -> Result<Rows> {
+        let mut conn = self.acquire().await?;
+        blocking(|| conn.fetch(sql, &params, usize::MAX))
+    }
+
+    async fn fetch_one(&self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
+        let mut conn = self.acquire().await?;
+        let rows = blocking(|| conn.fetch(sql, &params, 1))?;
+        Ok(rows.first().map(|r| r.to_vec()))
+    }
+
+    async fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
+        // All or nothing, and one fsync instead of one per row.
+        let mut tx = self.begin(None).await?;
+        let count = tx.execute_many(sql, params).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    async fn begin(&self, _isolation: Option<IsolationLevel>) -> Result<SqliteTransaction> {
+        // SQLite transactions are always serializable, which satisfies every requested level.
+        // IMMEDIATE takes the write lock up front, so two writers wait (busy_timeout) instead of
+        // deadlocking on a lock upgrade.
+        let mut conn = self.acquire().await?;
+        blocking(|| conn.batch("BEGIN IMMEDIATE"))?;
+        Ok(SqliteTransaction { conn: Some(conn) })
+    }
+
+    async fn cursor(&self, sql: &str, params: Vec<Value>, chunk_size: usize) -> Result<SqliteCursor> {
+        let conn = self.acquire().await?;
+        SqliteCursor::open(conn, sql.to_string(), params, chunk_size.max(1)).await
+    }
+
+    async fn server_version(&self) -> Result<String> {
+        Ok(rusqlite::version().to_string())
+    }
+
+    fn close(&self) {
+        self.pool.close();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.pool.is_closed()
+    }
+
+    fn status(&self) -> PoolStatus {
+        let s = self.pool.status();
+        PoolStatus {
+            size: s.size,
+            available: s.available,
+            max_size: s.max_size,
+            waiting: s.waiting,
+        }
+    }
+}
+
+/// An open transaction holding one pooled connection. Dropped while open, the pool's recycle
+/// step rolls it back before the connection is used again.
+pub struct SqliteTransaction {
+    conn: Option<SqliteObject>,
+}
+
+impl SqliteTransaction {
+    fn conn(&mut self) -> Result<&mut SqliteConn> {
+        self.conn
+            .as_deref_mut()
+            .ok_or_else(|| EngineError::transaction("the transaction has already been committed or rolled back"))
+    }
+}
+
+impl Transaction for SqliteTransaction {
+    async fn execute(&mut self, sql: &str, params: Vec<Value>) -> Result<u64> {
+        let conn = self.conn()?;
+        blocking(|| conn.execute(sql, &params))
+    }
+
+    async fn fetch(&mut self, sql: &str, params: Vec<Value>) -> Result<Rows> {
+        let conn = self.conn()?;
+        blocking(|| conn.fetch(sql, &params, usize::MAX))
+    }
+
+    async fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
+        let conn = self.conn()?;
+        let rows = blocking(|| conn.fetch(sql, &params, 1))?;
+        Ok(rows.first().map(|r| r.to_vec()))
+    }
+
+    async fn execute_many(&mut self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
+        let conn = self.conn()?;
+        blocking(|| conn.execute_many(sql, &params))
+    }
+
+    async fn savepoint(&mut self, name: &str) -> Result<()> {
+        check_savepoint_name(name)?;
+        let conn = self.conn()?;
+        blocking(|| conn.batch(&format!("SAVEPOINT {name}")))
+    }
+
+    async fn rollback_to(&mut self, name: &str) -> Result<()> {
+        check_savepoint_name(name)?;
+        let conn = self.conn()?;
+        blocking(|| conn.batch(&format!("ROLLBACK TO SAVEPOINT {name}")))
+    }
+
+    async fn release(&mut self, name: &str) -> Result<()> {
+        check_savepoint_name(name)?;
+        let conn = self.conn()?;
+        blocking(|| conn.batch(&format!("RELEASE SAVEPOINT {name}")))
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        let conn = self.conn()?;
+        let result = blocking(|| conn.batch("COMMIT"));
+        if result.is_err() && conn.in_transaction() {
+            // A failed COMMIT (e.g. a deferred foreign key) leaves the transaction open.
+            let _ = blocking(|| conn.batch("ROLLBACK"));
+        }
+        self.conn = None;
+        result
+    }
+
+    async fn rollback(mut self) -> Result<()> {
+        let conn = self.conn()?;
+        let result = if conn.in_transaction() {
+            blocking(|| conn.batch("ROLLBACK"))
+        } else {
+            Ok(())
+        };
+        self.conn = None;
+        result
+    }
+}
+
+type ChunkReply = oneshot::Sender<Result<Rows>>;
+
+/// Steps one statement on a blocking thread that owns the connection until the stream ends.
+pub struct SqliteCursor {
+    columns: Vec<String>,
+    requests: mpsc::Sender<ChunkReply>,
+}
+
+impl SqliteCursor {
+    async fn open(mut conn: SqliteObject, sql: String, params: Vec<Value>, chunk: usize) -> Result<Self> {
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<Vec<String>>>();
+        let (req_tx, mut req_rx) = mpsc::channel::<ChunkReply>(1);
+        tokio::task::spawn_blocking(move || {
+            let sqlite: &mut SqliteConn = &mut conn;
+            let mut stmt = match sqlite.conn.prepare(&sql) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(error::map_sqlite_error(e)));
+                    return;
+                }
+            };
+            if let Err(e) = bind_all(&mut stmt, &params) {
+                let _ = ready_tx.send(Err(e));
+                return;
+            }
+            let (columns, kinds) = describe(&stmt);
+            if ready_tx.send(Ok(columns.clone())).is_err() {
+                return;
+            }
+            let mut rows = stmt.raw_query();
+            while let Some(reply) = req_rx.blocking_recv() {
+                let mut out = Rows::new(columns.clone());
+                let result = read_rows(&mut rows, &kinds, &mut out, chunk).map(|_| out);
+                let finished = result.as_ref().map(|r| r.len() < chunk).unwrap_or(true);
+                let _ = reply.send(result);
+                if finished {
+                    break;
+                }
+            }
+        });
+        let columns = ready_rx
+            .await
+            .map_err(|_| EngineError::connection("the cursor's thread ended unexpectedly"))??;
+        Ok(SqliteCursor {
+            columns,
+            requests: req_tx,
+        })
+    }
+}
+
+impl Cursor for SqliteCursor {
+    fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    async fn next_chunk(&mut self) -> Result<Rows> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        if self.requests.send(reply_tx).await.is_err() {
+            return Ok(Rows::new(self.columns.clone()));
+        }
+        reply_rx
+            .await
+            .unwrap_or_else(|_| Err(EngineError::connection("the cursor's thread ended unexpectedly")))
+    }
+}

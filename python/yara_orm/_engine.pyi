@@ -1,0 +1,78 @@
+"""Type stubs for the compiled engine (``yara_orm._engine``).
+
+The engine speaks positional rows: every fetch returns tuples whose items follow the
+SELECT list. Parameters are bound, never interpolated. Placeholders are the backend's
+own: ``$1, $2`` on PostgreSQL, ``?1, ?2`` (or ``?``) on SQLite.
+
+Python values accepted as parameters: ``None``, ``bool``, ``int`` (beyond int64 only
+into NUMERIC columns), ``float``, ``str``, ``bytes``/``bytearray``/``memoryview``,
+``decimal.Decimal``, ``uuid.UUID``, ``datetime.date``/``time``/``datetime`` (aware values
+are normalised to UTC), ``datetime.timedelta``, ``Json(obj)`` or a ``dict`` (JSON), and
+``list``/``tuple`` (arrays, PostgreSQL only).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+Row = tuple[Any, ...]
+Params = Sequence[Any] | None
+
+class Json:
+    """Marks a parameter as JSON; ``value`` is serialised with ``json.dumps`` unless it is
+    already JSON text passed as ``Json(text, raw=True)``."""
+
+    value: Any
+    raw: bool
+    def __init__(self, value: Any, raw: bool = False) -> None: ...
+
+class EngineCursor:
+    """A server-side stream over one SELECT, holding one connection until exhausted or closed."""
+
+    columns: list[str]
+    async def fetch_chunk(self) -> list[Row]:
+        """The next chunk of at most ``chunk_size`` rows; an empty list once exhausted."""
+    async def close(self) -> None: ...
+
+class EngineTransaction:
+    """One open transaction on one connection. Dropped without commit, it rolls back."""
+
+    async def execute(self, sql: str, params: Params = None) -> int: ...
+    async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int: ...
+    async def fetch(self, sql: str, params: Params = None) -> list[Row]: ...
+    async def fetch_with_columns(self, sql: str, params: Params = None) -> tuple[list[str], list[Row]]: ...
+    async def fetch_one(self, sql: str, params: Params = None) -> Row | None: ...
+    async def savepoint(self, name: str) -> None: ...
+    async def rollback_to(self, name: str) -> None: ...
+    async def release(self, name: str) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+    @property
+    def is_active(self) -> bool: ...
+
+class EnginePool:
+    """A connection pool for one database. Backends are chosen by the URL scheme."""
+
+    backend: str
+    """``"postgres"`` or ``"sqlite"``."""
+    def capabilities(self) -> dict[str, Any]: ...
+    def status(self) -> dict[str, int]:
+        """``size`` (open connections), ``available`` (idle), ``max_size``, ``waiting``."""
+    async def execute(self, sql: str, params: Params = None) -> int: ...
+    async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int: ...
+    async def fetch(self, sql: str, params: Params = None) -> list[Row]: ...
+    async def fetch_with_columns(self, sql: str, params: Params = None) -> tuple[list[str], list[Row]]: ...
+    async def fetch_one(self, sql: str, params: Params = None) -> Row | None: ...
+    async def begin(self, isolation: str | None = None) -> EngineTransaction:
+        """``isolation``: read_uncommitted, read_committed, repeatable_read or serializable."""
+    async def cursor(self, sql: str, params: Params = None, chunk_size: int = 1000) -> EngineCursor: ...
+    async def server_version(self) -> str: ...
+    async def close(self) -> None: ...
+    @property
+    def is_closed(self) -> bool: ...
+
+async def connect(url: str, options: dict[str, Any] | None = None) -> EnginePool:
+    """Open a pool. Options (also accepted in the URL query): ``max_size``, ``min_size``,
+    ``acquire_timeout``, ``connect_timeout``, ``statement_timeout`` (seconds, floats),
+    ``max_lifetime`` (seconds), ``statement_cache_size`` (0 disables; PgBouncer),
+    ``sslmode`` (disable, prefer, require, verify-ca, verify-full), ``sslrootcert``,
+    ``busy_timeout`` (SQLite, seconds), ``journal_mode`` (SQLite), ``foreign_keys`` (SQLite)."""

@@ -1,0 +1,331 @@
+"""What a database's SQL looks like: the :class:`Dialect` base class.
+
+A dialect owns identifier quoting, placeholders, column type names, each lookup's SQL, the
+functions, casts, RETURNING, upserts, LIMIT/OFFSET and locking clauses, and DDL. Capability
+flags say what the backend can do so the query layer refuses clearly instead of failing in SQL.
+Subclasses override what differs; the base speaks the common SQL both built-ins share.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..exceptions import UnSupportedError
+from ..query import ir
+
+if TYPE_CHECKING:
+    from ..fields.base import Field
+    from ..query.compiler import Compiler
+
+
+def escape_like(value: str) -> str:
+    """Escape LIKE's wildcards (and the escape character itself) for ``ESCAPE '\\'``."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class Dialect:
+    name: ClassVar[str] = "base"
+    # Capability flags: the query layer checks these and raises UnSupportedError.
+    supports_regex: ClassVar[bool] = False
+    supports_full_text: ClassVar[bool] = False
+    supports_json_containment: ClassVar[bool] = False
+    supports_for_update: ClassVar[bool] = False
+    supports_unnest: ClassVar[bool] = False
+    supports_returning: ClassVar[bool] = True
+    # Whether an expression's value comes back typed (PostgreSQL) or as a storage class that
+    # needs the expression's output field to convert it (SQLite).
+    typed_expressions: ClassVar[bool] = True
+    default_max_bind_params: ClassVar[int] = 32766
+
+    type_names: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, capabilities: dict[str, Any] | None = None) -> None:
+        caps = capabilities or {}
+        self.capabilities = caps
+        self.max_bind_params = int(caps.get("max_bind_params") or self.default_max_bind_params)
+        self._quoted: dict[str, str] = {}
+
+    # -- names and placeholders ------------------------------------------------------------------
+
+    def quote(self, name: str) -> str:
+        quoted = self._quoted.get(name)
+        if quoted is None:
+            quoted = '"' + name.replace('"', '""') + '"'
+            self._quoted[name] = quoted
+        return quoted
+
+    def placeholder(self, index: int) -> str:
+        raise NotImplementedError
+
+    def literal(self, value: str) -> str:
+        """A string literal for DDL (comments, defaults), where parameters are not allowed."""
+        if "\x00" in value:
+            raise ValueError("NUL characters cannot appear in SQL literals")
+        return "'" + value.replace("'", "''") + "'"
+
+    # -- types --------------------------------------------------------------------------------------
+
+    def column_type(self, field: Field[Any]) -> str:
+        """The declared type of a column for ``field``."""
+        key = field.type_key
+        try:
+            template = self.type_names[key]
+        except KeyError:
+            raise UnSupportedError(f"{self.name} has no column type for {type(field).__name__}") from None
+        return template.format(
+            max_length=getattr(field, "max_length", 0),
+            max_digits=getattr(field, "max_digits", 0),
+            decimal_places=getattr(field, "decimal_places", 0),
+        )
+
+    def cast_type(self, field: Field[Any]) -> str:
+        return self.column_type(field)
+
+    def cast_sql(self, sql: str, field: Field[Any]) -> str:
+        return f"CAST({sql} AS {self.cast_type(field)})"
+
+    def param_cast_sql(self, placeholder: str, field: Field[Any] | None, value: Any) -> str:
+        """A parameter whose type the server cannot infer (select list, CASE results)."""
+        return placeholder
+
+    # -- clauses ------------------------------------------------------------------------------------
+
+    def limit_offset_sql(self, limit: int | None, offset: int | None) -> str:
+        sql = ""
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if offset:
+            sql += f" OFFSET {int(offset)}"
+        return sql
+
+    def order_sql(self, expr: str, descending: bool) -> str:
+        return f"{expr} DESC" if descending else f"{expr} ASC"
+
+    def for_update_sql(self, fu: ir.ForUpdate) -> str:
+        return ""
+
+    def default_values_sql(self) -> str:
+        return "DEFAULT VALUES"
+
+    def on_conflict_sql(self, oc: ir.OnConflict) -> str:
+        q = self.quote
+        target = f" ({', '.join(q(c) for c in oc.target)})" if oc.target else ""
+        if not oc.update_columns:
+            return f" ON CONFLICT{target} DO NOTHING"
+        sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in oc.update_columns)
+        return f" ON CONFLICT{target} DO UPDATE SET {sets}"
+
+    def unnest_sql(self, c: Compiler, arrays: list[tuple[ir.Param, Field[Any]]]) -> str:
+        raise UnSupportedError(f"{self.name} has no UNNEST")
+
+    def explain_sql(self, sql: str) -> str:
+        return "EXPLAIN " + sql
+
+    # -- expressions --------------------------------------------------------------------------------
+
+    def binop_sql(self, c: Compiler, n: ir.BinOp) -> str:
+        return f"({c.expr(n.left)} {n.op} {c.expr(n.right)})"
+
+    def aggregate_sql(self, name: str, arg: str, node: ir.Aggregate) -> str:
+        return f"{name.upper()}({arg})"
+
+    def func_sql(self, c: Compiler, n: ir.Func) -> str:
+        handler = getattr(self, "fn_" + n.name, None)
+        if handler is None:
+            raise UnSupportedError(f"{self.name} does not support the function {n.name}")
+        result: str = handler(c, n)
+        return result
+
+    def fn_lower(self, c: Compiler, n: ir.Func) -> str:
+        return f"LOWER({c.expr(n.args[0])})"
+
+    def fn_upper(self, c: Compiler, n: ir.Func) -> str:
+        return f"UPPER({c.expr(n.args[0])})"
+
+    def fn_length(self, c: Compiler, n: ir.Func) -> str:
+        return f"LENGTH({c.expr(n.args[0])})"
+
+    def fn_trim(self, c: Compiler, n: ir.Func) -> str:
+        return f"TRIM({c.expr(n.args[0])})"
+
+    def fn_abs(self, c: Compiler, n: ir.Func) -> str:
+        return f"ABS({c.expr(n.args[0])})"
+
+    def fn_round(self, c: Compiler, n: ir.Func) -> str:
+        return f"ROUND({', '.join(c.expr(a) for a in n.args)})"
+
+    def fn_coalesce(self, c: Compiler, n: ir.Func) -> str:
+        return f"COALESCE({', '.join(c.expr(a) for a in n.args)})"
+
+    def fn_concat(self, c: Compiler, n: ir.Func) -> str:
+        return "(" + " || ".join(f"COALESCE({c.expr(a)}, '')" for a in n.args) + ")"
+
+    def fn_now(self, c: Compiler, n: ir.Func) -> str:
+        return "CURRENT_TIMESTAMP"
+
+    def fn_extract(self, c: Compiler, n: ir.Func) -> str:
+        return self.extract_sql(str(n.extra), c.expr(n.args[0]), n.args[0].output_field)
+
+    def fn_trunc(self, c: Compiler, n: ir.Func) -> str:
+        return self.trunc_sql(str(n.extra), c.expr(n.args[0]), n.args[0].output_field)
+
+    def fn_json_path(self, c: Compiler, n: ir.Func) -> str:
+        raise UnSupportedError(f"{self.name} has no JSON paths")
+
+    def fn_numeric(self, c: Compiler, n: ir.Func) -> str:
+        return f"CAST({c.expr(n.args[0])} AS NUMERIC)"
+
+    def fn_json_text(self, c: Compiler, n: ir.Func) -> str:
+        """A JSON column read as its text (for custom decoders)."""
+        return f"CAST({c.expr(n.args[0])} AS TEXT)"
+
+    def extract_sql(self, part: str, sql: str, field: Field[Any] | None) -> str:
+        raise NotImplementedError
+
+    def trunc_sql(self, kind: str, sql: str, field: Field[Any] | None) -> str:
+        raise NotImplementedError
+
+    # -- lookups ------------------------------------------------------------------------------------
+
+    def lookup_sql(self, c: Compiler, n: ir.Lookup) -> str:
+        handler = getattr(self, "lookup_" + n.name, None)
+        if handler is None:
+            raise UnSupportedError(f"{self.name} does not support the lookup {n.name!r}")
+        result: str = handler(c, c.expr(n.lhs), n)
+        return result
+
+    def _rhs(self, c: Compiler, n: ir.Lookup) -> str:
+        return c.expr(n.rhs[0])
+
+    def lookup_exact(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} = {self._rhs(c, n)}"
+
+    def lookup_gt(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} > {self._rhs(c, n)}"
+
+    def lookup_gte(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} >= {self._rhs(c, n)}"
+
+    def lookup_lt(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} < {self._rhs(c, n)}"
+
+    def lookup_lte(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} <= {self._rhs(c, n)}"
+
+    def lookup_in(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        if not n.rhs:
+            return "1 = 0"
+        if len(n.rhs) == 1 and isinstance(n.rhs[0], ir.SubSelect):
+            return f"{lhs} IN {c.expr(n.rhs[0])}"
+        return f"{lhs} IN ({', '.join(c.expr(r) for r in n.rhs)})"
+
+    def lookup_not_in(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        if not n.rhs:
+            return "1 = 1"
+        if len(n.rhs) == 1 and isinstance(n.rhs[0], ir.SubSelect):
+            return f"{lhs} NOT IN {c.expr(n.rhs[0])}"
+        return f"{lhs} NOT IN ({', '.join(c.expr(r) for r in n.rhs)})"
+
+    def lookup_range(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} BETWEEN {c.expr(n.rhs[0])} AND {c.expr(n.rhs[1])}"
+
+    def lookup_isnull(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} IS NULL" if n.extra else f"{lhs} IS NOT NULL"
+
+    def lookup_not_isnull(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} IS NOT NULL" if n.extra else f"{lhs} IS NULL"
+
+    def text_sql(self, lhs: str, n: ir.Lookup) -> str:
+        """The left side of a text lookup: non-text columns are cast to text first."""
+        field = n.lhs.output_field
+        if field is not None and field.type_key not in ("varchar", "text"):
+            return f"CAST({lhs} AS TEXT)"
+        return lhs
+
+    def pattern_value(self, lookup: str, value: str) -> str:
+        """The bound pattern for a text lookup on a plain value."""
+        escaped = escape_like(value)
+        if lookup.endswith("contains"):
+            return f"%{escaped}%"
+        if lookup.endswith("startswith"):
+            return f"{escaped}%"
+        if lookup.endswith("endswith"):
+            return f"%{escaped}"
+        return escaped  # iexact
+
+    def pattern_expr(self, lookup: str, rhs: str) -> str:
+        """The pattern for a text lookup whose right side is an expression (escaped in SQL)."""
+        esc = f"REPLACE(REPLACE(REPLACE({rhs}, '\\', '\\\\'), '%', '\\%'), '_', '\\_')"
+        if lookup.endswith("contains"):
+            return f"('%' || {esc} || '%')"
+        if lookup.endswith("startswith"):
+            return f"({esc} || '%')"
+        if lookup.endswith("endswith"):
+            return f"('%' || {esc})"
+        return esc
+
+    def like_sql(self, c: Compiler, lhs: str, n: ir.Lookup, operator: str) -> str:
+        rhs = n.rhs[0]
+        pattern = c.expr(rhs) if isinstance(rhs, ir.Param) else self.pattern_expr(n.name, c.expr(rhs))
+        return f"{self.text_sql(lhs, n)} {operator} {pattern} ESCAPE '\\'"
+
+    def lookup_regex(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        raise UnSupportedError(f"{self.name} does not support regex lookups")
+
+    lookup_iregex = lookup_regex
+
+    def lookup_search(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        raise UnSupportedError(f"{self.name} has no full-text search lookup")
+
+    def lookup_json_contains(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        raise UnSupportedError(f"{self.name} does not support JSON containment lookups")
+
+    lookup_json_contained_by = lookup_json_contains
+
+    def lookup_json_has_key(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        raise UnSupportedError(f"{self.name} does not support JSON key lookups")
+
+    # -- DDL ----------------------------------------------------------------------------------------
+
+    def column_definition(self, field: Field[Any]) -> str:
+        """``"col" TYPE [NOT NULL] [UNIQUE] [DEFAULT ...]`` for CREATE TABLE."""
+        parts = [self.quote(field.column), self.column_type(field)]
+        if field.pk:
+            parts.append("NOT NULL PRIMARY KEY")
+        else:
+            if not field.null:
+                parts.append("NOT NULL")
+            if field.unique:
+                parts.append("UNIQUE")
+        default = self.db_default_sql(field)
+        if default:
+            parts.append(f"DEFAULT {default}")
+        return " ".join(parts)
+
+    def generated_pk_definition(self, field: Field[Any]) -> str:
+        raise NotImplementedError
+
+    def db_default_sql(self, field: Field[Any]) -> str | None:
+        from ..fields.base import NO_DEFAULT
+
+        value = field.db_default
+        if value is NO_DEFAULT:
+            return None
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return self.bool_literal(value)
+        if isinstance(value, int | float):
+            return repr(value)
+        if isinstance(value, ir.Raw):
+            return value.sql
+        return self.literal(str(getattr(value, "value", value)))
+
+    def bool_literal(self, value: bool) -> str:
+        return "TRUE" if value else "FALSE"
+
+    def table_comment_sql(self, table: str, comment: str) -> list[str]:
+        return []
+
+    def column_comment_sql(self, table: str, column: str, comment: str) -> list[str]:
+        return []

@@ -1,0 +1,206 @@
+"""PostgreSQL: ``$n`` placeholders, native types, ILIKE, regex, full text, JSONB, UNNEST."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..exceptions import UnSupportedError
+from ..query import ir
+from .base import Dialect
+
+if TYPE_CHECKING:
+    from ..fields.base import Field
+    from ..query.compiler import Compiler
+
+_EXTRACT_PARTS = {
+    "year": "YEAR",
+    "quarter": "QUARTER",
+    "month": "MONTH",
+    "week": "WEEK",
+    "day": "DAY",
+    "hour": "HOUR",
+    "minute": "MINUTE",
+    "second": "SECOND",
+    "microsecond": "MICROSECONDS",
+    "iso_week_day": "ISODOW",
+    "week_day": "DOW",
+    "day_of_year": "DOY",
+}
+
+# The cast a bare parameter gets when PostgreSQL cannot infer its type, by Python type.
+_PY_CASTS: list[tuple[type, str]] = [
+    (bool, "BOOLEAN"),
+    (int, "BIGINT"),
+    (float, "DOUBLE PRECISION"),
+    (decimal.Decimal, "NUMERIC"),
+    (str, "TEXT"),
+    (bytes, "BYTEA"),
+    (uuid.UUID, "UUID"),
+    (dt.datetime, "TIMESTAMPTZ"),
+    (dt.date, "DATE"),
+    (dt.time, "TIME"),
+    (dt.timedelta, "INTERVAL"),
+]
+
+
+class PostgresDialect(Dialect):
+    name = "postgres"
+    supports_regex = True
+    supports_full_text = True
+    supports_json_containment = True
+    supports_for_update = True
+    supports_unnest = True
+    typed_expressions = True
+    default_max_bind_params = 65535
+
+    type_names: ClassVar[dict[str, str]] = {
+        "smallint": "SMALLINT",
+        "int": "INTEGER",
+        "bigint": "BIGINT",
+        "float": "DOUBLE PRECISION",
+        "decimal": "NUMERIC({max_digits},{decimal_places})",
+        "varchar": "VARCHAR({max_length})",
+        "text": "TEXT",
+        "binary": "BYTEA",
+        "bool": "BOOLEAN",
+        "date": "DATE",
+        "time": "TIME",
+        "datetime": "TIMESTAMPTZ",
+        "interval": "INTERVAL",
+        "uuid": "UUID",
+        "json": "JSONB",
+    }
+
+    def placeholder(self, index: int) -> str:
+        return f"${index}"
+
+    def param_cast_sql(self, placeholder: str, field: Field[Any] | None, value: Any) -> str:
+        if field is not None:
+            return f"{placeholder}::{self.cast_type(field)}"
+        return f"{placeholder}::{self.python_cast(value) or 'TEXT'}"
+
+    def python_cast(self, value: Any) -> str | None:
+        for typ, name in _PY_CASTS:
+            if isinstance(value, typ):
+                return name
+        if isinstance(value, dict):
+            return "JSONB"
+        return None
+
+    def for_update_sql(self, fu: ir.ForUpdate) -> str:
+        sql = " FOR UPDATE"
+        if fu.of:
+            sql += " OF " + ", ".join(self.quote(t) for t in fu.of)
+        if fu.nowait:
+            sql += " NOWAIT"
+        elif fu.skip_locked:
+            sql += " SKIP LOCKED"
+        return sql
+
+    def unnest_sql(self, c: Compiler, arrays: list[tuple[ir.Param, Field[Any]]]) -> str:
+        args = ", ".join(f"{c.add_param(p.value)}::{self.cast_type(f)}[]" for p, f in arrays)
+        return f"SELECT * FROM UNNEST({args})"
+
+    # -- expressions --------------------------------------------------------------------------------
+
+    def aggregate_sql(self, name: str, arg: str, node: ir.Aggregate) -> str:
+        return f"{name.upper()}({arg})"
+
+    def fn_length(self, c: Compiler, n: ir.Func) -> str:
+        return f"CHAR_LENGTH({c.expr(n.args[0])})"
+
+    def fn_round(self, c: Compiler, n: ir.Func) -> str:
+        # ROUND(x, n) exists only for NUMERIC on PostgreSQL.
+        if len(n.args) > 1:
+            return f"ROUND(CAST({c.expr(n.args[0])} AS NUMERIC), {c.expr(n.args[1])})"
+        return f"ROUND({c.expr(n.args[0])})"
+
+    def fn_concat(self, c: Compiler, n: ir.Func) -> str:
+        return "CONCAT(" + ", ".join(f"CAST({c.expr(a)} AS TEXT)" for a in n.args) + ")"
+
+    def fn_json_path(self, c: Compiler, n: ir.Func) -> str:
+        path, as_text = n.extra
+        keys = ", ".join(c.add_param(str(k)) + "::TEXT" for k in path)
+        func = "JSONB_EXTRACT_PATH_TEXT" if as_text else "JSONB_EXTRACT_PATH"
+        return f"{func}({c.expr(n.args[0])}, {keys})"
+
+    def _utc(self, sql: str, field: Field[Any] | None) -> str:
+        # Date parts of an instant are taken in UTC, whatever the session's TimeZone says.
+        if field is None or field.type_key == "datetime":
+            return f"({sql} AT TIME ZONE 'UTC')"
+        return sql
+
+    def extract_sql(self, part: str, sql: str, field: Field[Any] | None) -> str:
+        src = self._utc(sql, field)
+        if part == "date":
+            return f"CAST({src} AS DATE)"
+        try:
+            unit = _EXTRACT_PARTS[part]
+        except KeyError:
+            raise UnSupportedError(f"unknown date part {part!r}") from None
+        if part == "microsecond":
+            return f"(CAST(EXTRACT(MICROSECONDS FROM {src}) AS INTEGER) % 1000000)"
+        if part == "second":
+            return f"CAST(FLOOR(EXTRACT(SECOND FROM {src})) AS INTEGER)"
+        return f"CAST(EXTRACT({unit} FROM {src}) AS INTEGER)"
+
+    def trunc_sql(self, kind: str, sql: str, field: Field[Any] | None) -> str:
+        if kind not in ("year", "quarter", "month", "week", "day", "hour", "minute", "second"):
+            raise UnSupportedError(f"unknown truncation {kind!r}")
+        if field is not None and field.type_key == "datetime":
+            return f"DATE_TRUNC('{kind}', {sql}, 'UTC')"
+        if field is not None and field.type_key == "date":
+            return f"CAST(DATE_TRUNC('{kind}', {sql}) AS DATE)"
+        return f"DATE_TRUNC('{kind}', {sql})"
+
+    # -- lookups ------------------------------------------------------------------------------------
+
+    def lookup_not(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} IS DISTINCT FROM {self._rhs(c, n)}"
+
+    def lookup_iexact(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return self.like_sql(c, lhs, n, "ILIKE")
+
+    def lookup_contains(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return self.like_sql(c, lhs, n, "LIKE")
+
+    lookup_startswith = lookup_contains
+    lookup_endswith = lookup_contains
+
+    def lookup_icontains(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return self.like_sql(c, lhs, n, "ILIKE")
+
+    lookup_istartswith = lookup_icontains
+    lookup_iendswith = lookup_icontains
+
+    def lookup_regex(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{self.text_sql(lhs, n)} ~ {self._rhs(c, n)}"
+
+    def lookup_iregex(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{self.text_sql(lhs, n)} ~* {self._rhs(c, n)}"
+
+    def lookup_search(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"TO_TSVECTOR({self.text_sql(lhs, n)}) @@ PLAINTO_TSQUERY({self._rhs(c, n)})"
+
+    def lookup_json_contains(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} @> {self._rhs(c, n)}::JSONB"
+
+    def lookup_json_contained_by(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} <@ {self._rhs(c, n)}::JSONB"
+
+    def lookup_json_has_key(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} ? {self._rhs(c, n)}::TEXT"
+
+    # -- DDL ----------------------------------------------------------------------------------------
+
+    def generated_pk_definition(self, field: Field[Any]) -> str:
+        return f"{self.quote(field.column)} {self.column_type(field)} NOT NULL GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+
+    def table_comment_sql(self, table: str, comment: str) -> list[str]:
+        return [f"COMMENT ON TABLE {self.quote(table)} IS {self.literal(comment)}"]
+
+    def column_comment_sql(self, table: str, column: str, comment: str) -> list[str]:
+        return [f"COMMENT ON COLUMN {self.quote(table)}.{self.quote(column)} IS {self.literal(comment)}"]

@@ -1,0 +1,206 @@
+"""SQLite: ``?n`` placeholders, declared type names the engine decodes by, GLOB for
+case-sensitive text lookups (LIKE is ASCII case-insensitive there), strftime for dates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..exceptions import UnSupportedError
+from ..query import ir
+from .base import Dialect
+
+if TYPE_CHECKING:
+    from ..fields.base import Field
+    from ..query.compiler import Compiler
+
+_STRFTIME = {
+    "year": "%Y",
+    "month": "%m",
+    "day": "%d",
+    "hour": "%H",
+    "minute": "%M",
+    "second": "%S",
+    "week": "%V",
+    "iso_week_day": "%u",
+    "week_day": "%w",
+    "day_of_year": "%j",
+}
+
+_TRUNC_FORMATS = {
+    "year": ("%Y-01-01", " 00:00:00"),
+    "quarter": ("%Y-%m-01", " 00:00:00"),
+    "month": ("%Y-%m-01", " 00:00:00"),
+    "week": ("%Y-%m-%d", " 00:00:00"),
+    "day": ("%Y-%m-%d", " 00:00:00"),
+    "hour": ("%Y-%m-%d", " %H:00:00"),
+    "minute": ("%Y-%m-%d", " %H:%M:00"),
+    "second": ("%Y-%m-%d", " %H:%M:%S"),
+}
+
+# CAST targets by field type: SQLite casts to an affinity, and the result is decoded by the
+# expression's output field.
+_CASTS = {
+    "smallint": "INTEGER",
+    "int": "INTEGER",
+    "bigint": "INTEGER",
+    "bool": "INTEGER",
+    "interval": "INTEGER",
+    "float": "REAL",
+    "decimal": "NUMERIC",
+    "binary": "BLOB",
+}
+
+
+def glob_escape(value: str) -> str:
+    """Make ``*``, ``?`` and ``[`` match themselves in a GLOB pattern."""
+    return value.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]")
+
+
+def json_path(keys: tuple[str, ...]) -> str:
+    parts = ["$"]
+    for key in keys:
+        if key.isdigit():
+            parts.append(f"[{key}]")
+        else:
+            parts.append('."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "".join(parts)
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    typed_expressions = False
+    default_max_bind_params = 32766
+
+    type_names: ClassVar[dict[str, str]] = {
+        "smallint": "SMALLINT",
+        "int": "INTEGER",
+        "bigint": "BIGINT",
+        "float": "REAL",
+        "decimal": "DECIMAL({max_digits},{decimal_places})",
+        "varchar": "VARCHAR({max_length})",
+        "text": "TEXT",
+        "binary": "BLOB",
+        "bool": "BOOLEAN",
+        "date": "DATE",
+        "time": "TIME",
+        "datetime": "TIMESTAMPTZ",
+        "interval": "INTERVAL",
+        "uuid": "UUID",
+        "json": "JSON",
+    }
+
+    def __init__(self, capabilities: dict[str, Any] | None = None) -> None:
+        super().__init__(capabilities)
+        self.supports_regex = bool(self.capabilities.get("regex", False))  # type: ignore[misc]
+
+    def placeholder(self, index: int) -> str:
+        return f"?{index}"
+
+    def cast_type(self, field: Field[Any]) -> str:
+        return _CASTS.get(field.type_key, "TEXT")
+
+    def limit_offset_sql(self, limit: int | None, offset: int | None) -> str:
+        if limit is None:
+            return f" LIMIT -1 OFFSET {int(offset or 0)}"
+        return super().limit_offset_sql(limit, offset)
+
+    def bool_literal(self, value: bool) -> str:
+        return "1" if value else "0"
+
+    # -- expressions --------------------------------------------------------------------------------
+
+    def fn_now(self, c: Compiler, n: ir.Func) -> str:
+        return "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
+
+    def fn_json_path(self, c: Compiler, n: ir.Func) -> str:
+        path, _as_text = n.extra
+        return f"JSON_EXTRACT({c.expr(n.args[0])}, {c.add_param(json_path(tuple(path)))})"
+
+    def extract_sql(self, part: str, sql: str, field: Field[Any] | None) -> str:
+        if part == "date":
+            return f"DATE({sql})"
+        if part == "quarter":
+            return f"((CAST(STRFTIME('%m', {sql}) AS INTEGER) + 2) / 3)"
+        if part == "microsecond":
+            # Stored text carries six fractional digits when the value has microseconds.
+            return (
+                f"(CASE WHEN INSTR({sql}, '.') > 0 "
+                f"THEN CAST(SUBSTR({sql}, INSTR({sql}, '.') + 1, 6) AS INTEGER) ELSE 0 END)"
+            )
+        try:
+            fmt = _STRFTIME[part]
+        except KeyError:
+            raise UnSupportedError(f"unknown date part {part!r}") from None
+        return f"CAST(STRFTIME('{fmt}', {sql}) AS INTEGER)"
+
+    def trunc_sql(self, kind: str, sql: str, field: Field[Any] | None) -> str:
+        try:
+            date_fmt, time_fmt = _TRUNC_FORMATS[kind]
+        except KeyError:
+            raise UnSupportedError(f"unknown truncation {kind!r}") from None
+        fmt = date_fmt if field is not None and field.type_key == "date" else date_fmt + time_fmt
+        modifiers = ""
+        if kind == "week":
+            modifiers = f", '-' || ((CAST(STRFTIME('%w', {sql}) AS INTEGER) + 6) % 7) || ' days'"
+        elif kind == "quarter":
+            modifiers = f", '-' || ((CAST(STRFTIME('%m', {sql}) AS INTEGER) - 1) % 3) || ' months'"
+        return f"STRFTIME('{fmt}', {sql}{modifiers})"
+
+    # -- lookups ------------------------------------------------------------------------------------
+
+    def lookup_not(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return f"{lhs} IS NOT {self._rhs(c, n)}"
+
+    def lookup_iexact(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        return self.like_sql(c, lhs, n, "LIKE")
+
+    lookup_icontains = lookup_iexact
+    lookup_istartswith = lookup_iexact
+    lookup_iendswith = lookup_iexact
+
+    def pattern_value(self, lookup: str, value: str) -> str:
+        if lookup in ("contains", "startswith", "endswith"):
+            escaped = glob_escape(value)
+            if lookup == "contains":
+                return f"*{escaped}*"
+            if lookup == "startswith":
+                return f"{escaped}*"
+            return f"*{escaped}"
+        return super().pattern_value(lookup, value)
+
+    def _glob(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        rhs = n.rhs[0]
+        text = self.text_sql(lhs, n)
+        if isinstance(rhs, ir.Param):
+            return f"{text} GLOB {c.expr(rhs)}"
+        other = c.expr(rhs)
+        if n.name == "contains":
+            return f"INSTR({text}, {other}) > 0"
+        if n.name == "startswith":
+            return f"SUBSTR({text}, 1, LENGTH({other})) = {other}"
+        return f"(LENGTH({other}) = 0 OR SUBSTR({text}, -LENGTH({other})) = {other})"
+
+    lookup_contains = _glob
+    lookup_startswith = _glob
+    lookup_endswith = _glob
+
+    def lookup_regex(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        if not self.supports_regex:
+            raise UnSupportedError("SQLite has no REGEXP function in this build; regex lookups need PostgreSQL")
+        return f"{self.text_sql(lhs, n)} REGEXP {self._rhs(c, n)}"
+
+    def lookup_iregex(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        if not self.supports_regex:
+            raise UnSupportedError("SQLite has no REGEXP function in this build; regex lookups need PostgreSQL")
+        return f"{self.text_sql(lhs, n)} REGEXP ('(?i)' || {self._rhs(c, n)})"
+
+    def lookup_json_has_key(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        rhs = n.rhs[0]
+        assert isinstance(rhs, ir.Param)
+        return f"JSON_TYPE({lhs}, {c.add_param(json_path((str(rhs.value),)))}) IS NOT NULL"
+
+    # -- DDL ----------------------------------------------------------------------------------------
+
+    def generated_pk_definition(self, field: Field[Any]) -> str:
+        # Only a column declared exactly INTEGER PRIMARY KEY aliases the rowid.
+        return f"{self.quote(field.column)} INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"

@@ -1,0 +1,139 @@
+"""The exception hierarchy of Yara ORM.
+
+Everything the library raises on purpose derives from :class:`BaseORMException`.
+Database errors carry the structured fields the server reported (``sqlstate``,
+``constraint``, ``table``, ``column``, ``detail``) so callers never parse messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BaseORMException(Exception):
+    """Root of every exception Yara ORM raises on purpose."""
+
+
+class ConfigurationError(BaseORMException):
+    """The library is misconfigured: a bad URL, an unknown option, a model used before init."""
+
+
+class FieldError(BaseORMException):
+    """A field or lookup name that does not exist, or a field declared wrongly."""
+
+
+class ParamsError(BaseORMException):
+    """A query method was called with arguments that cannot work together."""
+
+
+class ValidationError(BaseORMException):
+    """A value failed a field's type check or validators before any SQL ran."""
+
+
+class UnSupportedError(BaseORMException):
+    """The backend cannot do what was asked (declared by its capabilities)."""
+
+
+class NoValuesFetched(BaseORMException):
+    """A relation was read synchronously before it was fetched."""
+
+
+class OperationalError(BaseORMException):
+    """An error reported by the database or the driver while running a statement.
+
+    The structured attributes are ``None`` when the server did not report them.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        sqlstate: str | None = None,
+        constraint: str | None = None,
+        table: str | None = None,
+        column: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.sqlstate = sqlstate
+        self.constraint = constraint
+        self.table = table
+        self.column = column
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (
+                type(self),
+                self.message,
+                {
+                    "sqlstate": self.sqlstate,
+                    "constraint": self.constraint,
+                    "table": self.table,
+                    "column": self.column,
+                    "detail": self.detail,
+                },
+            ),
+        )
+
+
+def _rebuild(cls: type[OperationalError], message: str, fields: dict[str, Any]) -> OperationalError:
+    return cls(message, **fields)
+
+
+class IntegrityError(OperationalError):
+    """A unique, foreign-key, not-null or check constraint was violated."""
+
+
+class RetryableError(OperationalError):
+    """A transient conflict: retrying the whole transaction may succeed."""
+
+
+class SerializationError(RetryableError):
+    """Serialization failure (SQLSTATE 40001) under REPEATABLE READ or SERIALIZABLE."""
+
+
+class DeadlockError(RetryableError):
+    """The server broke a deadlock by aborting this transaction (SQLSTATE 40P01)."""
+
+
+class DBConnectionError(OperationalError):
+    """The connection to the database could not be made or was lost."""
+
+
+class PoolTimeoutError(DBConnectionError):
+    """No connection became free within the pool's acquire timeout."""
+
+
+class QueryTimeoutError(OperationalError):
+    """The statement ran longer than the statement timeout and was cancelled."""
+
+
+class DataError(OperationalError):
+    """A value the database (or the engine) cannot store in the target type: out of range, malformed."""
+
+
+class ProgrammingError(OperationalError):
+    """Malformed SQL, an unknown table or column, or a wrong number of parameters."""
+
+
+class TransactionManagementError(OperationalError):
+    """A transaction was used wrongly: after commit, from another task, or nested badly."""
+
+
+class DoesNotExist(OperationalError):
+    """``get()`` found no row."""
+
+
+class MultipleObjectsReturned(OperationalError):
+    """``get()`` found more than one row."""
+
+
+class ObjectDoesNotExistError(DoesNotExist):
+    """Alias kept for Tortoise compatibility."""
+
+
+class IncompleteInstanceError(OperationalError):
+    """An operation needs fields the instance was loaded without (``only``/``defer``)."""

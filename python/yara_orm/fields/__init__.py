@@ -1,0 +1,48 @@
+"""Model fields: ``from yara_orm import fields`` then ``fields.IntField(...)``."""
+
+from .base import NO_DEFAULT, Field
+from .data import (
+    BigIntField,
+    BinaryField,
+    BooleanField,
+    CharEnumField,
+    CharEnumFieldInstance,
+    CharField,
+    DateField,
+    DatetimeField,
+    DecimalField,
+    FloatField,
+    IntEnumField,
+    IntEnumFieldInstance,
+    IntField,
+    JSONField,
+    SmallIntField,
+    TextField,
+    TimeDeltaField,
+    TimeField,
+    UUIDField,
+)
+
+__all__ = [
+    "NO_DEFAULT",
+    "BigIntField",
+    "BinaryField",
+    "BooleanField",
+    "CharEnumField",
+    "CharEnumFieldInstance",
+    "CharField",
+    "DateField",
+    "DatetimeField",
+    "DecimalField",
+    "Field",
+    "FloatField",
+    "IntEnumField",
+    "IntEnumFieldInstance",
+    "IntField",
+    "JSONField",
+    "SmallIntField",
+    "TextField",
+    "TimeDeltaField",
+    "TimeField",
+    "UUIDField",
+]

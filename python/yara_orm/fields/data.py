@@ -1,0 +1,507 @@
+"""The column types: numbers, text, binary, booleans, dates and times, UUID, JSON, enums."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from .. import _engine
+from ..exceptions import ConfigurationError, ValidationError
+from ..timezone import make_aware, now
+from .base import Field
+
+__all__ = [
+    "BigIntField",
+    "BinaryField",
+    "BooleanField",
+    "CharEnumField",
+    "CharField",
+    "DateField",
+    "DatetimeField",
+    "DecimalField",
+    "FloatField",
+    "IntEnumField",
+    "IntField",
+    "JSONField",
+    "SmallIntField",
+    "TextField",
+    "TimeDeltaField",
+    "TimeField",
+    "UUIDField",
+]
+
+
+# -- numbers --------------------------------------------------------------------------------------
+
+
+class IntField(Field[int]):
+    """A 32-bit integer. ``primary_key=True`` makes it a database-generated id by default."""
+
+    type_key = "int"
+    python_type = int
+    min_value: ClassVar[int] = -(2**31)
+    max_value: ClassVar[int] = 2**31 - 1
+
+    def __init__(self, primary_key: bool = False, **kwargs: Any) -> None:
+        is_pk = primary_key or bool(kwargs.get("pk"))
+        kwargs.setdefault("generated", is_pk)
+        super().__init__(primary_key=primary_key, **kwargs)
+
+    def coerce(self, value: Any) -> int:
+        if type(value) is int:
+            result = value
+        elif isinstance(value, bool) or isinstance(value, enum.Enum) and not isinstance(value, int):
+            return self.fail(value)
+        elif isinstance(value, int):
+            result = int(value)
+        elif isinstance(value, float) and value.is_integer():
+            result = int(value)
+        elif isinstance(value, decimal.Decimal) and value == value.to_integral_value():
+            result = int(value)
+        elif isinstance(value, str):
+            try:
+                result = int(value.strip())
+            except ValueError:
+                return self.fail(value)
+        else:
+            return self.fail(value)
+        if not self.min_value <= result <= self.max_value:
+            raise ValidationError(
+                f"{self.qualified_name}: {result} is out of range for {type(self).__name__} "
+                f"[{self.min_value}, {self.max_value}]"
+            )
+        return result
+
+
+class SmallIntField(IntField):
+    """A 16-bit integer."""
+
+    type_key = "smallint"
+    min_value = -(2**15)
+    max_value = 2**15 - 1
+
+
+class BigIntField(IntField):
+    """A 64-bit integer."""
+
+    type_key = "bigint"
+    min_value = -(2**63)
+    max_value = 2**63 - 1
+
+
+class FloatField(Field[float]):
+    """A double-precision float."""
+
+    type_key = "float"
+    python_type = float
+
+    def coerce(self, value: Any) -> float:
+        if type(value) is float:
+            return value
+        if isinstance(value, bool):
+            return self.fail(value)
+        if isinstance(value, int | float | decimal.Decimal):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return self.fail(value)
+        return self.fail(value)
+
+
+class DecimalField(Field[decimal.Decimal]):
+    """An exact decimal with ``max_digits`` digits, ``decimal_places`` of them after the point."""
+
+    type_key = "decimal"
+    python_type = decimal.Decimal
+
+    def __init__(self, max_digits: int, decimal_places: int, **kwargs: Any) -> None:
+        if max_digits < 1 or decimal_places < 0 or decimal_places > max_digits:
+            raise ConfigurationError("DecimalField needs max_digits >= 1 and 0 <= decimal_places <= max_digits")
+        super().__init__(**kwargs)
+        self.max_digits = max_digits
+        self.decimal_places = decimal_places
+        self._quantum = decimal.Decimal(1).scaleb(-decimal_places)
+        self._context = decimal.Context(prec=max(max_digits, 28) + 2)
+
+    def coerce(self, value: Any) -> decimal.Decimal:
+        if isinstance(value, decimal.Decimal):
+            result = value
+        elif isinstance(value, bool):
+            return self.fail(value)
+        elif isinstance(value, int):
+            result = decimal.Decimal(value)
+        elif isinstance(value, float):
+            result = decimal.Decimal(repr(value))
+        elif isinstance(value, str):
+            try:
+                result = decimal.Decimal(value.strip())
+            except decimal.InvalidOperation:
+                return self.fail(value)
+        else:
+            return self.fail(value)
+        if not result.is_finite():
+            raise ValidationError(f"{self.qualified_name}: {result} is not a finite decimal")
+        quantised = result.quantize(self._quantum, rounding=decimal.ROUND_HALF_EVEN, context=self._context)
+        if quantised.adjusted() + 1 > self.max_digits - self.decimal_places:
+            raise ValidationError(
+                f"{self.qualified_name}: {result} has more than {self.max_digits - self.decimal_places} "
+                f"digit(s) before the point (max_digits={self.max_digits}, "
+                f"decimal_places={self.decimal_places})"
+            )
+        return quantised
+
+    def parse_raw(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            value = repr(value)
+        return decimal.Decimal(value).quantize(self._quantum, context=self._context)
+
+
+# -- text and bytes -------------------------------------------------------------------------------
+
+
+class CharField(Field[str]):
+    """Text of at most ``max_length`` characters (checked before SQL on every backend)."""
+
+    type_key = "varchar"
+    python_type = str
+
+    def __init__(self, max_length: int, **kwargs: Any) -> None:
+        if int(max_length) < 1:
+            raise ConfigurationError("CharField needs max_length >= 1")
+        super().__init__(**kwargs)
+        self.max_length = int(max_length)
+
+    def coerce(self, value: Any) -> str:
+        if type(value) is not str:
+            if not isinstance(value, str) or isinstance(value, enum.Enum):
+                return self.fail(value)
+            value = str(value)
+        if len(value) > self.max_length:
+            raise ValidationError(
+                f"{self.qualified_name}: {len(value)} characters is longer than max_length={self.max_length}"
+            )
+        return value
+
+
+class TextField(Field[str]):
+    """Unbounded text."""
+
+    type_key = "text"
+    python_type = str
+
+    def coerce(self, value: Any) -> str:
+        if type(value) is str:
+            return value
+        if isinstance(value, str) and not isinstance(value, enum.Enum):
+            return str(value)
+        return self.fail(value)
+
+
+class BinaryField(Field[bytes]):
+    """Raw bytes (BYTEA / BLOB)."""
+
+    type_key = "binary"
+    python_type = bytes
+    array_safe = False
+
+    def coerce(self, value: Any) -> bytes:
+        if type(value) is bytes:
+            return value
+        if isinstance(value, bytes | bytearray | memoryview):
+            return bytes(value)
+        return self.fail(value)
+
+
+class BooleanField(Field[bool]):
+    """True or False."""
+
+    type_key = "bool"
+    python_type = bool
+
+    def coerce(self, value: Any) -> bool:
+        if value is True or value is False:
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        return self.fail(value)
+
+
+# -- dates and times ------------------------------------------------------------------------------
+
+
+class DateField(Field[dt.date]):
+    """A calendar date."""
+
+    type_key = "date"
+    python_type = dt.date
+
+    def coerce(self, value: Any) -> dt.date:
+        if type(value) is dt.date:
+            return value
+        if isinstance(value, dt.datetime):
+            return self.fail(value, "expected date (call .date() on a datetime)")
+        if isinstance(value, dt.date):
+            return dt.date(value.year, value.month, value.day)
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                return self.fail(value)
+        return self.fail(value)
+
+
+class TimeField(Field[dt.time]):
+    """A time of day (without a date)."""
+
+    type_key = "time"
+    python_type = dt.time
+
+    def coerce(self, value: Any) -> dt.time:
+        if type(value) is dt.time:
+            return value
+        if isinstance(value, dt.time):
+            return value.replace()
+        if isinstance(value, str):
+            try:
+                return dt.time.fromisoformat(value)
+            except ValueError:
+                return self.fail(value)
+        return self.fail(value)
+
+
+class DatetimeField(Field[dt.datetime]):
+    """An instant, stored timezone-aware. Values read back are aware UTC datetimes; naive values
+    assigned are taken to be in ``YaraOrm.init(timezone=...)`` (UTC by default).
+
+    ``auto_now`` sets it on every save, ``auto_now_add`` when the row is created."""
+
+    type_key = "datetime"
+    python_type = dt.datetime
+    array_safe = True
+
+    def __init__(self, auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any) -> None:
+        if auto_now and auto_now_add:
+            raise ConfigurationError("DatetimeField: choose auto_now or auto_now_add, not both")
+        super().__init__(**kwargs)
+        self.auto_now = auto_now
+        self.auto_now_add = auto_now_add or auto_now
+
+    def coerce(self, value: Any) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is dt.UTC:
+                return value
+            return make_aware(value)
+        if isinstance(value, str):
+            try:
+                return make_aware(dt.datetime.fromisoformat(value))
+            except ValueError:
+                return self.fail(value)
+        return self.fail(value)
+
+    def parse_raw(self, value: Any) -> Any:
+        if value is None or isinstance(value, dt.datetime):
+            return value if value is None else make_aware(value)
+        text = str(value)
+        return make_aware(dt.datetime.fromisoformat(text))
+
+    def auto_value(self) -> dt.datetime:
+        return now()
+
+
+class TimeDeltaField(Field[dt.timedelta]):
+    """A duration (INTERVAL on PostgreSQL, integer microseconds on SQLite)."""
+
+    type_key = "interval"
+    python_type = dt.timedelta
+
+    def parse_raw(self, value: Any) -> Any:
+        if value is None or isinstance(value, dt.timedelta):
+            return value
+        return dt.timedelta(microseconds=int(value))
+
+
+class UUIDField(Field[uuid.UUID]):
+    """A UUID (native on PostgreSQL, 36-character text on SQLite).
+
+    As a primary key it defaults to ``uuid.uuid4``."""
+
+    type_key = "uuid"
+    python_type = uuid.UUID
+
+    def __init__(self, **kwargs: Any) -> None:
+        if (kwargs.get("primary_key") or kwargs.get("pk")) and "default" not in kwargs:
+            kwargs["default"] = uuid.uuid4
+        super().__init__(**kwargs)
+
+    def coerce(self, value: Any) -> uuid.UUID:
+        if type(value) is uuid.UUID:
+            return value
+        if isinstance(value, uuid.UUID):
+            return uuid.UUID(int=value.int)
+        if isinstance(value, str):
+            try:
+                return uuid.UUID(value)
+            except ValueError:
+                return self.fail(value)
+        if isinstance(value, bytes) and len(value) == 16:
+            return uuid.UUID(bytes=value)
+        return self.fail(value)
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+
+
+def _default_encoder(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class JSONField(Field[Any]):
+    """A JSON document (JSONB on PostgreSQL). ``encoder``/``decoder`` customise the text form:
+    with a custom decoder the column is read as text and decoded by it."""
+
+    type_key = "json"
+    python_type = object
+    array_safe = False
+    identity_db = False
+
+    def __init__(
+        self,
+        encoder: Callable[[Any], str] | None = None,
+        decoder: Callable[[str], Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.encoder = encoder or _default_encoder
+        self.decoder = decoder
+        self.custom_decoder = decoder is not None
+        if decoder is not None:
+            self.from_db = self._decode
+
+    def _decode(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bytes | str):
+            assert self.decoder is not None
+            return self.decoder(value if isinstance(value, str) else value.decode())
+        return value
+
+    def coerce(self, value: Any) -> Any:
+        return value
+
+    def encode(self, value: Any) -> str:
+        try:
+            return self.encoder(value)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{self.qualified_name}: value is not JSON serialisable: {exc}") from exc
+
+    def db_value(self, value: Any) -> Any:
+        return _engine.Json(self.encode(value), raw=True)
+
+    def parse_raw(self, value: Any) -> Any:
+        if isinstance(value, str | bytes):
+            return (self.decoder or json.loads)(value if isinstance(value, str) else value.decode())
+        return value
+
+
+# -- enums ----------------------------------------------------------------------------------------
+
+IE = TypeVar("IE", bound=enum.IntEnum)
+CE = TypeVar("CE", bound=enum.Enum)
+
+
+class _EnumMixin:
+    enum_type: type[enum.Enum]
+
+    def _member(self, value: Any) -> Any:
+        try:
+            return self.enum_type(value)
+        except ValueError:
+            valid = ", ".join(repr(m.value) for m in self.enum_type)
+            raise ValidationError(
+                f"{self.qualified_name}: {value!r} is not a valid {self.enum_type.__name__} (valid: {valid})"  # type: ignore[attr-defined]
+            ) from None
+
+
+class IntEnumFieldInstance(_EnumMixin, SmallIntField, Generic[IE]):  # type: ignore[misc]
+    """A ``enum.IntEnum`` stored as a small integer."""
+
+    identity_db = False
+
+    def __init__(self, enum_type: type[IE], **kwargs: Any) -> None:
+        if not issubclass(enum_type, enum.IntEnum):
+            raise ConfigurationError("IntEnumField needs an enum.IntEnum subclass")
+        super().__init__(**kwargs)
+        self.enum_type = enum_type
+        self.from_db = self._from_db
+
+    def _from_db(self, value: Any) -> Any:
+        return None if value is None else self.enum_type(value)
+
+    def coerce(self, value: Any) -> Any:
+        if type(value) is self.enum_type:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            return self.fail(value, f"expected {self.enum_type.__name__}")
+        if isinstance(value, str):
+            try:
+                value = int(value)
+            except ValueError:
+                return self.fail(value, f"expected {self.enum_type.__name__}")
+        return self._member(value)
+
+    def db_value(self, value: Any) -> Any:
+        return int(value)
+
+    def parse_raw(self, value: Any) -> Any:
+        return None if value is None else self.enum_type(int(value))
+
+
+class CharEnumFieldInstance(_EnumMixin, CharField, Generic[CE]):  # type: ignore[misc]
+    """An enum whose values are strings, stored as VARCHAR."""
+
+    identity_db = False
+
+    def __init__(self, enum_type: type[CE], max_length: int = 0, **kwargs: Any) -> None:
+        if not issubclass(enum_type, enum.Enum) or not all(isinstance(m.value, str) for m in enum_type):
+            raise ConfigurationError("CharEnumField needs an enum whose values are all strings")
+        longest = max((len(m.value) for m in enum_type), default=1)
+        super().__init__(max_length=max(max_length, longest, 1), **kwargs)
+        self.enum_type = enum_type
+        self.from_db = self._from_db
+
+    def _from_db(self, value: Any) -> Any:
+        return None if value is None else self.enum_type(value)
+
+    def coerce(self, value: Any) -> Any:
+        if type(value) is self.enum_type:
+            return value
+        if isinstance(value, self.enum_type):
+            return value
+        if not isinstance(value, str):
+            return self.fail(value, f"expected {self.enum_type.__name__}")
+        return self._member(value)
+
+    def db_value(self, value: Any) -> Any:
+        return str(value.value)
+
+    def parse_raw(self, value: Any) -> Any:
+        return None if value is None else self.enum_type(value)
+
+
+def IntEnumField(enum_type: type[IE], **kwargs: Any) -> IntEnumFieldInstance[IE]:  # noqa: N802
+    """An ``enum.IntEnum`` field (Tortoise spelling)."""
+    return IntEnumFieldInstance(enum_type, **kwargs)
+
+
+def CharEnumField(enum_type: type[CE], max_length: int = 0, **kwargs: Any) -> CharEnumFieldInstance[CE]:  # noqa: N802
+    """A string enum field (Tortoise spelling)."""
+    return CharEnumFieldInstance(enum_type, max_length, **kwargs)

@@ -1,0 +1,228 @@
+"""The model metaclass and ``_meta``: what a model's table looks like and the caches that make
+its queries cheap (compiled statements, query shapes, decoders)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import ConfigurationError
+from ..fields.base import Field
+from ..fields.data import IntField
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+    from .manager import Manager
+    from .model import Model
+
+# Every concrete model class defined so far, in definition order (``YaraOrm.init`` without
+# ``modules`` registers these).
+MODEL_REGISTRY: list[type[Model]] = []
+
+_META_OPTIONS = frozenset(
+    (
+        "table",
+        "abstract",
+        "ordering",
+        "unique_together",
+        "indexes",
+        "table_description",
+        "default_connection",
+        "manager",
+        "app",
+        "schema",
+    )
+)
+_INHERITED_OPTIONS = ("ordering", "unique_together", "indexes", "manager", "default_connection", "app")
+
+_QUERY_CACHE_LIMIT = 512
+
+
+class Index:
+    """A (possibly multi-column) index for ``Meta.indexes``."""
+
+    def __init__(self, *fields: str, name: str | None = None, unique: bool = False) -> None:
+        if not fields:
+            raise ConfigurationError("Index() needs at least one field name")
+        self.fields = tuple(fields)
+        self.name = name
+        self.unique = unique
+
+
+def _field_groups(value: Any, option: str) -> tuple[tuple[str, ...], ...]:
+    if not value:
+        return ()
+    if isinstance(value, str):
+        raise ConfigurationError(f"Meta.{option} must be a tuple of tuples of field names")
+    items = list(value)
+    if all(isinstance(v, str) for v in items):
+        return (tuple(items),)
+    groups = []
+    for item in items:
+        if isinstance(item, Index):
+            groups.append(item)
+        elif isinstance(item, str) or not all(isinstance(v, str) for v in item):
+            raise ConfigurationError(f"Meta.{option} must be a tuple of tuples of field names")
+        else:
+            groups.append(tuple(item))
+    return tuple(groups)  # type: ignore[arg-type]
+
+
+class MetaInfo:
+    """``Model._meta``."""
+
+    def __init__(self, model: type[Model], options: dict[str, Any], fields: dict[str, Field[Any]]) -> None:
+        self.model = model
+        self.abstract = bool(options.get("abstract", False))
+        self.table: str = options.get("table") or model.__name__.lower()
+        self.app: str | None = options.get("app")
+        self.description: str | None = options.get("table_description") or (
+            model.__doc__.strip() if model.__doc__ else None
+        )
+        self.default_connection: str | None = options.get("default_connection")
+        ordering = options.get("ordering") or ()
+        self.ordering: tuple[str, ...] = (ordering,) if isinstance(ordering, str) else tuple(ordering)
+        self.unique_together = _field_groups(options.get("unique_together"), "unique_together")
+        self.indexes: tuple[Any, ...] = _field_groups(options.get("indexes"), "indexes")
+        self.fields_map: dict[str, Field[Any]] = fields
+        self.fields: list[Field[Any]] = list(fields.values())
+        pks = [f for f in self.fields if f.pk]
+        if len(pks) != 1:
+            raise ConfigurationError(f"{model.__name__} must have exactly one primary key, has {len(pks)}")
+        self.pk: Field[Any] = pks[0]
+        self.pk_attr = self.pk.model_field_name
+        self.pk_column = self.pk.column
+        self._lookup: dict[str, Field[Any]] = {"pk": self.pk, **fields}
+        self.manager: Manager | None = options.get("manager")
+        self.auto_now_fields = [f for f in self.fields if getattr(f, "auto_now", False)]
+        self.auto_now_add_fields = [f for f in self.fields if getattr(f, "auto_now_add", False)]
+        self.validated_fields = [f for f in self.fields if f.validators]
+        # -- bound by YaraOrm.init --
+        self.db: Connection | None = None
+        self.connection_name: str | None = None
+        # -- caches (cleared when the model is bound to a connection) --
+        self.statements: dict[Any, Any] = {}
+        self.query_cache: dict[Any, Any] = {}
+        for name in self.unique_together:
+            self._check_names(name, "unique_together")
+        for index in self.indexes:
+            self._check_names(index.fields if isinstance(index, Index) else index, "indexes")
+
+    def _check_names(self, names: Sequence[str], option: str) -> None:
+        for name in names:
+            if name not in self._lookup:
+                raise ConfigurationError(
+                    f"{self.model.__name__}.Meta.{option} names unknown field {name!r}; "
+                    f"fields are {', '.join(self.fields_map)}"
+                )
+
+    def lookup_field(self, name: str) -> Field[Any] | None:
+        return self._lookup.get(name)
+
+    def bind(self, db: Connection | None, name: str | None) -> None:
+        self.db = db
+        self.connection_name = name
+        self.statements.clear()
+        self.query_cache.clear()
+
+    def cache_query(self, key: Any, value: Any) -> None:
+        if len(self.query_cache) >= _QUERY_CACHE_LIMIT:
+            self.query_cache.clear()
+        self.query_cache[key] = value
+
+    @property
+    def db_fields(self) -> list[Field[Any]]:
+        return self.fields
+
+    def field_names(self) -> list[str]:
+        return list(self.fields_map)
+
+
+_RESERVED = frozenset(
+    (
+        "pk",
+        "save",
+        "delete",
+        "refresh_from_db",
+        "update_from_dict",
+        "clone",
+        "fetch_related",
+        "describe",
+        "create",
+        "get",
+        "filter",
+        "exclude",
+        "all",
+    )
+)
+
+
+class ModelMeta(type):
+    """Collects fields (including those of abstract bases) into ``_meta`` and takes them off the
+    class, so instance attributes are plain values in ``__dict__``."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any], **kwargs: Any) -> ModelMeta:
+        meta_cls = attrs.pop("Meta", None)
+        model_bases = [b for b in bases if isinstance(b, ModelMeta) and hasattr(b, "_meta")]
+        if not model_bases and attrs.get("__module__") == "yara_orm.models.model" and name == "Model":
+            return super().__new__(mcs, name, bases, attrs, **kwargs)
+
+        options: dict[str, Any] = {}
+        fields: dict[str, Field[Any]] = {}
+        for base in reversed(model_bases):
+            base_meta = base._meta  # type: ignore[attr-defined]
+            if not base_meta.abstract:
+                raise ConfigurationError(
+                    f"{name} inherits from the concrete model {base.__name__}; "
+                    "only abstract models (Meta.abstract = True) can be inherited"
+                )
+            for field_name, field in base_meta.fields_map.items():
+                if field_name == "id" and getattr(base_meta, "auto_pk", False):
+                    continue
+                fields[field_name] = field.clone()
+            for option in _INHERITED_OPTIONS:
+                value = getattr(base_meta, "_options", {}).get(option)
+                if value is not None:
+                    options[option] = value
+
+        if meta_cls is not None:
+            for option, value in vars(meta_cls).items():
+                if option.startswith("__"):
+                    continue
+                if option not in _META_OPTIONS:
+                    raise ConfigurationError(
+                        f"{name}.Meta has unknown option {option!r}; valid: {', '.join(sorted(_META_OPTIONS))}"
+                    )
+                options[option] = value
+        options.setdefault("abstract", False)
+        if meta_cls is None or "abstract" not in vars(meta_cls):
+            options["abstract"] = False
+
+        for attr, value in list(attrs.items()):
+            if isinstance(value, Field):
+                if attr.startswith("_") or attr in _RESERVED:
+                    raise ConfigurationError(f"{name}.{attr}: field names cannot start with '_' or be {attr!r}")
+                fields[attr] = value
+                del attrs[attr]
+
+        auto_pk = not any(f.pk for f in fields.values())
+        if auto_pk:
+            if "id" in fields:
+                raise ConfigurationError(f"{name}.id is not a primary key; mark a primary key or rename 'id'")
+            fields = {"id": IntField(primary_key=True), **fields}
+
+        cls = super().__new__(mcs, name, bases, attrs, **kwargs)
+        for attr, field in fields.items():
+            field.contribute(cls, attr)  # type: ignore[arg-type]
+        meta = MetaInfo(cls, options, fields)  # type: ignore[arg-type]
+        meta.auto_pk = auto_pk  # type: ignore[attr-defined]
+        meta._options = options  # type: ignore[attr-defined]
+        if meta.manager is None:
+            from .manager import Manager
+
+            meta.manager = Manager()
+        meta.manager._bind(cls)  # type: ignore[arg-type]
+        cls._meta = meta  # type: ignore[attr-defined]
+        if not meta.abstract:
+            MODEL_REGISTRY.append(cls)  # type: ignore[arg-type]
+        return cls

@@ -1,0 +1,221 @@
+"""The raw-SQL API: ``await yara_orm.connect(url)`` and the pool it returns.
+
+A :class:`Pool` runs SQL with bound parameters and returns positional rows (tuples).
+``pool.transaction()`` opens a transaction owned by the current asyncio task: while it is
+open, the pool's methods called from that task run inside it, and a nested
+``pool.transaction()`` becomes a savepoint. Other tasks never see it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from . import _engine
+from .exceptions import TransactionManagementError
+
+Row = tuple[Any, ...]
+Params = Sequence[Any] | None
+
+__all__ = ["Pool", "Transaction", "connect"]
+
+
+async def connect(url: str, **options: Any) -> Pool:
+    """Open a connection pool. The URL scheme picks the backend (``postgres://``,
+    ``postgresql://``, ``sqlite:///path``, ``sqlite://:memory:``); options may also be
+    given in the URL query. See :func:`yara_orm._engine.connect` for the option names."""
+    engine_pool = await _engine.connect(url, options)
+    return Pool(engine_pool)
+
+
+class _Executor:
+    """The statement methods shared by pools and transactions."""
+
+    _target: _engine.EnginePool | _engine.EngineTransaction
+
+    def _runner(self) -> _engine.EnginePool | _engine.EngineTransaction:
+        return self._target
+
+    async def execute(self, sql: str, params: Params = None) -> int:
+        """Run one statement; return the number of rows it affected."""
+        return await self._runner().execute(sql, params)
+
+    async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
+        """Run one statement once per parameter set (pipelined on PostgreSQL); return the
+        total number of rows affected."""
+        return await self._runner().execute_many(sql, params_seq)
+
+    async def fetch(self, sql: str, params: Params = None) -> list[Row]:
+        """Run a query; return its rows as tuples in SELECT-list order."""
+        return await self._runner().fetch(sql, params)
+
+    async def fetch_with_columns(self, sql: str, params: Params = None) -> tuple[list[str], list[Row]]:
+        """Run a query; return ``(column_names, rows)``."""
+        return await self._runner().fetch_with_columns(sql, params)
+
+    async def fetch_dicts(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        """Run a query; return each row as a dict keyed by column name."""
+        columns, rows = await self._runner().fetch_with_columns(sql, params)
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    async def fetch_one(self, sql: str, params: Params = None) -> Row | None:
+        """Run a query; return its first row, or ``None`` when it returned none."""
+        return await self._runner().fetch_one(sql, params)
+
+
+class Pool(_Executor):
+    """A pool of connections to one database."""
+
+    def __init__(self, engine_pool: _engine.EnginePool) -> None:
+        self._target = engine_pool
+        self._engine = engine_pool
+        # The transaction the current task has open on this pool, if any.
+        self._current: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
+            f"yara_orm_tx_{id(self)}", default=None
+        )
+
+    @property
+    def backend(self) -> str:
+        """``"postgres"`` or ``"sqlite"``."""
+        return self._engine.backend
+
+    @property
+    def engine(self) -> _engine.EnginePool:
+        """The compiled pool underneath, for callers on the hot path."""
+        return self._engine
+
+    def capabilities(self) -> dict[str, Any]:
+        """What the backend supports (see the conformance kit)."""
+        return self._engine.capabilities()
+
+    def status(self) -> dict[str, int]:
+        """Pool counters: ``size``, ``available``, ``max_size``, ``waiting``."""
+        return self._engine.status()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._engine.is_closed
+
+    def current_transaction(self) -> Transaction | None:
+        """The transaction the current task has open on this pool, if any."""
+        return self._current.get()
+
+    def _runner(self) -> _engine.EnginePool | _engine.EngineTransaction:
+        current = self._current.get()
+        if current is not None:
+            return current._runner()
+        return self._engine
+
+    def transaction(self, isolation: str | None = None) -> TransactionScope:
+        """``async with pool.transaction() as tx:`` commits on success and rolls back on an
+        exception. Inside an open transaction of the same task it makes a savepoint."""
+        return TransactionScope(self, isolation)
+
+    async def cursor(self, sql: str, params: Params = None, chunk_size: int = 1000) -> _engine.EngineCursor:
+        """A server-side stream of the query's rows, ``chunk_size`` at a time."""
+        return await self._engine.cursor(sql, params, chunk_size)
+
+    async def server_version(self) -> str:
+        return await self._engine.server_version()
+
+    async def close(self) -> None:
+        """Close every connection. Statements still running finish or fail; later calls raise."""
+        await self._engine.close()
+
+    async def __aenter__(self) -> Pool:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+_savepoint_ids = itertools.count(1)
+
+
+class Transaction(_Executor):
+    """An open transaction (or a savepoint inside one) on one connection."""
+
+    def __init__(self, engine_tx: _engine.EngineTransaction, savepoint: str | None = None) -> None:
+        self._target = engine_tx
+        self._savepoint = savepoint
+        self._finished = False
+
+    @property
+    def is_savepoint(self) -> bool:
+        return self._savepoint is not None
+
+    @property
+    def is_finished(self) -> bool:
+        return self._finished
+
+    def _runner(self) -> _engine.EngineTransaction:
+        if self._finished:
+            raise TransactionManagementError("this transaction has already been committed or rolled back")
+        assert isinstance(self._target, _engine.EngineTransaction)
+        return self._target
+
+    async def commit(self) -> None:
+        engine_tx = self._runner()
+        self._finished = True
+        if self._savepoint is None:
+            await engine_tx.commit()
+        else:
+            await engine_tx.release(self._savepoint)
+
+    async def rollback(self) -> None:
+        engine_tx = self._runner()
+        self._finished = True
+        if self._savepoint is None:
+            await engine_tx.rollback()
+        else:
+            await engine_tx.rollback_to(self._savepoint)
+            await engine_tx.release(self._savepoint)
+
+
+class TransactionScope:
+    """The async context manager returned by :meth:`Pool.transaction`."""
+
+    def __init__(self, pool: Pool, isolation: str | None) -> None:
+        self._pool = pool
+        self._isolation = isolation
+        self._tx: Transaction | None = None
+        self._token: contextvars.Token[Transaction | None] | None = None
+
+    async def __aenter__(self) -> Transaction:
+        outer = self._pool.current_transaction()
+        if outer is not None and not outer.is_finished:
+            if self._isolation is not None:
+                raise TransactionManagementError("isolation can only be set on the outermost transaction")
+            name = f"yara_sp_{next(_savepoint_ids)}"
+            engine_tx = outer._runner()
+            await engine_tx.savepoint(name)
+            self._tx = Transaction(engine_tx, savepoint=name)
+        else:
+            self._tx = Transaction(await self._pool.engine.begin(self._isolation))
+        self._token = self._pool._current.set(self._tx)
+        return self._tx
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tx, token = self._tx, self._token
+        assert tx is not None and token is not None
+        try:
+            if not tx.is_finished:
+                if exc_type is None:
+                    await tx.commit()
+                else:
+                    await tx.rollback()
+        finally:
+            self._pool._current.reset(token)

@@ -1,0 +1,151 @@
+"""Name resolution for one query: fields, annotations, filters and ``Q`` trees become IR nodes.
+
+A context owns the query's base table alias and its join list; a subquery's context points at
+its parent (for ``OuterRef``) and shares the alias registry so aliases never collide.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import FieldError
+from . import ir, lookups
+from .expressions import Expression, Q
+
+if TYPE_CHECKING:
+    from ..dialects.base import Dialect
+    from ..fields.base import Field
+    from ..models.model import Model
+
+ParamBuilder = Callable[[Any], list[Any]]
+
+
+def _no_params(value: Any) -> list[Any]:
+    return []
+
+
+class QueryContext:
+    __slots__ = (
+        "alias",
+        "aliases",
+        "annotations",
+        "builders",
+        "dialect",
+        "joins",
+        "meta",
+        "model",
+        "parent",
+        "table",
+    )
+
+    def __init__(self, model: type[Model], dialect: Dialect, parent: QueryContext | None = None) -> None:
+        self.model = model
+        self.meta = model._meta
+        self.dialect = dialect
+        self.parent = parent
+        self.aliases: dict[str, int] = parent.aliases if parent is not None else {}
+        self.alias = self.new_alias(self.meta.table)
+        self.table = ir.TableRef(self.meta.table, self.alias)
+        self.joins: list[ir.Join] = []
+        self.annotations: dict[str, ir.Node] = {}
+        # Parameter builders of the filter leaves, in binding order, while the shape is still
+        # cacheable; None once something makes it uncacheable.
+        self.builders: list[ParamBuilder] | None = None
+
+    def new_alias(self, table: str) -> str:
+        count = self.aliases.get(table, 0)
+        self.aliases[table] = count + 1
+        return table if count == 0 else f"{table}_{count}"
+
+    # -- references -------------------------------------------------------------------------------
+
+    def column(self, field: Field[Any]) -> ir.Column:
+        return ir.Column(self.alias, field.column, field)
+
+    def field_choices(self) -> str:
+        names = [*self.meta.fields_map, *self.annotations]
+        return ", ".join(sorted(set(names)))
+
+    def resolve_ref(self, name: str) -> ir.Node:
+        node = self.annotations.get(name)
+        if node is not None:
+            return node
+        field = self.meta.lookup_field(name)
+        if field is not None:
+            return ir.Column(self.alias, field.column, field)
+        raise FieldError(
+            f"unknown field {name!r} on {self.model.__name__}; valid choices: pk, {self.field_choices()}"
+        )
+
+    # -- conditions -------------------------------------------------------------------------------
+
+    def resolve_condition(self, cond: Q | Expression) -> ir.Node:
+        if isinstance(cond, Q):
+            return self.resolve_q(cond)
+        self.builders = None
+        return cond.resolve(self)
+
+    def resolve_q(self, q: Q) -> ir.Node:
+        children: list[ir.Node] = []
+        for child in q.children:
+            if isinstance(child, Q):
+                children.append(self.resolve_q(child))
+            else:
+                children.append(self.resolve_filter(child[0], child[1]))
+        node: ir.Node = children[0] if len(children) == 1 else ir.Junction(q.connector, children)
+        if q.negated:
+            node = ir.Not(node)
+        return node
+
+    def resolve_filter(self, key: str, value: Any) -> ir.Node:
+        parts = key.split("__")
+        head = parts[0]
+        lhs: ir.Node
+        field: Field[Any] | None
+        if head in self.annotations:
+            lhs = self.annotations[head]
+            field = lhs.output_field
+        else:
+            found = self.meta.lookup_field(head)
+            if found is None:
+                raise FieldError(
+                    f"unknown field {head!r} in filter {key!r} on {self.model.__name__}; "
+                    f"valid choices: pk, {self.field_choices()}"
+                )
+            field = found
+            lhs = ir.Column(self.alias, found.column, found)
+        rest = parts[1:]
+        lookup = "exact"
+        if rest and rest[-1] in lookups.LOOKUPS:
+            lookup = rest.pop()
+        if field is not None and field.type_key == "json" and not isinstance(lhs, ir.Aggregate):
+            self.builders = None
+            if isinstance(value, Expression):
+                raise FieldError(f"JSON lookups compare with plain values, not expressions ({key!r})")
+            return lookups.build_json(self.dialect, lookup, lhs, field, tuple(rest), value)
+        for transform in rest:
+            if field is None or field.type_key not in ("date", "datetime", "time") or transform not in lookups.TRANSFORMS:
+                raise FieldError(
+                    f"unknown lookup {transform!r} in filter {key!r} on {self.model.__name__}; "
+                    f"valid lookups: {', '.join(lookups.valid_lookups_for(field))}"
+                )
+            field = lookups.transform_output(transform)
+            lhs = ir.Func("extract", [lhs], field, extra=transform)
+        if lookup in ("contained_by", "has_key", "has_keys", "has_any_keys"):
+            raise FieldError(f"the {lookup!r} lookup applies to JSON fields only ({key!r})")
+        rhs: ir.Node | None = None
+        if isinstance(value, Expression):
+            self.builders = None
+            rhs = value.resolve(self)
+        elif hasattr(value, "_as_subquery"):
+            self.builders = None
+            rhs = ir.SubSelect(value._as_subquery(self))
+        node = lookups.build(self.dialect, lookup, lhs, field, value, rhs)
+        if self.builders is not None:
+            if isinstance(node, ir.Lookup) and node.name in ("isnull", "not_isnull"):
+                self.builders.append(_no_params)
+            else:
+                self.builders.append(functools.partial(lookups.prepare_params, self.dialect, lookup, field))
+        return node

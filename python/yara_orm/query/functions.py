@@ -1,0 +1,194 @@
+"""Scalar SQL functions: ``Lower``, ``Upper``, ``Length``, ``Trim``, ``Concat``, ``Coalesce``,
+``Cast``, ``Extract``, ``Trunc``, ``Abs``, ``Round``, ``Now``.
+
+The first argument names a field (or is an expression); later plain arguments are values.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .. import fields
+from ..exceptions import ParamsError
+from . import ir
+from .expressions import Expression, Value, field_or_expression, to_expression
+
+if TYPE_CHECKING:
+    from ..fields.base import Field
+    from .context import QueryContext
+
+__all__ = ["Abs", "Cast", "Coalesce", "Concat", "Extract", "Function", "Length", "Lower", "Now", "Round", "Trim",
+           "Trunc", "Upper"]
+
+DATE_PARTS = (
+    "year", "quarter", "month", "week", "day", "hour", "minute", "second", "microsecond",
+    "iso_week_day", "week_day", "day_of_year",
+)
+TRUNC_KINDS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
+
+
+class Function(Expression):
+    """A function over one field/expression; subclasses set ``function`` (the dialect's name
+    for it) and say what type the result has."""
+
+    __slots__ = ("args",)
+    function: ClassVar[str] = ""
+
+    def __init__(self, field: Any, *args: Any) -> None:
+        self.args: tuple[Expression, ...] = (field_or_expression(field), *(to_expression(a) for a in args))
+
+    def output(self, args: list[ir.Node]) -> Field[Any] | None:
+        return args[0].output_field if args else None
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        args = [a.resolve(ctx) for a in self.args]
+        return ir.Func(self.function, args, self.output(args))
+
+
+class _TextFunction(Function):
+    __slots__ = ()
+
+    def output(self, args: list[ir.Node]) -> Field[Any] | None:
+        return fields.TextField()
+
+
+class Lower(_TextFunction):
+    __slots__ = ()
+    function = "lower"
+
+
+class Upper(_TextFunction):
+    __slots__ = ()
+    function = "upper"
+
+
+class Trim(_TextFunction):
+    __slots__ = ()
+    function = "trim"
+
+
+class Length(Function):
+    __slots__ = ()
+    function = "length"
+
+    def output(self, args: list[ir.Node]) -> Field[Any] | None:
+        return fields.IntField()
+
+
+class Concat(_TextFunction):
+    """Concatenate text; NULL parts count as empty strings."""
+
+    __slots__ = ()
+    function = "concat"
+
+
+class Coalesce(Function):
+    """The first non-NULL of the field and the fallback values."""
+
+    __slots__ = ()
+    function = "coalesce"
+
+    def __init__(self, field: Any, *defaults: Any) -> None:
+        if not defaults:
+            raise ParamsError("Coalesce() needs a field and at least one fallback")
+        super().__init__(field, *defaults)
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        first = self.args[0].resolve(ctx)
+        field = first.output_field
+        rest: list[ir.Node] = []
+        for arg in self.args[1:]:
+            if isinstance(arg, Value) and field is not None and arg.output_field is None:
+                rest.append(Value(arg.value, field).resolve(ctx))
+            else:
+                rest.append(arg.resolve(ctx))
+        return ir.Func(self.function, [first, *rest], field or (rest[0].output_field if rest else None))
+
+
+class Abs(Function):
+    __slots__ = ()
+    function = "abs"
+
+
+class Round(Function):
+    """Round to ``places`` decimal places (a float result, or a Decimal for decimal fields)."""
+
+    __slots__ = ("places",)
+    function = "round"
+
+    def __init__(self, field: Any, places: int = 0) -> None:
+        if not isinstance(places, int) or isinstance(places, bool):
+            raise ParamsError("Round() places must be an int")
+        super().__init__(field)
+        self.places = places
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        arg = self.args[0].resolve(ctx)
+        src = arg.output_field
+        out: Field[Any] = (
+            fields.DecimalField(max_digits=getattr(src, "max_digits", 30), decimal_places=max(self.places, 0))
+            if src is not None and src.type_key == "decimal"
+            else fields.FloatField()
+        )
+        args = [arg]
+        if self.places:
+            args.append(ir.Literal(str(int(self.places))))
+        return ir.Func(self.function, args, out)
+
+
+class Now(Expression):
+    """The current timestamp of the database server."""
+
+    __slots__ = ()
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        return ir.Func("now", [], fields.DatetimeField())
+
+
+class Cast(Expression):
+    """``CAST(expr AS <type of output_field>)``, e.g. ``Cast("price", fields.IntField())``."""
+
+    __slots__ = ("expr", "output_field")
+
+    def __init__(self, expr: Any, output_field: Field[Any]) -> None:
+        if not isinstance(output_field, fields.Field):
+            raise ParamsError("Cast() needs a field instance as output_field, e.g. fields.IntField()")
+        self.expr = field_or_expression(expr)
+        self.output_field = output_field
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        return ir.Cast(self.expr.resolve(ctx), self.output_field)
+
+
+class Extract(Expression):
+    """A part of a date/time (``year``, ``quarter``, ``month``, ``week``, ``day``, ``hour``,
+    ``minute``, ``second``, ``microsecond``, ``iso_week_day``, ``week_day``, ``day_of_year``);
+    instants are read in UTC."""
+
+    __slots__ = ("expr", "part")
+
+    def __init__(self, expr: Any, part: str) -> None:
+        if part not in DATE_PARTS:
+            raise ParamsError(f"Extract part must be one of {', '.join(DATE_PARTS)}; got {part!r}")
+        self.expr = field_or_expression(expr)
+        self.part = part
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        return ir.Func("extract", [self.expr.resolve(ctx)], fields.IntField(), extra=self.part)
+
+
+class Trunc(Expression):
+    """A date/time truncated to ``year``, ``quarter``, ``month``, ``week`` (Monday), ``day``,
+    ``hour``, ``minute`` or ``second``."""
+
+    __slots__ = ("expr", "kind")
+
+    def __init__(self, expr: Any, kind: str) -> None:
+        if kind not in TRUNC_KINDS:
+            raise ParamsError(f"Trunc kind must be one of {', '.join(TRUNC_KINDS)}; got {kind!r}")
+        self.expr = field_or_expression(expr)
+        self.kind = kind
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        arg = self.expr.resolve(ctx)
+        return ir.Func("trunc", [arg], arg.output_field or fields.DatetimeField(), extra=self.kind)
