@@ -31,10 +31,14 @@ pub enum ErrorKind {
     Operational,
 }
 
-/// An engine error with the structured fields the server reported.
+/// An engine error with the structured fields the server reported. Boxed so `Result`s stay
+/// small on the hot path; fields read through `Deref` (`err.sqlstate`).
 #[derive(Debug, Clone, Error)]
-#[error("{message}")]
-pub struct EngineError {
+#[error("{}", .0.message)]
+pub struct EngineError(Box<ErrorDetails>);
+
+#[derive(Debug, Clone)]
+pub struct ErrorDetails {
     pub kind: ErrorKind,
     pub message: String,
     pub sqlstate: Option<String>,
@@ -46,7 +50,7 @@ pub struct EngineError {
 
 impl EngineError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        EngineError {
+        EngineError(Box::new(ErrorDetails {
             kind,
             message: message.into(),
             sqlstate: None,
@@ -54,7 +58,7 @@ impl EngineError {
             table: None,
             column: None,
             detail: None,
-        }
+        }))
     }
 
     pub fn config(message: impl Into<String>) -> Self {
@@ -84,6 +88,20 @@ impl EngineError {
     pub fn with_sqlstate(mut self, sqlstate: impl Into<String>) -> Self {
         self.sqlstate = Some(sqlstate.into());
         self
+    }
+}
+
+impl std::ops::Deref for EngineError {
+    type Target = ErrorDetails;
+
+    fn deref(&self) -> &ErrorDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for EngineError {
+    fn deref_mut(&mut self) -> &mut ErrorDetails {
+        &mut self.0
     }
 }
 

@@ -23,7 +23,9 @@ pub trait Deliver: Send + 'static {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>>;
 }
 
-type Completion = (Py<PyAny>, Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>);
+/// Builds the Python result on the loop thread.
+type MakeResult = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+type Completion = (Py<PyAny>, MakeResult);
 
 struct Shared {
     queue: Mutex<Vec<Completion>>,
@@ -205,7 +207,7 @@ where
     let runtime = pyo3_async_runtimes::tokio::get_runtime();
     let handle = runtime.spawn(async move {
         let result = fut.await;
-        let make: Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send> = Box::new(move |py| match result {
+        let make: MakeResult = Box::new(move |py| match result {
             Ok(value) => value.into_py(py),
             Err(err) => Err(to_pyerr(py, &err)),
         });

@@ -12,7 +12,7 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use crate::any::{AnyBackend, AnyCursor, AnyTransaction};
 use crate::backend::{Backend, Capabilities, Cursor, IsolationLevel, Transaction};
-use crate::error::{EngineError, Result};
+use crate::error::EngineError;
 use crate::value::{Rows, Value};
 use bridge::{spawn, Deliver};
 use convert::{row_to_py, rows_to_py, to_param_sets, to_params};
@@ -458,7 +458,3 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connect, m)?)?;
     Ok(())
 }
-
-/// Keep `Result` in scope for the macro above.
-#[allow(dead_code)]
-fn _unused(_: Result<()>) {}

@@ -3,6 +3,7 @@ its queries cheap (compiled statements, query shapes, decoders)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +94,9 @@ class MetaInfo:
         self.pk_attr = self.pk.model_field_name
         self.pk_column = self.pk.column
         self._lookup: dict[str, Field[Any]] = {"pk": self.pk, **fields}
-        self.manager: Manager | None = options.get("manager")
+        manager = options.get("manager")
+        # A manager inherited from an abstract base is copied: each model binds its own.
+        self.manager: Manager | None = copy.copy(manager) if manager is not None else None
         self.auto_now_fields = [f for f in self.fields if getattr(f, "auto_now", False)]
         self.auto_now_add_fields = [f for f in self.fields if getattr(f, "auto_now_add", False)]
         self.validated_fields = [f for f in self.fields if f.validators]

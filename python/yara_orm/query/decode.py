@@ -136,3 +136,64 @@ def _identity(rows: list[Row]) -> list[Any]:
 
 def _first(rows: list[Row]) -> list[Any]:
     return [r[0] for r in rows]
+
+
+def generic_instance_decoder(
+    cls: type, names: Sequence[str], converters: Sequence[Converter | None], loaded: frozenset[str] | None
+) -> RowsDecoder:
+    """Like :func:`instance_decoder` without generating code (for one-off query shapes)."""
+    new = object.__new__
+    keys = tuple(names)
+    conv = [(i, c) for i, c in enumerate(converters) if c is not None]
+
+    def decode(rows: list[Row]) -> list[Any]:
+        out = []
+        for row in rows:
+            values: Sequence[Any] = row
+            if conv:
+                cells = list(row)
+                for i, c in conv:
+                    cells[i] = c(cells[i])
+                values = cells
+            obj = new(cls)
+            data = dict(zip(keys, values, strict=True))
+            if loaded is not None:
+                data["_loaded"] = loaded
+            obj.__dict__ = data
+            out.append(obj)
+        return out
+
+    return decode
+
+
+def generic_dict_decoder(names: Sequence[str], converters: Sequence[Converter | None]) -> RowsDecoder:
+    keys = tuple(names)
+    conv = [(i, c) for i, c in enumerate(converters) if c is not None]
+
+    def decode(rows: list[Row]) -> list[Any]:
+        out = []
+        for row in rows:
+            data = dict(zip(keys, row, strict=True))
+            for i, c in conv:
+                data[keys[i]] = c(row[i])
+            out.append(data)
+        return out
+
+    return decode
+
+
+def generic_tuple_decoder(converters: Sequence[Converter | None]) -> RowsDecoder:
+    conv = [(i, c) for i, c in enumerate(converters) if c is not None]
+    if not conv:
+        return _identity
+
+    def decode(rows: list[Row]) -> list[Any]:
+        out = []
+        for row in rows:
+            cells = list(row)
+            for i, c in conv:
+                cells[i] = c(cells[i])
+            out.append(tuple(cells))
+        return out
+
+    return decode

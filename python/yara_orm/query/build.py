@@ -1,0 +1,320 @@
+"""Turn a queryset's state into IR statements, and cache whole query shapes.
+
+A shape is everything about a queryset except its filter values. When the same shape comes
+again, the cached SQL and decoder are reused and only the values are re-bound, through the
+same parameter builders a fresh compile would have used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import FieldError, ParamsError
+from . import decode, ir
+from .compiler import Compiler
+from .context import QueryContext
+from .expressions import Expression, OrderBy, Q, Value
+
+if TYPE_CHECKING:
+    from ..dialects.base import Dialect
+    from ..fields.base import Field
+    from .queryset import QuerySet
+
+MODE_INSTANCES = 0
+MODE_DICTS = 1
+MODE_TUPLES = 2
+MODE_FLAT = 3
+
+Decoder = Callable[[list[tuple[Any, ...]]], list[Any]]
+
+
+class SelectPlan:
+    """A built SELECT: the IR, the context it was resolved in, and how to decode rows."""
+
+    __slots__ = ("converters", "ctx", "loaded", "names", "select")
+
+    def __init__(
+        self,
+        select: ir.Select,
+        ctx: QueryContext,
+        names: list[str],
+        converters: list[decode.Converter | None],
+        loaded: frozenset[str] | None,
+    ) -> None:
+        self.select = select
+        self.ctx = ctx
+        self.names = names
+        self.converters = converters
+        self.loaded = loaded
+
+
+def selected_fields(qs: QuerySet[Any]) -> list[Field[Any]]:
+    meta = qs.model._meta
+    if qs._only is None and not qs._defer:
+        return meta.fields
+    for name in (*(qs._only or ()), *qs._defer):
+        if name not in meta.fields_map and name != "pk":
+            raise FieldError(
+                f"unknown field {name!r} in only()/defer() on {qs.model.__name__}; "
+                f"valid choices: {', '.join(meta.fields_map)}"
+            )
+    wanted = set(qs._only) if qs._only is not None else set(meta.fields_map)
+    wanted -= set(qs._defer)
+    wanted.add(meta.pk_attr)
+    return [f for f in meta.fields if f.model_field_name in wanted]
+
+
+def _column_node(ctx: QueryContext, field: Field[Any]) -> ir.Node:
+    col = ctx.column(field)
+    if field.type_key == "json" and getattr(field, "custom_decoder", False):
+        # A custom decoder gets the document's text, not the engine's parsed value.
+        return ir.Func("json_text", [col], None)
+    return col
+
+
+def build_select(
+    qs: QuerySet[Any], dialect: Dialect, parent: QueryContext | None = None, collect: bool = False
+) -> SelectPlan:
+    model = qs.model
+    meta = model._meta
+    ctx = QueryContext(model, dialect, parent)
+    for name, expr in qs._annotations.items():
+        if name in meta.fields_map or name == "pk":
+            raise FieldError(f"annotation {name!r} conflicts with a field of {model.__name__}")
+        ctx.annotations[name] = expr.resolve(ctx)
+    if collect and not qs._annotations:
+        ctx.builders = []
+
+    where: list[ir.Node] = []
+    having: list[ir.Node] = []
+    for cond in qs._where:
+        node = ctx.resolve_condition(cond)
+        (having if node.contains_aggregate else where).append(node)
+
+    items: list[ir.SelectItem] = []
+    names: list[str] = []
+    converters: list[decode.Converter | None] = []
+    loaded: frozenset[str] | None = None
+    selected_annotations: set[str] = set()
+    if qs._mode == MODE_INSTANCES:
+        fields = selected_fields(qs)
+        if len(fields) != len(meta.fields):
+            loaded = frozenset(f.model_field_name for f in fields)
+        for field in fields:
+            items.append(ir.SelectItem(_column_node(ctx, field)))
+            names.append(field.model_field_name)
+            converters.append(field.from_db)
+        for name, node in ctx.annotations.items():
+            items.append(ir.SelectItem(node, name))
+            names.append(name)
+            converters.append(decode.converter_for(node, dialect))
+            selected_annotations.add(name)
+    else:
+        assert qs._fields is not None
+        for out_name, source in qs._fields:
+            node = ctx.resolve_ref(source)
+            field = node.output_field
+            if isinstance(node, ir.Column) and field is not None:
+                items.append(ir.SelectItem(_column_node(ctx, field)))
+                converters.append(field.from_db)
+            else:
+                items.append(ir.SelectItem(node, source))
+                converters.append(decode.converter_for(node, dialect))
+                selected_annotations.add(source)
+            names.append(out_name)
+
+    select = ir.Select(ctx.table, items)
+    select.joins = ctx.joins
+    if where:
+        select.where = where[0] if len(where) == 1 else ir.Junction("AND", where)
+    if having:
+        select.having = having[0] if len(having) == 1 else ir.Junction("AND", having)
+    if qs._group_by:
+        select.group_by = [ctx.resolve_ref(name) for name in qs._group_by]
+    elif having or any(item.expr.contains_aggregate for item in items):
+        select.group_by = [
+            item.expr
+            for item in items
+            if not item.expr.contains_aggregate and not isinstance(item.expr, ir.Param | ir.Literal)
+        ]
+    order = qs._order_by
+    if not order and qs._default_ordering and not select.group_by and not select.having:
+        order = meta.ordering
+    select.order_by = [_order_item(ctx, item, selected_annotations) for item in order]
+    select.limit = qs._limit
+    select.offset = qs._offset
+    select.distinct = qs._distinct
+    if qs._for_update is not None and dialect.supports_for_update:
+        select.for_update = qs._for_update
+    return SelectPlan(select, ctx, names, converters, loaded)
+
+
+def _order_item(ctx: QueryContext, item: str | OrderBy, selected: set[str]) -> ir.OrderBy:
+    if isinstance(item, OrderBy):
+        return ir.OrderBy(item.expr.resolve(ctx), item.descending)
+    descending = item.startswith("-")
+    name = item[1:] if descending or item.startswith("+") else item
+    if name in selected:
+        return ir.OrderBy(ir.Literal(ctx.dialect.quote(name)), descending)
+    try:
+        return ir.OrderBy(ctx.resolve_ref(name), descending)
+    except FieldError as exc:
+        raise FieldError(f"cannot order by {item!r}: {exc}") from None
+
+
+def make_decoder(qs: QuerySet[Any], plan: SelectPlan, generated: bool) -> Decoder:
+    mode = qs._mode
+    if mode == MODE_INSTANCES:
+        if generated:
+            return decode.instance_decoder(qs.model, plan.names, plan.converters, plan.loaded)[0]
+        return decode.generic_instance_decoder(qs.model, plan.names, plan.converters, plan.loaded)
+    if mode == MODE_DICTS:
+        if generated:
+            return decode.dict_decoder(plan.names, plan.converters)
+        return decode.generic_dict_decoder(plan.names, plan.converters)
+    if mode == MODE_TUPLES:
+        if generated:
+            return decode.tuple_decoder(plan.converters)
+        return decode.generic_tuple_decoder(plan.converters)
+    return decode.flat_decoder(plan.converters[0])
+
+
+def _leaf_values(qs: QuerySet[Any]) -> list[tuple[str, Any]]:
+    leaves: list[tuple[str, Any]] = []
+    for cond in qs._where:
+        assert isinstance(cond, Q)
+        cond.leaves(leaves)
+    return leaves
+
+
+def _bind(builders: Sequence[Callable[[Any], list[Any]]], leaves: list[tuple[str, Any]]) -> list[Any]:
+    params: list[Any] = []
+    for builder, (_key, value) in zip(builders, leaves, strict=True):
+        params.extend(builder(value))
+    return params
+
+
+def compile_select(qs: QuerySet[Any], dialect: Dialect, kind: str = "select") -> tuple[str, list[Any], Decoder]:
+    """SQL, parameters and row decoder for ``qs`` (``kind``: select, count or exists)."""
+    meta = qs.model._meta
+    shape = qs._shape_key()
+    key = (dialect.name, kind, shape) if shape is not None else None
+    if key is not None:
+        cached = meta.query_cache.get(key)
+        if cached is not None:
+            sql, builders, decoder = cached
+            return sql, _bind(builders, _leaf_values(qs)), decoder
+    plan = build_select(qs, dialect, collect=key is not None)
+    if kind == "count":
+        stmt = count_statement(plan)
+        decoder: Decoder = decode._first
+    elif kind == "exists":
+        stmt = plan.select
+        stmt.columns = [ir.SelectItem(ir.Literal("1"))]
+        stmt.order_by = []
+        if stmt.limit is None or stmt.limit > 1:
+            stmt.limit = 1
+        decoder = decode._first
+    else:
+        stmt = plan.select
+        decoder = make_decoder(qs, plan, generated=key is not None)
+    sql, params = Compiler(dialect).compile(stmt)
+    builders = plan.ctx.builders
+    if key is not None and builders is not None:
+        leaves = _leaf_values(qs)
+        # Cache only when re-binding reproduces exactly what this compile bound.
+        if len(builders) == len(leaves) and _same(_bind(builders, leaves), params):
+            meta.cache_query(key, (sql, tuple(builders), decoder))
+    return sql, params, decoder
+
+
+def _same(a: list[Any], b: list[Any]) -> bool:
+    return len(a) == len(b) and all(x is y or (type(x) is type(y) and x == y) for x, y in zip(a, b, strict=True))
+
+
+def count_statement(plan: SelectPlan) -> ir.Select:
+    from .. import fields
+
+    inner = plan.select
+    count = ir.Aggregate("count", None, output_field=fields.BigIntField())
+    inner.order_by = []
+    if inner.limit is not None or inner.offset or inner.distinct or inner.group_by or inner.having:
+        outer = ir.Select(ir.TableRef("_count", "_count"), [ir.SelectItem(count)])
+        outer.from_subquery = inner
+        return outer
+    inner.columns = [ir.SelectItem(count)]
+    return inner
+
+
+def build_aggregate(
+    qs: QuerySet[Any], dialect: Dialect, aggregates: dict[str, Expression]
+) -> tuple[str, list[Any], list[str], list[decode.Converter | None]]:
+    if qs._limit is not None or qs._offset:
+        raise ParamsError("aggregate() cannot be used on a sliced queryset (limit/offset)")
+    plan = build_select(qs, dialect)
+    ctx = plan.ctx
+    select = plan.select
+    items = []
+    converters: list[decode.Converter | None] = []
+    for name, expr in aggregates.items():
+        if not isinstance(expr, Expression):
+            raise ParamsError(f"aggregate({name}=...) needs an aggregate expression such as Count('id')")
+        node = expr.resolve(ctx)
+        if not node.contains_aggregate:
+            raise ParamsError(f"aggregate({name}=...) is not an aggregate expression")
+        items.append(ir.SelectItem(node, name))
+        converters.append(decode.converter_for(node, dialect))
+    if select.group_by or select.having or select.distinct:
+        raise ParamsError("aggregate() over a grouped or distinct queryset is not supported; use annotate()")
+    select.columns = items
+    select.order_by = []
+    sql, params = Compiler(dialect).compile(select)
+    return sql, params, list(aggregates), converters
+
+
+def where_for_write(qs: QuerySet[Any], dialect: Dialect, action: str) -> tuple[QueryContext, ir.Node | None]:
+    if qs._limit is not None or qs._offset:
+        raise ParamsError(f"{action}() cannot be used on a sliced queryset (limit/offset); filter by pk instead")
+    if qs._fields is not None and qs._mode != MODE_INSTANCES:
+        raise ParamsError(f"{action}() cannot be used after values()/values_list()")
+    ctx = QueryContext(qs.model, dialect)
+    for name, expr in qs._annotations.items():
+        ctx.annotations[name] = expr.resolve(ctx)
+    nodes = [ctx.resolve_condition(cond) for cond in qs._where]
+    if any(n.contains_aggregate for n in nodes):
+        raise ParamsError(f"{action}() cannot filter on aggregates")
+    where = None if not nodes else nodes[0] if len(nodes) == 1 else ir.Junction("AND", nodes)
+    return ctx, where
+
+
+def build_update(qs: QuerySet[Any], dialect: Dialect, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    if not values:
+        raise ParamsError("update() needs at least one field=value")
+    ctx, where = where_for_write(qs, dialect, "update")
+    meta = qs.model._meta
+    assignments: list[tuple[str, ir.Node]] = []
+    for name, value in values.items():
+        field = meta.lookup_field(name)
+        if field is None:
+            raise FieldError(
+                f"unknown field {name!r} in update() on {qs.model.__name__}; valid choices: {', '.join(meta.fields_map)}"
+            )
+        if field.pk:
+            raise ParamsError("update() cannot change the primary key")
+        if isinstance(value, Value):
+            node: ir.Node = ir.Param(field.to_db(value.value), field)
+        elif isinstance(value, Expression):
+            node = value.resolve(ctx)
+            if node.contains_aggregate:
+                raise ParamsError("update() values cannot contain aggregates")
+        else:
+            node = ir.Param(field.to_db(value), field)
+        assignments.append((field.column, node))
+    stmt = ir.Update(ctx.table, assignments, where)
+    return Compiler(dialect).compile(stmt)
+
+
+def build_delete(qs: QuerySet[Any], dialect: Dialect) -> tuple[str, list[Any]]:
+    ctx, where = where_for_write(qs, dialect, "delete")
+    return Compiler(dialect).compile(ir.Delete(ctx.table, where))

@@ -1,0 +1,577 @@
+"""``QuerySet[M]``: a lazy, chainable description of a query over one model.
+
+Chaining copies the (small, flat) state; nothing runs until the queryset is awaited, iterated
+or a terminal method is called. ``await qs`` gives a list of instances, ``async for`` streams
+them through the engine's cursor with bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Hashable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+
+from ..connection import executor_for
+from ..exceptions import DoesNotExist, FieldError, MultipleObjectsReturned, ParamsError
+from ..pool import Pool
+from . import build, ir
+from .expressions import Expression, OrderBy, Q
+
+if TYPE_CHECKING:
+    from ..dialects.base import Dialect
+    from ..models.model import Model
+    from .context import QueryContext
+
+M = TypeVar("M", bound="Model")
+T = TypeVar("T")
+
+DEFAULT_CHUNK_SIZE = 1000
+
+
+class QuerySet(Generic[M]):
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self._db: Any = None
+        self._where: tuple[Q | Expression, ...] = ()
+        self._order_by: tuple[str | OrderBy, ...] = ()
+        self._limit: int | None = None
+        self._offset: int | None = None
+        self._distinct = False
+        self._annotations: dict[str, Expression] = {}
+        self._group_by: tuple[str, ...] = ()
+        self._fields: tuple[tuple[str, str], ...] | None = None
+        self._mode = build.MODE_INSTANCES
+        self._only: tuple[str, ...] | None = None
+        self._defer: tuple[str, ...] = ()
+        self._for_update: ir.ForUpdate | None = None
+        self._default_ordering = True
+
+    def _clone(self) -> QuerySet[M]:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    # -- chaining ---------------------------------------------------------------------------------
+
+    def _add_condition(self, args: tuple[Q | Expression, ...], kwargs: dict[str, Any], negate: bool) -> QuerySet[M]:
+        conds: list[Q | Expression] = []
+        for arg in args:
+            if not isinstance(arg, Q | Expression):
+                raise ParamsError(f"filter() positional arguments must be Q or Exists objects, got {type(arg).__name__}")
+            conds.append(~arg if negate and isinstance(arg, Q) else arg)
+        if kwargs:
+            q = Q(**kwargs)
+            conds.append(~q if negate else q)
+        if negate and any(not isinstance(c, Q) for c in conds):
+            from .expressions import Exists
+
+            conds = [~c if isinstance(c, Exists) else c for c in conds]
+        clone = self._clone()
+        clone._where = (*self._where, *conds)
+        return clone
+
+    def filter(self, *args: Q | Expression, **kwargs: Any) -> QuerySet[M]:
+        """Rows matching every condition (keyword lookups and ``Q`` objects)."""
+        return self._add_condition(args, kwargs, False)
+
+    def exclude(self, *args: Q | Expression, **kwargs: Any) -> QuerySet[M]:
+        """Rows not matching the conditions."""
+        return self._add_condition(args, kwargs, True)
+
+    def all(self) -> QuerySet[M]:
+        return self._clone()
+
+    def order_by(self, *orderings: str | OrderBy) -> QuerySet[M]:
+        """Sort by fields or annotations (``"-name"`` descends) or ``F("x").desc()``."""
+        for item in orderings:
+            if not isinstance(item, str | OrderBy):
+                raise ParamsError("order_by() takes field names or expression.asc()/.desc()")
+        clone = self._clone()
+        clone._order_by = tuple(orderings)
+        clone._default_ordering = False
+        return clone
+
+    def limit(self, limit: int) -> QuerySet[M]:
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ParamsError(f"limit must be a non-negative int, got {limit!r}")
+        clone = self._clone()
+        clone._limit = limit
+        return clone
+
+    def offset(self, offset: int) -> QuerySet[M]:
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise ParamsError(f"offset must be a non-negative int, got {offset!r}")
+        clone = self._clone()
+        clone._offset = offset
+        return clone
+
+    @overload
+    def __getitem__(self, key: slice) -> QuerySet[M]: ...
+    @overload
+    def __getitem__(self, key: int) -> QuerySetSingle[M]: ...
+    def __getitem__(self, key: slice | int) -> QuerySet[M] | QuerySetSingle[M]:
+        if isinstance(key, int) and not isinstance(key, bool):
+            if key < 0:
+                raise ParamsError("negative indexing is not supported")
+            return QuerySetSingle(self.offset((self._offset or 0) + key).limit(1), "first_of_slice")
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise ParamsError("querysets support [start:stop] slices and [index]")
+        start = key.start or 0
+        if start < 0 or (key.stop is not None and key.stop < 0):
+            raise ParamsError("negative slice bounds are not supported")
+        clone = self._clone()
+        base = self._offset or 0
+        clone._offset = base + start if base + start else None
+        if key.stop is not None:
+            length = max(key.stop - start, 0)
+            clone._limit = min(length, self._limit - start) if self._limit is not None else length
+        elif self._limit is not None:
+            clone._limit = max(self._limit - start, 0)
+        return clone
+
+    def distinct(self) -> QuerySet[M]:
+        clone = self._clone()
+        clone._distinct = True
+        return clone
+
+    def annotate(self, **annotations: Any) -> QuerySet[M]:
+        """Add computed values (expressions, functions, aggregates) as attributes/columns."""
+        for name, expr in annotations.items():
+            if not isinstance(expr, Expression):
+                raise ParamsError(f"annotate({name}=...) needs an expression, got {type(expr).__name__}")
+            if name in self.model._meta.fields_map or name == "pk":
+                raise FieldError(f"annotation {name!r} conflicts with a field of {self.model.__name__}")
+        clone = self._clone()
+        clone._annotations = {**self._annotations, **annotations}
+        return clone
+
+    def group_by(self, *fields: str) -> QuerySet[M]:
+        """GROUP BY these fields/annotations (use with ``values()`` and aggregates)."""
+        clone = self._clone()
+        clone._group_by = tuple(fields)
+        return clone
+
+    def only(self, *fields: str) -> QuerySet[M]:
+        """Load only these fields (plus the pk); saving such an instance writes only them."""
+        clone = self._clone()
+        clone._only = tuple(fields)
+        clone._defer = ()
+        return clone
+
+    def defer(self, *fields: str) -> QuerySet[M]:
+        """Load every field except these."""
+        if self.model._meta.pk_attr in fields or "pk" in fields:
+            raise FieldError("the primary key cannot be deferred")
+        clone = self._clone()
+        clone._defer = (*self._defer, *fields)
+        return clone
+
+    def select_for_update(self, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] = ()) -> QuerySet[M]:
+        """Lock the selected rows until the transaction ends (PostgreSQL; SQLite locks the
+        whole database for writes, so this is a no-op there)."""
+        clone = self._clone()
+        clone._for_update = ir.ForUpdate(nowait, skip_locked, tuple(of))
+        return clone
+
+    def using_db(self, db: Any) -> QuerySet[M]:
+        """Run on another connection (name, Connection, Pool or Transaction)."""
+        clone = self._clone()
+        clone._db = db
+        return clone
+
+    # -- values -----------------------------------------------------------------------------------
+
+    def _values_fields(self, fields: tuple[str, ...], aliases: dict[str, str]) -> tuple[tuple[str, str], ...]:
+        if not fields and not aliases:
+            names = [*self.model._meta.fields_map, *self._annotations]
+            return tuple((n, n) for n in names)
+        return (*((f, f) for f in fields), *aliases.items())
+
+    def values(self, *fields: str, **aliases: str) -> ValuesQuery[dict[str, Any]]:
+        """Rows as dicts (all fields, or these fields/annotations; ``alias="field"`` renames)."""
+        clone = self._clone()
+        clone._fields = self._values_fields(fields, aliases)
+        clone._mode = build.MODE_DICTS
+        return ValuesQuery(clone)
+
+    @overload
+    def values_list(self, *fields: str, flat: Literal[False] = False) -> ValuesQuery[tuple[Any, ...]]: ...
+    @overload
+    def values_list(self, *fields: str, flat: Literal[True]) -> ValuesQuery[Any]: ...
+    def values_list(self, *fields: str, flat: bool = False) -> ValuesQuery[Any]:
+        """Rows as tuples; with ``flat=True`` and one field, a list of values."""
+        if flat and len(fields) != 1:
+            raise ParamsError("values_list(flat=True) needs exactly one field")
+        clone = self._clone()
+        clone._fields = self._values_fields(fields, {})
+        clone._mode = build.MODE_FLAT if flat else build.MODE_TUPLES
+        return ValuesQuery(clone)
+
+    # -- compiling --------------------------------------------------------------------------------
+
+    def _shape_key(self) -> Hashable | None:
+        if self._annotations:
+            return None
+        wheres = []
+        for cond in self._where:
+            if not isinstance(cond, Q):
+                return None
+            shape = cond.shape()
+            if shape is None:
+                return None
+            wheres.append(shape)
+        for item in self._order_by:
+            if not isinstance(item, str):
+                return None
+        fu = self._for_update
+        return (
+            self._mode,
+            self._fields,
+            self._only,
+            self._defer,
+            self._order_by,
+            self._default_ordering,
+            self._limit,
+            self._offset,
+            self._distinct,
+            self._group_by,
+            None if fu is None else (fu.nowait, fu.skip_locked, fu.of),
+            tuple(wheres),
+        )
+
+    def _executor(self) -> tuple[Any, Dialect]:
+        return executor_for(self.model, self._db)
+
+    def _as_subquery(self, parent: QueryContext, exists: bool = False) -> ir.Select:
+        plan = build.build_select(self, parent.dialect, parent=parent)
+        select = plan.select
+        if exists:
+            select.columns = [ir.SelectItem(ir.Literal("1"))]
+            select.order_by = []
+        elif self._mode == build.MODE_INSTANCES:
+            # ``id__in=Model.filter(...)``: compare against the primary key.
+            pk = self.model._meta.pk
+            select.columns = [ir.SelectItem(plan.ctx.column(pk))]
+        elif len(select.columns) != 1:
+            raise ParamsError("a subquery must select exactly one column (use values_list('x', flat=True))")
+        return select
+
+    def sql(self) -> str:
+        """The SQL this queryset runs (parameters as placeholders)."""
+        _db, dialect = self._executor()
+        return build.compile_select(self, dialect)[0]
+
+    def sql_with_params(self) -> tuple[str, list[Any]]:
+        _db, dialect = self._executor()
+        sql, params, _ = build.compile_select(self, dialect)
+        return sql, params
+
+    # -- running ----------------------------------------------------------------------------------
+
+    async def _fetch(self) -> list[Any]:
+        db, dialect = self._executor()
+        sql, params, decoder = build.compile_select(self, dialect)
+        return decoder(await db.fetch(sql, params))
+
+    def __await__(self) -> Generator[Any, None, list[M]]:
+        return self._fetch().__await__()
+
+    def __aiter__(self) -> AsyncIterator[M]:
+        return self.iterator()
+
+    async def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[M]:
+        """Stream the results ``chunk_size`` rows at a time through a server-side cursor, so
+        memory stays bounded however many rows match."""
+        async for item in _stream(self, chunk_size):
+            yield item
+
+    async def count(self) -> int:
+        db, dialect = self._executor()
+        sql, params, _ = build.compile_select(self, dialect, "count")
+        row = await db.fetch_one(sql, params)
+        return int(row[0]) if row else 0
+
+    async def exists(self) -> bool:
+        db, dialect = self._executor()
+        sql, params, _ = build.compile_select(self, dialect, "exists")
+        return await db.fetch_one(sql, params) is not None
+
+    async def aggregate(self, **aggregates: Expression) -> dict[str, Any]:
+        """Aggregate over the filtered rows: ``{"name": value}``."""
+        if not aggregates:
+            raise ParamsError("aggregate() needs at least one name=Aggregate(...)")
+        db, dialect = self._executor()
+        sql, params, names, converters = build.build_aggregate(self, dialect, aggregates)
+        row = await db.fetch_one(sql, params)
+        values = list(row) if row is not None else [None] * len(names)
+        return {name: (conv(v) if conv is not None else v) for name, conv, v in zip(names, converters, values, strict=True)}
+
+    async def update(self, **values: Any) -> int:
+        """Set fields on every matching row; returns the number of rows changed."""
+        db, dialect = self._executor()
+        sql, params = build.build_update(self, dialect, values)
+        return await db.execute(sql, params)
+
+    async def delete(self) -> int:
+        """Delete every matching row; returns the number of rows deleted."""
+        db, dialect = self._executor()
+        sql, params = build.build_delete(self, dialect)
+        return await db.execute(sql, params)
+
+    async def explain(self) -> str:
+        """The database's plan for this query, as text."""
+        db, dialect = self._executor()
+        sql, params, _ = build.compile_select(self, dialect)
+        rows = await db.fetch(dialect.explain_sql(sql), params)
+        return "\n".join(" | ".join(str(c) for c in row) if len(row) > 1 else str(row[0]) for row in rows)
+
+    # -- single results ---------------------------------------------------------------------------
+
+    def _ordered(self) -> QuerySet[M]:
+        if self._order_by or (self._default_ordering and self.model._meta.ordering):
+            return self
+        clone = self._clone()
+        clone._order_by = (self.model._meta.pk_attr,)
+        return clone
+
+    def _reversed(self) -> QuerySet[M]:
+        order = self._order_by or (self.model._meta.ordering if self._default_ordering else ()) or (
+            self.model._meta.pk_attr,
+        )
+        flipped: list[str | OrderBy] = []
+        for item in order:
+            if isinstance(item, OrderBy):
+                flipped.append(OrderBy(item.expr, not item.descending))
+            else:
+                flipped.append(item[1:] if item.startswith("-") else "-" + item.lstrip("+"))
+        clone = self._clone()
+        clone._order_by = tuple(flipped)
+        return clone
+
+    def first(self) -> QuerySetSingle[M | None]:
+        """The first row (by the ordering, else by pk), or None."""
+        return QuerySetSingle(self._ordered().limit(1), "first")
+
+    def last(self) -> QuerySetSingle[M | None]:
+        """The last row (reversed ordering, else highest pk), or None."""
+        return QuerySetSingle(self._reversed().limit(1), "first")
+
+    def earliest(self, *fields: str) -> QuerySetSingle[M | None]:
+        return QuerySetSingle(self.order_by(*fields).limit(1) if fields else self._ordered().limit(1), "first")
+
+    def latest(self, *fields: str) -> QuerySetSingle[M | None]:
+        qs = self.order_by(*fields) if fields else self._ordered()
+        return QuerySetSingle(qs._reversed().limit(1), "first")
+
+    def get(self, *args: Q | Expression, **kwargs: Any) -> QuerySetSingle[M]:
+        """Exactly one row: DoesNotExist / MultipleObjectsReturned otherwise."""
+        qs = self.filter(*args, **kwargs) if args or kwargs else self
+        return QuerySetSingle(qs, "get")
+
+    def get_or_none(self, *args: Q | Expression, **kwargs: Any) -> QuerySetSingle[M | None]:
+        qs = self.filter(*args, **kwargs) if args or kwargs else self
+        return QuerySetSingle(qs, "get_or_none")
+
+    def __repr__(self) -> str:
+        return f"<QuerySet {self.model.__name__}>"
+
+
+class QuerySetSingle(Generic[T]):
+    """An awaitable single result (``get``, ``first``...) that can still be refined."""
+
+    __slots__ = ("_mode", "_qs")
+
+    def __init__(self, qs: QuerySet[Any], mode: str) -> None:
+        self._qs = qs
+        self._mode = mode
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._run().__await__()
+
+    async def _run(self) -> Any:
+        qs = self._qs
+        if self._mode == "get" or self._mode == "get_or_none":
+            if qs._limit is None:
+                qs = qs.limit(2)
+            rows = await qs._fetch()
+            if len(rows) == 1:
+                return rows[0]
+            if not rows:
+                if self._mode == "get_or_none":
+                    return None
+                raise DoesNotExist(f"{qs.model.__name__} matching the query does not exist")
+            if self._mode == "get_or_none":
+                raise MultipleObjectsReturned(f"more than one {qs.model.__name__} matches the query")
+            raise MultipleObjectsReturned(f"more than one {qs.model.__name__} matches the query")
+        rows = await qs._fetch()
+        if not rows:
+            if self._mode == "first_of_slice":
+                raise DoesNotExist(f"no {qs.model.__name__} at that index")
+            return None
+        return rows[0]
+
+    def _wrap(self, qs: QuerySet[Any]) -> QuerySetSingle[T]:
+        return QuerySetSingle(qs, self._mode)
+
+    def only(self, *fields: str) -> QuerySetSingle[T]:
+        return self._wrap(self._qs.only(*fields))
+
+    def defer(self, *fields: str) -> QuerySetSingle[T]:
+        return self._wrap(self._qs.defer(*fields))
+
+    def annotate(self, **annotations: Any) -> QuerySetSingle[T]:
+        return self._wrap(self._qs.annotate(**annotations))
+
+    def using_db(self, db: Any) -> QuerySetSingle[T]:
+        return self._wrap(self._qs.using_db(db))
+
+    def select_for_update(self, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] = ()) -> QuerySetSingle[T]:
+        return self._wrap(self._qs.select_for_update(nowait, skip_locked, of))
+
+    def values(self, *fields: str, **aliases: str) -> ValuesSingle[dict[str, Any]]:
+        return ValuesSingle(self._qs.values(*fields, **aliases), self._mode)
+
+    def values_list(self, *fields: str, flat: bool = False) -> ValuesSingle[Any]:
+        return ValuesSingle(self._qs.values_list(*fields, flat=flat), self._mode)  # type: ignore[call-overload]
+
+    def sql(self) -> str:
+        qs = self._qs if self._mode not in ("get", "get_or_none") or self._qs._limit is not None else self._qs.limit(2)
+        return qs.sql()
+
+
+class ValuesQuery(Generic[T]):
+    """``values()`` / ``values_list()``: awaiting gives ``list[T]`` (dicts, tuples or values)."""
+
+    __slots__ = ("_qs",)
+
+    def __init__(self, qs: QuerySet[Any]) -> None:
+        self._qs = qs
+
+    def __await__(self) -> Generator[Any, None, list[T]]:
+        return self._qs._fetch().__await__()
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self.iterator()
+
+    async def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[T]:
+        async for item in _stream(self._qs, chunk_size):
+            yield item
+
+    def _wrap(self, qs: QuerySet[Any]) -> ValuesQuery[T]:
+        return ValuesQuery(qs)
+
+    def filter(self, *args: Q | Expression, **kwargs: Any) -> ValuesQuery[T]:
+        return self._wrap(self._qs.filter(*args, **kwargs))
+
+    def exclude(self, *args: Q | Expression, **kwargs: Any) -> ValuesQuery[T]:
+        return self._wrap(self._qs.exclude(*args, **kwargs))
+
+    def order_by(self, *orderings: str | OrderBy) -> ValuesQuery[T]:
+        return self._wrap(self._qs.order_by(*orderings))
+
+    def limit(self, limit: int) -> ValuesQuery[T]:
+        return self._wrap(self._qs.limit(limit))
+
+    def offset(self, offset: int) -> ValuesQuery[T]:
+        return self._wrap(self._qs.offset(offset))
+
+    def distinct(self) -> ValuesQuery[T]:
+        return self._wrap(self._qs.distinct())
+
+    def group_by(self, *fields: str) -> ValuesQuery[T]:
+        return self._wrap(self._qs.group_by(*fields))
+
+    def using_db(self, db: Any) -> ValuesQuery[T]:
+        return self._wrap(self._qs.using_db(db))
+
+    def __getitem__(self, key: slice) -> ValuesQuery[T]:
+        return self._wrap(self._qs[key])
+
+    def first(self) -> ValuesSingle[T | None]:
+        return ValuesSingle(ValuesQuery(self._qs._ordered().limit(1)), "first")
+
+    def get(self, *args: Q | Expression, **kwargs: Any) -> ValuesSingle[T]:
+        return ValuesSingle(self.filter(*args, **kwargs), "get")
+
+    def get_or_none(self, *args: Q | Expression, **kwargs: Any) -> ValuesSingle[T | None]:
+        return ValuesSingle(self.filter(*args, **kwargs), "get_or_none")
+
+    async def count(self) -> int:
+        return await self._qs.count()
+
+    async def exists(self) -> bool:
+        return await self._qs.exists()
+
+    def sql(self) -> str:
+        return self._qs.sql()
+
+    async def explain(self) -> str:
+        return await self._qs.explain()
+
+    def _as_subquery(self, parent: QueryContext, exists: bool = False) -> ir.Select:
+        return self._qs._as_subquery(parent, exists)
+
+
+class ValuesSingle(Generic[T]):
+    __slots__ = ("_mode", "_values")
+
+    def __init__(self, values: ValuesQuery[Any], mode: str) -> None:
+        self._values = values
+        self._mode = mode
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._run().__await__()
+
+    async def _run(self) -> Any:
+        qs = self._values._qs
+        if self._mode in ("get", "get_or_none") and qs._limit is None:
+            qs = qs.limit(2)
+        rows = await qs._fetch()
+        if self._mode == "first":
+            return rows[0] if rows else None
+        if len(rows) == 1:
+            return rows[0]
+        if not rows:
+            if self._mode == "get_or_none":
+                return None
+            raise DoesNotExist(f"{qs.model.__name__} matching the query does not exist")
+        raise MultipleObjectsReturned(f"more than one {qs.model.__name__} matches the query")
+
+
+async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ParamsError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    db, dialect = qs._executor()
+    if isinstance(db, Pool) and db.current_transaction() is None:
+        sql, params, decoder = build.compile_select(qs, dialect)
+        cursor = await db.cursor(sql, params, chunk_size)
+        try:
+            while True:
+                rows = await cursor.fetch_chunk()
+                if not rows:
+                    break
+                for item in decoder(rows):
+                    yield item
+        finally:
+            await cursor.close()
+        return
+    # Inside a transaction the cursor would run on another connection and miss its writes:
+    # page through the transaction's own connection instead, in a stable order.
+    ordered = qs._ordered()
+    if not qs._order_by:
+        ordered = ordered._clone()
+        ordered._order_by = (*(qs.model._meta.ordering if qs._default_ordering else ()), qs.model._meta.pk_attr)
+    start = qs._offset or 0
+    remaining = qs._limit
+    while remaining is None or remaining > 0:
+        size = chunk_size if remaining is None else min(chunk_size, remaining)
+        page = ordered._clone()
+        page._offset = start or None
+        page._limit = size
+        rows = await page._fetch()
+        for item in rows:
+            yield item
+        if len(rows) < size:
+            break
+        start += size
+        if remaining is not None:
+            remaining -= size
