@@ -12,7 +12,8 @@ LOCAL_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 HOW_TO = (
     "PostgreSQL is required for these tests and none was found. Provide one of:\n"
     "  * YARA_PG_URL=postgres://user:password@host:port/dbname (a role that may CREATE DATABASE)\n"
-    "  * a server on 127.0.0.1:5432 accepting user 'postgres' (e.g. `docker compose -f docker/compose.yml up -d`)\n"
+    "  * a server on 127.0.0.1:5432 accepting user 'postgres'\n"
+    "    (e.g. `docker compose -f docker/compose.yml up -d`)\n"
     "  * a working Docker engine, for testcontainers\n"
 )
 
