@@ -60,6 +60,8 @@ pub struct Capabilities {
     pub date_range: (i32, i32),
     pub float_nan: bool,
     pub float_infinity: bool,
+    /// Whether -0.0 keeps its sign when stored in a float column.
+    pub float_signed_zero: bool,
     pub text_allows_nul: bool,
     pub empty_string_is_null: bool,
     pub json: bool,

@@ -41,9 +41,13 @@ class Connection:
         return await self.pool.execute_many(sql, params_seq)
 
     @overload
-    async def fetch_all(self, sql: str, params: Params = None, *, as_dict: Literal[False] = False) -> list[Row]: ...
+    async def fetch_all(
+        self, sql: str, params: Params = None, *, as_dict: Literal[False] = False
+    ) -> list[Row]: ...
     @overload
-    async def fetch_all(self, sql: str, params: Params = None, *, as_dict: Literal[True]) -> list[dict[str, Any]]: ...
+    async def fetch_all(
+        self, sql: str, params: Params = None, *, as_dict: Literal[True]
+    ) -> list[dict[str, Any]]: ...
     async def fetch_all(
         self, sql: str, params: Params = None, *, as_dict: bool = False
     ) -> list[Row] | list[dict[str, Any]]:
@@ -53,7 +57,9 @@ class Connection:
         return await self.pool.fetch(sql, params)
 
     @overload
-    async def fetch_one(self, sql: str, params: Params = None, *, as_dict: Literal[False] = False) -> Row | None: ...
+    async def fetch_one(
+        self, sql: str, params: Params = None, *, as_dict: Literal[False] = False
+    ) -> Row | None: ...
     @overload
     async def fetch_one(
         self, sql: str, params: Params = None, *, as_dict: Literal[True]
@@ -171,7 +177,9 @@ connections = ConnectionHandler()
 def not_initialised(model: type[Model]) -> ConfigurationError:
     meta = model._meta
     if meta.abstract:
-        return ConfigurationError(f"{model.__name__} is abstract and cannot be queried; use a concrete subclass")
+        return ConfigurationError(
+            f"{model.__name__} is abstract and cannot be queried; use a concrete subclass"
+        )
     return ConfigurationError(
         f"{model.__name__} is not bound to a database: call `await YaraOrm.init(db_url, modules=...)` "
         f"with {model.__module__!r} among the modules (or `YaraOrm.init(url)` to register every model) first"

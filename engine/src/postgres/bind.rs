@@ -207,6 +207,9 @@ pub fn text_repr(value: &Value) -> Result<String, BoxError> {
                 }
                 if matches!(item, Value::Null) {
                     s.push_str("NULL");
+                } else if matches!(item, Value::Array(_)) {
+                    // A sub-array is a dimension of the same literal, not a quoted element.
+                    s.push_str(&text_repr(item)?);
                 } else {
                     let inner = text_repr(item)?;
                     s.push('"');

@@ -33,6 +33,8 @@ impl<'a> FromSql<'a> for Cell {
 
 fn decode(ty: &Type, raw: &[u8]) -> std::result::Result<Value, BoxError> {
     Ok(match *ty {
+        // Functions run for their effect (pg_sleep, pg_notify) return void: read it as NULL.
+        Type::VOID => Value::Null,
         Type::BOOL => Value::Bool(pgt::bool_from_sql(raw)?),
         Type::INT2 => Value::Int(pgt::int2_from_sql(raw)? as i64),
         Type::INT4 => Value::Int(pgt::int4_from_sql(raw)? as i64),

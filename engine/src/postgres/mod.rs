@@ -46,6 +46,7 @@ pub fn capabilities() -> Capabilities {
         date_range: (1, 9999),
         float_nan: true,
         float_infinity: true,
+        float_signed_zero: true,
         text_allows_nul: false,
         empty_string_is_null: false,
         json: true,
@@ -319,6 +320,9 @@ type ChunkReply = oneshot::Sender<Result<Rows>>;
 pub struct PgCursor {
     columns: Vec<String>,
     requests: mpsc::Sender<ChunkReply>,
+    chunk: usize,
+    /// A short chunk was returned: the stream is over and its worker has let go of the connection.
+    exhausted: bool,
 }
 
 impl PgCursor {
@@ -386,6 +390,8 @@ impl PgCursor {
         Ok(PgCursor {
             columns,
             requests: req_tx,
+            chunk,
+            exhausted: false,
         })
     }
 }
@@ -396,15 +402,15 @@ impl Cursor for PgCursor {
     }
 
     async fn next_chunk(&mut self) -> Result<Rows> {
-        let (reply_tx, reply_rx) = oneshot::channel();
-        if self.requests.send(reply_tx).await.is_err() {
-            // The stream ended (exhausted earlier or failed): nothing more to read.
+        if self.exhausted {
             return Ok(Rows::new(self.columns.clone()));
         }
-        reply_rx.await.unwrap_or_else(|_| {
-            Err(EngineError::connection(
-                "the cursor's connection task ended unexpectedly",
-            ))
-        })
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let unexpected = || EngineError::connection("the cursor's connection task ended unexpectedly");
+        self.requests.send(reply_tx).await.map_err(|_| unexpected())?;
+        let rows = reply_rx.await.map_err(|_| unexpected())??;
+        // The worker stops after a short chunk; remember it rather than asking again.
+        self.exhausted = rows.len() < self.chunk;
+        Ok(rows)
     }
 }

@@ -1,7 +1,8 @@
 //! Python objects to `Value`s (parameters) and `Value`s to Python objects (results).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use pyo3::prelude::*;
+use pyo3::types::{PyDateAccess, PyTimeAccess};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDate, PyDateTime, PyDelta, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString,
@@ -58,6 +59,26 @@ fn timedelta_micros(delta: &Bound<'_, PyAny>) -> Option<i64> {
     d.num_microseconds()
 }
 
+/// An aware datetime as a UTC instant, for any tzinfo (zoneinfo included, folds respected):
+/// the wall-clock fields minus `utcoffset()`.
+fn aware_to_utc(dt: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
+    let offset: TimeDelta = dt.call_method0("utcoffset")?.extract()?;
+    let dt = dt.cast::<PyDateTime>()?;
+    let wall = NaiveDate::from_ymd_opt(dt.get_year(), dt.get_month().into(), dt.get_day().into())
+        .and_then(|d| {
+            d.and_hms_micro_opt(
+                dt.get_hour().into(),
+                dt.get_minute().into(),
+                dt.get_second().into(),
+                dt.get_microsecond(),
+            )
+        })
+        .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("invalid datetime fields"))?;
+    wall.checked_sub_signed(offset)
+        .map(|utc| utc.and_utc())
+        .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("datetime out of range after UTC conversion"))
+}
+
 /// One Python parameter as a `Value`. Common scalars are checked first.
 pub fn to_value(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if obj.is_none() {
@@ -100,10 +121,9 @@ pub fn to_value(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         if tz.is_none() {
             return Ok(Value::Timestamp(obj.extract::<NaiveDateTime>()?));
         }
-        let aware: DateTime<FixedOffset> = obj
-            .extract()
-            .map_err(|e| params_error(py, format!("aware datetime could not be converted to UTC: {e}")))?;
-        return Ok(Value::TimestampTz(aware.with_timezone(&Utc)));
+        return aware_to_utc(obj)
+            .map(Value::TimestampTz)
+            .map_err(|e| params_error(py, format!("aware datetime could not be converted to UTC: {e}")));
     }
     if obj.is_instance_of::<PyDate>() {
         return Ok(Value::Date(obj.extract::<NaiveDate>()?));

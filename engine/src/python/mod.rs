@@ -150,6 +150,7 @@ fn capabilities_dict<'py>(py: Python<'py>, caps: &Capabilities) -> PyResult<Boun
     d.set_item("date_range", caps.date_range)?;
     d.set_item("float_nan", caps.float_nan)?;
     d.set_item("float_infinity", caps.float_infinity)?;
+    d.set_item("float_signed_zero", caps.float_signed_zero)?;
     d.set_item("text_allows_nul", caps.text_allows_nul)?;
     d.set_item("empty_string_is_null", caps.empty_string_is_null)?;
     d.set_item("json", caps.json)?;

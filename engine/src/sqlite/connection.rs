@@ -45,12 +45,26 @@ pub fn describe(stmt: &Statement<'_>) -> (Vec<String>, Vec<ColumnKind>) {
 }
 
 /// Step `rows` until `limit` rows were read (or the end), appending cells to `out`.
-pub fn read_rows(rows: &mut rusqlite::Rows<'_>, kinds: &[ColumnKind], out: &mut Rows, limit: usize) -> Result<usize> {
+///
+/// The columns are described after the first step: SQLite re-prepares a cached statement
+/// whose schema changed only when it is stepped, so describing earlier could miss columns.
+/// `kinds` is filled on the first call and reused for later chunks of the same statement.
+pub fn read_rows(
+    rows: &mut rusqlite::Rows<'_>,
+    kinds: &mut Option<Vec<ColumnKind>>,
+    out: &mut Rows,
+    limit: usize,
+) -> Result<usize> {
     let mut n = 0;
     while n < limit {
-        let Some(row) = rows.next().map_err(map_sqlite_error)? else {
-            break;
-        };
+        let Some(row) = rows.next().map_err(map_sqlite_error)? else { break };
+        if kinds.is_none() {
+            let (columns, described) = describe(row.as_ref());
+            out.columns = columns;
+            out.width = out.columns.len();
+            *kinds = Some(described);
+        }
+        let kinds = kinds.as_deref().unwrap_or_default();
         for (i, kind) in kinds.iter().enumerate() {
             let cell = row.get_ref(i).map_err(map_sqlite_error)?;
             out.values.push(from_sqlite(cell, *kind, &out.columns[i])?);
@@ -60,20 +74,25 @@ pub fn read_rows(rows: &mut rusqlite::Rows<'_>, kinds: &[ColumnKind], out: &mut 
     Ok(n)
 }
 
+/// Whether `sql` holds more than one statement (a `;` with something after it). A `;` inside
+/// a string literal only sends a single statement down the script path, which runs it the same.
+fn is_script(sql: &str) -> bool {
+    sql.trim_end().trim_end_matches(';').contains(';')
+}
+
 impl SqliteConn {
     fn prepare(&self, sql: &str) -> Result<rusqlite::CachedStatement<'_>> {
         self.conn.prepare_cached(sql).map_err(map_sqlite_error)
     }
 
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let mut stmt = match self.conn.prepare_cached(sql) {
-            Ok(s) => s,
-            Err(rusqlite::Error::MultipleStatement) if params.is_empty() => {
-                self.conn.execute_batch(sql).map_err(map_sqlite_error)?;
-                return Ok(self.conn.changes());
-            }
-            Err(e) => return Err(map_sqlite_error(e)),
-        };
+        if params.is_empty() && is_script(sql) {
+            // A schema script: later statements may use what earlier ones create, so they
+            // cannot all be prepared up front.
+            self.conn.execute_batch(sql).map_err(map_sqlite_error)?;
+            return Ok(self.conn.changes());
+        }
+        let mut stmt = self.prepare(sql)?;
         bind_all(&mut stmt, params)?;
         if stmt.column_count() == 0 {
             return stmt.raw_execute().map(|n| n as u64).map_err(map_sqlite_error);
@@ -90,10 +109,16 @@ impl SqliteConn {
     pub fn fetch(&mut self, sql: &str, params: &[Value], limit: usize) -> Result<Rows> {
         let mut stmt = self.prepare(sql)?;
         bind_all(&mut stmt, params)?;
-        let (columns, kinds) = describe(&stmt);
-        let mut out = Rows::new(columns);
+        let mut out = Rows::default();
+        let mut kinds = None;
         let mut rows = stmt.raw_query();
-        read_rows(&mut rows, &kinds, &mut out, limit)?;
+        read_rows(&mut rows, &mut kinds, &mut out, limit)?;
+        drop(rows);
+        if kinds.is_none() {
+            // No row: the statement has been stepped (so re-prepared if the schema changed),
+            // and its description is current now.
+            out = Rows::new(describe(&stmt).0);
+        }
         Ok(out)
     }
 

@@ -56,9 +56,10 @@ pub fn map_sqlite_error(err: rusqlite::Error) -> EngineError {
         rusqlite::Error::InvalidParameterCount(given, expected) => EngineError::programming(format!(
             "the statement has {expected} placeholder(s) but {given} parameter(s) were given"
         )),
-        rusqlite::Error::MultipleStatement => {
-            EngineError::programming("several statements in one call need an empty parameter list")
-        }
+        rusqlite::Error::MultipleStatement => EngineError::programming(
+            "several statements in one string can only run through execute() without parameters",
+        ),
+        rusqlite::Error::SqlInputError { msg, .. } => EngineError::programming(msg),
         other => EngineError::new(ErrorKind::Operational, other.to_string()),
     }
 }

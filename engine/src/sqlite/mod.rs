@@ -41,6 +41,7 @@ pub fn capabilities() -> Capabilities {
         date_range: (1, 9999),
         float_nan: false,
         float_infinity: true,
+        float_signed_zero: false,
         text_allows_nul: true,
         empty_string_is_null: false,
         json: true,
@@ -250,6 +251,9 @@ type ChunkReply = oneshot::Sender<Result<Rows>>;
 pub struct SqliteCursor {
     columns: Vec<String>,
     requests: mpsc::Sender<ChunkReply>,
+    chunk: usize,
+    /// A short chunk was returned: the stream is over and its worker has let go of the connection.
+    exhausted: bool,
 }
 
 impl SqliteCursor {
@@ -269,14 +273,19 @@ impl SqliteCursor {
                 let _ = ready_tx.send(Err(e));
                 return;
             }
-            let (columns, kinds) = describe(&stmt);
+            // A freshly prepared (uncached) statement describes its current schema.
+            let (mut columns, described) = describe(&stmt);
             if ready_tx.send(Ok(columns.clone())).is_err() {
                 return;
             }
             let mut rows = stmt.raw_query();
+            let mut kinds = Some(described);
             while let Some(reply) = req_rx.blocking_recv() {
                 let mut out = Rows::new(columns.clone());
-                let result = read_rows(&mut rows, &kinds, &mut out, chunk).map(|_| out);
+                let result = read_rows(&mut rows, &mut kinds, &mut out, chunk).map(|_| {
+                    columns.clone_from(&out.columns);
+                    out
+                });
                 let finished = result.as_ref().map(|r| r.len() < chunk).unwrap_or(true);
                 let _ = reply.send(result);
                 if finished {
@@ -290,6 +299,8 @@ impl SqliteCursor {
         Ok(SqliteCursor {
             columns,
             requests: req_tx,
+            chunk,
+            exhausted: false,
         })
     }
 }
@@ -300,12 +311,15 @@ impl Cursor for SqliteCursor {
     }
 
     async fn next_chunk(&mut self) -> Result<Rows> {
-        let (reply_tx, reply_rx) = oneshot::channel();
-        if self.requests.send(reply_tx).await.is_err() {
+        if self.exhausted {
             return Ok(Rows::new(self.columns.clone()));
         }
-        reply_rx
-            .await
-            .unwrap_or_else(|_| Err(EngineError::connection("the cursor's thread ended unexpectedly")))
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let unexpected = || EngineError::connection("the cursor's thread ended unexpectedly");
+        self.requests.send(reply_tx).await.map_err(|_| unexpected())?;
+        let rows = reply_rx.await.map_err(|_| unexpected())??;
+        // The worker stops after a short chunk; remember it rather than asking again.
+        self.exhausted = rows.len() < self.chunk;
+        Ok(rows)
     }
 }

@@ -35,7 +35,11 @@ impl ColumnKind {
     pub fn from_decltype(decl: Option<&str>) -> Self {
         let Some(decl) = decl else { return ColumnKind::Plain };
         let upper = decl.trim().to_ascii_uppercase();
-        let base = upper.split('(').next().unwrap_or("").trim();
+        // The first word names the type: `JSON TEXT` is JSON with TEXT affinity.
+        let base = upper.split(['(', ' ']).next().unwrap_or("").trim();
+        if upper.starts_with("TIMESTAMP WITH TIME ZONE") {
+            return ColumnKind::TimestampTz;
+        }
         match base {
             "BOOL" | "BOOLEAN" => ColumnKind::Bool,
             "DATE" => ColumnKind::Date,
@@ -133,21 +137,29 @@ fn bad(column: &str, kind: &str, raw: &str) -> EngineError {
 
 fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
     let t = text.trim();
+    // An aware value stored into a naive column reads back as its UTC wall time, as on PostgreSQL
+    // (whose sessions run in UTC).
+    if let Some(utc) = parse_with_offset(t) {
+        return Some(utc.naive_utc());
+    }
     NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
         .or_else(|_| NaiveDate::parse_from_str(t, DATE_FMT).map(|d| d.and_time(NaiveTime::MIN)))
         .ok()
 }
 
-fn parse_timestamptz(text: &str) -> Option<DateTime<Utc>> {
-    let t = text.trim();
+fn parse_with_offset(t: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%:z")
         .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%:z"))
         .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%#z"))
         .map(|d| d.with_timezone(&Utc))
         .ok()
-        // Text without an offset is taken as UTC, as the engine writes it.
-        .or_else(|| parse_timestamp(t).map(|n| n.and_utc()))
+}
+
+fn parse_timestamptz(text: &str) -> Option<DateTime<Utc>> {
+    let t = text.trim();
+    // Text without an offset is taken as UTC, as the engine writes it.
+    parse_with_offset(t).or_else(|| parse_timestamp(t).map(|n| n.and_utc()))
 }
 
 fn format_decimal(f: f64, scale: Option<u32>) -> String {
@@ -205,6 +217,10 @@ pub fn from_sqlite(value: ValueRef<'_>, kind: ColumnKind, column: &str) -> Resul
             Value::Uuid(uuid::Uuid::from_slice(b).map_err(|_| bad(column, "uuid", "<blob>"))?)
         }
         (ValueRef::Text(b), ColumnKind::Json) => Value::Json(text(b)?),
+        // A column declared plain `JSON` has NUMERIC affinity, so a top-level number was stored
+        // as a number: hand it back as the JSON document it was. (`JSON TEXT` keeps it exact.)
+        (ValueRef::Integer(i), ColumnKind::Json) => Value::Json(i.to_string()),
+        (ValueRef::Real(f), ColumnKind::Json) => Value::Json(format!("{f:?}")),
         (ValueRef::Integer(i), _) => Value::Int(i),
         (ValueRef::Real(f), _) => Value::Float(f),
         (ValueRef::Text(b), _) => Value::Text(text(b)?),
@@ -226,6 +242,8 @@ mod tests {
         assert_eq!(ColumnKind::from_decltype(Some("VARCHAR(20)")), ColumnKind::Plain);
         assert_eq!(ColumnKind::from_decltype(Some("timestamptz")), ColumnKind::TimestampTz);
         assert_eq!(ColumnKind::from_decltype(None), ColumnKind::Plain);
+        assert_eq!(ColumnKind::from_decltype(Some("JSON TEXT")), ColumnKind::Json);
+        assert_eq!(ColumnKind::from_decltype(Some("timestamp with time zone")), ColumnKind::TimestampTz);
     }
 
     #[test]

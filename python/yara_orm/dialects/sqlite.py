@@ -86,7 +86,9 @@ class SQLiteDialect(Dialect):
         "datetime": "TIMESTAMPTZ",
         "interval": "INTERVAL",
         "uuid": "UUID",
-        "json": "JSON",
+        # TEXT affinity (the second word): a plain JSON column has NUMERIC affinity, which would
+        # store a top-level number document as a REAL and lose digits.
+        "json": "JSON TEXT",
     }
 
     def __init__(self, capabilities: dict[str, Any] | None = None) -> None:
@@ -186,12 +188,16 @@ class SQLiteDialect(Dialect):
 
     def lookup_regex(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
         if not self.supports_regex:
-            raise UnSupportedError("SQLite has no REGEXP function in this build; regex lookups need PostgreSQL")
+            raise UnSupportedError(
+                "SQLite has no REGEXP function in this build; regex lookups need PostgreSQL"
+            )
         return f"{self.text_sql(lhs, n)} REGEXP {self._rhs(c, n)}"
 
     def lookup_iregex(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
         if not self.supports_regex:
-            raise UnSupportedError("SQLite has no REGEXP function in this build; regex lookups need PostgreSQL")
+            raise UnSupportedError(
+                "SQLite has no REGEXP function in this build; regex lookups need PostgreSQL"
+            )
         return f"{self.text_sql(lhs, n)} REGEXP ('(?i)' || {self._rhs(c, n)})"
 
     def lookup_json_has_key(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:

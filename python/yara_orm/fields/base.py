@@ -13,13 +13,17 @@ A field converts in three directions:
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import decimal
+import enum
+import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar, overload
 
 from ..exceptions import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from ..models.model import Model
 
@@ -41,7 +45,22 @@ NO_DEFAULT: Any = _NoDefault()
 
 # Defaults of these types are shared safely; anything else (lists, dicts...) is deep-copied
 # per instance so one instance never mutates another's default.
-_IMMUTABLE = (str, int, float, bool, bytes, tuple, frozenset, type(None))
+_IMMUTABLE = (
+    str,
+    int,
+    float,
+    bool,
+    bytes,
+    tuple,
+    frozenset,
+    type(None),
+    decimal.Decimal,
+    uuid.UUID,
+    dt.date,
+    dt.time,
+    dt.timedelta,
+    enum.Enum,
+)
 
 
 class Field(Generic[VT]):
@@ -179,7 +198,7 @@ class Field(Generic[VT]):
         for validator in self.validators:
             validator(value)
 
-    def fail(self, value: Any, reason: str | None = None) -> Any:
+    def fail(self, value: Any, reason: str | None = None) -> NoReturn:
         expected = self.python_type
         names = (
             " or ".join(t.__name__ for t in expected)

@@ -8,7 +8,10 @@ import enum
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
+
+if TYPE_CHECKING:
+    from typing import Self
 
 from .. import _engine
 from ..exceptions import ConfigurationError, ValidationError
@@ -55,13 +58,13 @@ class IntField(Field[int]):
     def coerce(self, value: Any) -> int:
         if type(value) is int:
             result = value
-        elif isinstance(value, bool) or isinstance(value, enum.Enum) and not isinstance(value, int):
+        elif isinstance(value, bool) or (isinstance(value, enum.Enum) and not isinstance(value, int)):
             return self.fail(value)
-        elif isinstance(value, int):
-            result = int(value)
-        elif isinstance(value, float) and value.is_integer():
-            result = int(value)
-        elif isinstance(value, decimal.Decimal) and value == value.to_integral_value():
+        elif (
+            isinstance(value, int)
+            or (isinstance(value, float) and value.is_integer())
+            or (isinstance(value, decimal.Decimal) and value == value.to_integral_value())
+        ):
             result = int(value)
         elif isinstance(value, str):
             try:
@@ -123,7 +126,9 @@ class DecimalField(Field[decimal.Decimal]):
 
     def __init__(self, max_digits: int, decimal_places: int, **kwargs: Any) -> None:
         if max_digits < 1 or decimal_places < 0 or decimal_places > max_digits:
-            raise ConfigurationError("DecimalField needs max_digits >= 1 and 0 <= decimal_places <= max_digits")
+            raise ConfigurationError(
+                "DecimalField needs max_digits >= 1 and 0 <= decimal_places <= max_digits"
+            )
         super().__init__(**kwargs)
         self.max_digits = max_digits
         self.decimal_places = decimal_places
@@ -189,7 +194,7 @@ class CharField(Field[str]):
             raise ValidationError(
                 f"{self.qualified_name}: {len(value)} characters is longer than max_length={self.max_length}"
             )
-        return value
+        return str(value)
 
 
 class TextField(Field[str]):
@@ -431,7 +436,7 @@ class _EnumMixin:
             ) from None
 
 
-class IntEnumFieldInstance(_EnumMixin, SmallIntField, Generic[IE]):  # type: ignore[misc]
+class IntEnumFieldInstance(_EnumMixin, SmallIntField, Generic[IE]):
     """A ``enum.IntEnum`` stored as a small integer."""
 
     identity_db = False
@@ -442,6 +447,15 @@ class IntEnumFieldInstance(_EnumMixin, SmallIntField, Generic[IE]):  # type: ign
         super().__init__(**kwargs)
         self.enum_type = enum_type
         self.from_db = self._from_db
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, instance: None, owner: type) -> Self: ...
+        @overload
+        def __get__(self, instance: object, owner: type) -> IE: ...
+        def __get__(self, instance: object | None, owner: type) -> Self | IE: ...
+        def __set__(self, instance: object, value: IE) -> None: ...  # type: ignore[override]
 
     def _from_db(self, value: Any) -> Any:
         return None if value is None else self.enum_type(value)
@@ -465,7 +479,7 @@ class IntEnumFieldInstance(_EnumMixin, SmallIntField, Generic[IE]):  # type: ign
         return None if value is None else self.enum_type(int(value))
 
 
-class CharEnumFieldInstance(_EnumMixin, CharField, Generic[CE]):  # type: ignore[misc]
+class CharEnumFieldInstance(_EnumMixin, CharField, Generic[CE]):
     """An enum whose values are strings, stored as VARCHAR."""
 
     identity_db = False
@@ -477,6 +491,15 @@ class CharEnumFieldInstance(_EnumMixin, CharField, Generic[CE]):  # type: ignore
         super().__init__(max_length=max(max_length, longest, 1), **kwargs)
         self.enum_type = enum_type
         self.from_db = self._from_db
+
+    if TYPE_CHECKING:
+
+        @overload  # type: ignore[override]
+        def __get__(self, instance: None, owner: type) -> Self: ...
+        @overload
+        def __get__(self, instance: object, owner: type) -> CE: ...
+        def __get__(self, instance: object | None, owner: type) -> Self | CE: ...
+        def __set__(self, instance: object, value: CE) -> None: ...  # type: ignore[override]
 
     def _from_db(self, value: Any) -> Any:
         return None if value is None else self.enum_type(value)
@@ -497,11 +520,11 @@ class CharEnumFieldInstance(_EnumMixin, CharField, Generic[CE]):  # type: ignore
         return None if value is None else self.enum_type(value)
 
 
-def IntEnumField(enum_type: type[IE], **kwargs: Any) -> IntEnumFieldInstance[IE]:  # noqa: N802
+def IntEnumField(enum_type: type[IE], **kwargs: Any) -> IntEnumFieldInstance[IE]:
     """An ``enum.IntEnum`` field (Tortoise spelling)."""
     return IntEnumFieldInstance(enum_type, **kwargs)
 
 
-def CharEnumField(enum_type: type[CE], max_length: int = 0, **kwargs: Any) -> CharEnumFieldInstance[CE]:  # noqa: N802
+def CharEnumField(enum_type: type[CE], max_length: int = 0, **kwargs: Any) -> CharEnumFieldInstance[CE]:
     """A string enum field (Tortoise spelling)."""
     return CharEnumFieldInstance(enum_type, max_length, **kwargs)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
-from ..fields.base import Field
+from ..fields.base import _IMMUTABLE, NO_DEFAULT, Field
 from ..fields.data import IntField
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def _field_groups(value: Any, option: str) -> tuple[tuple[str, ...], ...]:
     items = list(value)
     if all(isinstance(v, str) for v in items):
         return (tuple(items),)
-    groups = []
+    groups: list[Any] = []
     for item in items:
         if isinstance(item, Index):
             groups.append(item)
@@ -66,7 +66,7 @@ def _field_groups(value: Any, option: str) -> tuple[tuple[str, ...], ...]:
             raise ConfigurationError(f"Meta.{option} must be a tuple of tuples of field names")
         else:
             groups.append(tuple(item))
-    return tuple(groups)  # type: ignore[arg-type]
+    return tuple(groups)
 
 
 class MetaInfo:
@@ -96,10 +96,23 @@ class MetaInfo:
         self._lookup: dict[str, Field[Any]] = {"pk": self.pk, **fields}
         manager = options.get("manager")
         # A manager inherited from an abstract base is copied: each model binds its own.
-        self.manager: Manager | None = copy.copy(manager) if manager is not None else None
+        self.manager: Manager[Any] | None = copy.copy(manager) if manager is not None else None
         self.auto_now_fields = [f for f in self.fields if getattr(f, "auto_now", False)]
         self.auto_now_add_fields = [f for f in self.fields if getattr(f, "auto_now_add", False)]
         self.validated_fields = [f for f in self.fields if f.validators]
+        # What ``Model.__init__`` does per field, decided once: (attribute, coerce, default
+        # is a factory, default value or factory).
+        self.init_plan: list[tuple[str, Any, bool, Any]] = []
+        for field in self.fields:
+            default = field.default
+            entry: tuple[str, Any, bool, Any]
+            if default is NO_DEFAULT:
+                entry = (field.model_field_name, field.coerce, False, None)
+            elif not callable(default) and isinstance(default, _IMMUTABLE):
+                entry = (field.model_field_name, field.coerce, False, field.to_python(default))
+            else:
+                entry = (field.model_field_name, field.coerce, True, field.default_value)
+            self.init_plan.append(entry)
         # -- bound by YaraOrm.init --
         self.db: Connection | None = None
         self.connection_name: str | None = None
@@ -173,7 +186,7 @@ class ModelMeta(type):
         options: dict[str, Any] = {}
         fields: dict[str, Field[Any]] = {}
         for base in reversed(model_bases):
-            base_meta = base._meta  # type: ignore[attr-defined]
+            base_meta = base._meta
             if not base_meta.abstract:
                 raise ConfigurationError(
                     f"{name} inherits from the concrete model {base.__name__}; "
@@ -194,7 +207,8 @@ class ModelMeta(type):
                     continue
                 if option not in _META_OPTIONS:
                     raise ConfigurationError(
-                        f"{name}.Meta has unknown option {option!r}; valid: {', '.join(sorted(_META_OPTIONS))}"
+                        f"{name}.Meta has unknown option {option!r}; "
+                        f"valid: {', '.join(sorted(_META_OPTIONS))}"
                     )
                 options[option] = value
         options.setdefault("abstract", False)
@@ -204,7 +218,9 @@ class ModelMeta(type):
         for attr, value in list(attrs.items()):
             if isinstance(value, Field):
                 if attr.startswith("_") or attr in _RESERVED:
-                    raise ConfigurationError(f"{name}.{attr}: field names cannot start with '_' or be {attr!r}")
+                    raise ConfigurationError(
+                        f"{name}.{attr}: field names cannot start with '_' or be {attr!r}"
+                    )
                 fields[attr] = value
                 del attrs[attr]
 
@@ -224,8 +240,14 @@ class ModelMeta(type):
             from .manager import Manager
 
             meta.manager = Manager()
-        meta.manager._bind(cls)  # type: ignore[arg-type]
+        meta.manager._bind(cls)
         cls._meta = meta  # type: ignore[attr-defined]
+        if not meta.abstract and "__init__" not in attrs:
+            from .init import make_init
+
+            init = make_init(meta)
+            if init is not None:
+                cls.__init__ = init  # type: ignore[misc]
         if not meta.abstract:
             MODEL_REGISTRY.append(cls)  # type: ignore[arg-type]
         return cls

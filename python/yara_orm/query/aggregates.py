@@ -60,7 +60,7 @@ class Sum(Aggregate):
             return fields.BigIntField() if src is not None else None
         if src.type_key == "decimal":
             return fields.DecimalField(max_digits=60, decimal_places=getattr(src, "decimal_places", 0))
-        return src
+        return src  # type: ignore[no-any-return]
 
 
 class Avg(Aggregate):

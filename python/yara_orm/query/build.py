@@ -52,7 +52,7 @@ class SelectPlan:
 def selected_fields(qs: QuerySet[Any]) -> list[Field[Any]]:
     meta = qs.model._meta
     if qs._only is None and not qs._defer:
-        return meta.fields
+        return meta.fields  # type: ignore[no-any-return]
     for name in (*(qs._only or ()), *qs._defer):
         if name not in meta.fields_map and name != "pk":
             raise FieldError(
@@ -114,10 +114,10 @@ def build_select(
         assert qs._fields is not None
         for out_name, source in qs._fields:
             node = ctx.resolve_ref(source)
-            field = node.output_field
-            if isinstance(node, ir.Column) and field is not None:
-                items.append(ir.SelectItem(_column_node(ctx, field)))
-                converters.append(field.from_db)
+            out_field = node.output_field
+            if isinstance(node, ir.Column) and out_field is not None:
+                items.append(ir.SelectItem(_column_node(ctx, out_field)))
+                converters.append(out_field.from_db)
             else:
                 items.append(ir.SelectItem(node, source))
                 converters.append(decode.converter_for(node, dialect))
@@ -195,7 +195,9 @@ def _bind(builders: Sequence[Callable[[Any], list[Any]]], leaves: list[tuple[str
     return params
 
 
-def compile_select(qs: QuerySet[Any], dialect: Dialect, kind: str = "select") -> tuple[str, list[Any], Decoder]:
+def compile_select(
+    qs: QuerySet[Any], dialect: Dialect, kind: str = "select"
+) -> tuple[str, list[Any], Decoder]:
     """SQL, parameters and row decoder for ``qs`` (``kind``: select, count or exists)."""
     meta = qs.model._meta
     shape = qs._shape_key()
@@ -203,12 +205,13 @@ def compile_select(qs: QuerySet[Any], dialect: Dialect, kind: str = "select") ->
     if key is not None:
         cached = meta.query_cache.get(key)
         if cached is not None:
-            sql, builders, decoder = cached
-            return sql, _bind(builders, _leaf_values(qs)), decoder
+            sql, builders, cached_decoder = cached
+            return sql, _bind(builders, _leaf_values(qs)), cached_decoder
     plan = build_select(qs, dialect, collect=key is not None)
+    decoder: Decoder
     if kind == "count":
         stmt = count_statement(plan)
-        decoder: Decoder = decode._first
+        decoder = decode._first
     elif kind == "exists":
         stmt = plan.select
         stmt.columns = [ir.SelectItem(ir.Literal("1"))]
@@ -230,7 +233,9 @@ def compile_select(qs: QuerySet[Any], dialect: Dialect, kind: str = "select") ->
 
 
 def _same(a: list[Any], b: list[Any]) -> bool:
-    return len(a) == len(b) and all(x is y or (type(x) is type(y) and x == y) for x, y in zip(a, b, strict=True))
+    return len(a) == len(b) and all(
+        x is y or (type(x) is type(y) and x == y) for x, y in zip(a, b, strict=True)
+    )
 
 
 def count_statement(plan: SelectPlan) -> ir.Select:
@@ -275,7 +280,9 @@ def build_aggregate(
 
 def where_for_write(qs: QuerySet[Any], dialect: Dialect, action: str) -> tuple[QueryContext, ir.Node | None]:
     if qs._limit is not None or qs._offset:
-        raise ParamsError(f"{action}() cannot be used on a sliced queryset (limit/offset); filter by pk instead")
+        raise ParamsError(
+            f"{action}() cannot be used on a sliced queryset (limit/offset); filter by pk instead"
+        )
     if qs._fields is not None and qs._mode != MODE_INSTANCES:
         raise ParamsError(f"{action}() cannot be used after values()/values_list()")
     ctx = QueryContext(qs.model, dialect)
@@ -298,7 +305,8 @@ def build_update(qs: QuerySet[Any], dialect: Dialect, values: dict[str, Any]) ->
         field = meta.lookup_field(name)
         if field is None:
             raise FieldError(
-                f"unknown field {name!r} in update() on {qs.model.__name__}; valid choices: {', '.join(meta.fields_map)}"
+                f"unknown field {name!r} in update() on {qs.model.__name__}; "
+                f"valid choices: {', '.join(meta.fields_map)}"
             )
         if field.pk:
             raise ParamsError("update() cannot change the primary key")

@@ -126,7 +126,11 @@ class QueryContext:
                 raise FieldError(f"JSON lookups compare with plain values, not expressions ({key!r})")
             return lookups.build_json(self.dialect, lookup, lhs, field, tuple(rest), value)
         for transform in rest:
-            if field is None or field.type_key not in ("date", "datetime", "time") or transform not in lookups.TRANSFORMS:
+            if (
+                field is None
+                or field.type_key not in ("date", "datetime", "time")
+                or transform not in lookups.TRANSFORMS
+            ):
                 raise FieldError(
                     f"unknown lookup {transform!r} in filter {key!r} on {self.model.__name__}; "
                     f"valid lookups: {', '.join(lookups.valid_lookups_for(field))}"

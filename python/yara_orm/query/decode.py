@@ -51,7 +51,7 @@ def converter_for(node: ir.Node, dialect: Dialect) -> Converter | None:
     if field is None:
         return None
     if isinstance(node, ir.Column):
-        return field.from_db
+        return field.from_db  # type: ignore[no-any-return]
     if not dialect.typed_expressions:
         return _lenient(field)
     key = field.type_key
@@ -59,7 +59,7 @@ def converter_for(node: ir.Node, dialect: Dialect) -> Converter | None:
         return _to_int
     if key == "float":
         return _to_float
-    return field.from_db
+    return field.from_db  # type: ignore[no-any-return]
 
 
 def _compile(name: str, source: str, namespace: dict[str, Any]) -> Any:
@@ -81,22 +81,35 @@ def _cells(converters: Sequence[Converter | None], namespace: dict[str, Any], ro
 def instance_decoder(
     cls: type, names: Sequence[str], converters: Sequence[Converter | None], loaded: frozenset[str] | None
 ) -> tuple[RowsDecoder, Callable[[Row], Any]]:
-    """Functions building instances of ``cls`` from rows (a list, and a single row)."""
+    """Functions building instances of ``cls`` from rows (a list, and a single row).
+
+    The generated loop unpacks each row into locals and assigns one dict display as the
+    instance's ``__dict__``: no ``__init__``, no per-cell calls for columns that need no
+    conversion."""
     namespace: dict[str, Any] = {"cls": cls, "new": object.__new__, "loaded": loaded}
-    items = [f"{name!r}: {cell}" for name, cell in zip(names, _cells(converters, namespace), strict=True)]
+    cells = []
+    for i, conv in enumerate(converters):
+        if conv is None:
+            cells.append(f"v{i}")
+        else:
+            namespace[f"c{i}"] = conv
+            cells.append(f"c{i}(v{i})")
+    items = [f"{name!r}: {cell}" for name, cell in zip(names, cells, strict=True)]
     if loaded is not None:
         items.append("'_loaded': loaded")
     display = "{" + ", ".join(items) + "}"
+    unpack = ", ".join(f"v{i}" for i in range(len(names))) + ("," if len(names) == 1 else "")
     source = (
         "def decode_rows(rows):\n"
         "    out = []\n"
         "    append = out.append\n"
-        "    for r in rows:\n"
+        f"    for {unpack} in rows:\n"
         "        o = new(cls)\n"
         f"        o.__dict__ = {display}\n"
         "        append(o)\n"
         "    return out\n"
         "def decode_row(r):\n"
+        f"    {unpack} = r\n"
         "    o = new(cls)\n"
         f"    o.__dict__ = {display}\n"
         "    return o\n"
@@ -147,7 +160,7 @@ def generic_instance_decoder(
     conv = [(i, c) for i, c in enumerate(converters) if c is not None]
 
     def decode(rows: list[Row]) -> list[Any]:
-        out = []
+        out: list[Any] = []
         for row in rows:
             values: Sequence[Any] = row
             if conv:
@@ -155,7 +168,7 @@ def generic_instance_decoder(
                 for i, c in conv:
                     cells[i] = c(cells[i])
                 values = cells
-            obj = new(cls)
+            obj: Any = new(cls)
             data = dict(zip(keys, values, strict=True))
             if loaded is not None:
                 data["_loaded"] = loaded

@@ -36,7 +36,9 @@ def infer_field(value: Any) -> Field[Any] | None:
     if isinstance(value, decimal.Decimal):
         exponent = value.as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-        return fields.DecimalField(max_digits=max(len(value.as_tuple().digits), places, 1) + 20, decimal_places=places)
+        return fields.DecimalField(
+            max_digits=max(len(value.as_tuple().digits), places, 1) + 20, decimal_places=places
+        )
     if isinstance(value, dt.datetime):
         return fields.DatetimeField()
     if isinstance(value, dt.date):
@@ -171,14 +173,6 @@ class Value(Expression):
             value = field.to_db(value)
         return ir.Param(value, field, cast=True)
 
-    def resolve_operand(self, ctx: QueryContext, field: Field[Any] | None) -> ir.Node:
-        """As an arithmetic operand: the server infers the type from the other side."""
-        value = self.value
-        target = self.output_field or infer_field(value)
-        if target is not None and value is not None:
-            value = target.to_db(value)
-        return ir.Param(value, target, cast=field is None)
-
     def __repr__(self) -> str:
         return f"Value({self.value!r})"
 
@@ -194,23 +188,22 @@ class CombinedExpression(Expression):
         self.rhs = rhs
 
     def resolve(self, ctx: QueryContext) -> ir.Node:
-        left = self._operand(ctx, self.lhs, None)
-        right = self._operand(ctx, self.rhs, left.output_field)
-        if isinstance(self.lhs, Value) and not isinstance(self.rhs, Value):
-            left = self._operand(ctx, self.lhs, right.output_field)
+        # Values are cast to their own type: PostgreSQL would otherwise take the other
+        # operand's type (an int column times 0.5 would bind 0.5 as an integer).
+        left = self.lhs.resolve(ctx)
+        right = self.rhs.resolve(ctx)
         field = left.output_field if not isinstance(left, ir.Param) else right.output_field
-        if self.op == "/" and field is not None and field.type_key in ("smallint", "int", "bigint"):
+        kinds = {f.type_key for f in (left.output_field, right.output_field) if f is not None}
+        if "float" in kinds:
+            field = next(f for f in (left.output_field, right.output_field) if f and f.type_key == "float")
+        elif "decimal" in kinds and not kinds & {"datetime", "date", "time", "interval"}:
+            field = next(f for f in (left.output_field, right.output_field) if f and f.type_key == "decimal")
+        elif self.op == "/" and field is not None and field.type_key in ("smallint", "int", "bigint"):
             from .. import fields
 
-            # Keep SQL's integer division but decode as a number, not the column's type.
+            # SQL's integer division, decoded as an integer whatever the column's range.
             field = fields.BigIntField()
         return ir.BinOp(self.op, left, right, field)
-
-    @staticmethod
-    def _operand(ctx: QueryContext, expr: Expression, other: Field[Any] | None) -> ir.Node:
-        if isinstance(expr, Value):
-            return expr.resolve_operand(ctx, other)
-        return expr.resolve(ctx)
 
     def shape(self) -> Hashable | None:
         return None

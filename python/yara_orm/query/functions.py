@@ -17,12 +17,35 @@ if TYPE_CHECKING:
     from ..fields.base import Field
     from .context import QueryContext
 
-__all__ = ["Abs", "Cast", "Coalesce", "Concat", "Extract", "Function", "Length", "Lower", "Now", "Round", "Trim",
-           "Trunc", "Upper"]
+__all__ = [
+    "Abs",
+    "Cast",
+    "Coalesce",
+    "Concat",
+    "Extract",
+    "Function",
+    "Length",
+    "Lower",
+    "Now",
+    "Round",
+    "Trim",
+    "Trunc",
+    "Upper",
+]
 
 DATE_PARTS = (
-    "year", "quarter", "month", "week", "day", "hour", "minute", "second", "microsecond",
-    "iso_week_day", "week_day", "day_of_year",
+    "year",
+    "quarter",
+    "month",
+    "week",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "microsecond",
+    "iso_week_day",
+    "week_day",
+    "day_of_year",
 )
 TRUNC_KINDS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
 

@@ -63,7 +63,11 @@ class Raw(Node):
     __slots__ = ("contains_aggregate", "output_field", "params", "sql")
 
     def __init__(
-        self, sql: str, params: Sequence[Any] = (), output_field: Field[Any] | None = None, aggregate: bool = False
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        output_field: Field[Any] | None = None,
+        aggregate: bool = False,
     ) -> None:
         self.sql = sql
         self.params = tuple(params)
@@ -128,7 +132,9 @@ class Func(Node):
 
     __slots__ = ("args", "contains_aggregate", "extra", "name", "output_field")
 
-    def __init__(self, name: str, args: list[Node], output_field: Field[Any] | None = None, extra: Any = None) -> None:
+    def __init__(
+        self, name: str, args: list[Node], output_field: Field[Any] | None = None, extra: Any = None
+    ) -> None:
         self.name = name
         self.args = args
         self.output_field = output_field
@@ -160,7 +166,9 @@ class Aggregate(Node):
 class Case(Node):
     __slots__ = ("contains_aggregate", "default", "output_field", "whens")
 
-    def __init__(self, whens: list[tuple[Node, Node]], default: Node, output_field: Field[Any] | None) -> None:
+    def __init__(
+        self, whens: list[tuple[Node, Node]], default: Node, output_field: Field[Any] | None
+    ) -> None:
         self.whens = whens
         self.default = default
         self.output_field = output_field
@@ -312,7 +320,9 @@ class Insert:
 class Update:
     __slots__ = ("assignments", "returning", "table", "where")
 
-    def __init__(self, table: TableRef, assignments: list[tuple[str, Node]], where: Node | None = None) -> None:
+    def __init__(
+        self, table: TableRef, assignments: list[tuple[str, Node]], where: Node | None = None
+    ) -> None:
         self.table = table
         self.assignments = assignments
         self.where = where

@@ -40,9 +40,12 @@ LOOKUPS = frozenset(
     )
 )
 TRANSFORMS = (*DATE_PARTS, "date")
-JSON_LOOKUPS = frozenset(("exact", "not", "isnull", "not_isnull", "contains", "contained_by", "has_key", "in",
-                          "not_in"))
-JSON_PATH_LOOKUPS = frozenset(("exact", "not", "isnull", "not_isnull", "gt", "gte", "lt", "lte", "in", "not_in"))
+JSON_LOOKUPS = frozenset(
+    ("exact", "not", "isnull", "not_isnull", "contains", "contained_by", "has_key", "in", "not_in")
+)
+JSON_PATH_LOOKUPS = frozenset(
+    ("exact", "not", "isnull", "not_isnull", "gt", "gte", "lt", "lte", "in", "not_in")
+)
 _DATE_TYPES = ("date", "datetime", "time")
 
 
@@ -61,7 +64,9 @@ def transform_output(part: str) -> Field[Any]:
 
 def _as_sequence(lookup: str, value: Any) -> list[Any]:
     if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
-        raise ParamsError(f"the {lookup!r} lookup needs a list, tuple or set of values, got {type(value).__name__}")
+        raise ParamsError(
+            f"the {lookup!r} lookup needs a list, tuple or set of values, got {type(value).__name__}"
+        )
     return list(value)
 
 
@@ -69,7 +74,9 @@ def _text(lookup: str, field: Field[Any] | None, value: Any) -> str:
     if isinstance(value, str):
         return value
     if field is not None and field.type_key in ("varchar", "text"):
-        raise ValidationError(f"{field.qualified_name}: the {lookup!r} lookup needs a str, got {type(value).__name__}")
+        raise ValidationError(
+            f"{field.qualified_name}: the {lookup!r} lookup needs a str, got {type(value).__name__}"
+        )
     if field is not None and value is not None and not isinstance(value, bool | bytes):
         return str(field.db_value(field.coerce(value)))
     raise ValidationError(f"the {lookup!r} lookup needs a str, got {type(value).__name__}")
@@ -132,7 +139,7 @@ def build(
 
 
 def build_json(
-    dialect: Dialect, lookup: str, lhs: ir.Node, field: Field[Any], path: tuple[str, ...], value: Any
+    dialect: Dialect, lookup: str, lhs: ir.Node, field: Any, path: tuple[str, ...], value: Any
 ) -> ir.Node:
     """Lookups on a JSON column (``data__contains={...}``) or a key path in it
     (``data__owner__name="x"``, ``data__size__gt=3``)."""
@@ -141,7 +148,8 @@ def build_json(
     if not path:
         if lookup not in JSON_LOOKUPS:
             raise FieldError(
-                f"unknown lookup {lookup!r} for JSON field {field.qualified_name}; valid: {', '.join(sorted(JSON_LOOKUPS))}"
+                f"unknown lookup {lookup!r} for JSON field {field.qualified_name}; "
+                f"valid: {', '.join(sorted(JSON_LOOKUPS))}"
             )
         if lookup in ("isnull", "not_isnull") or (value is None and lookup in ("exact", "not")):
             return build(dialect, lookup, lhs, field, value, None)
@@ -152,11 +160,14 @@ def build_json(
         if lookup in ("contains", "contained_by"):
             if not dialect.supports_json_containment:
                 raise UnSupportedError(
-                    f"the {dialect.name} backend does not support JSON {lookup!r}; filter on key paths instead"
+                    f"the {dialect.name} backend does not support JSON {lookup!r}; "
+                    "filter on key paths instead"
                 )
-            return ir.Lookup("json_" + lookup, lhs, [ir.Param(_engine.Json(field.encode(value), raw=True))], field)
+            return ir.Lookup(
+                "json_" + lookup, lhs, [ir.Param(_engine.Json(field.encode(value), raw=True))], field
+            )
         if lookup in ("in", "not_in"):
-            values = [ir.Param(field.to_db(v)) for v in _as_sequence(lookup, value)]
+            values: list[ir.Node] = [ir.Param(field.to_db(v)) for v in _as_sequence(lookup, value)]
             return ir.Lookup(lookup, lhs, values, field)
         return ir.Lookup(lookup, lhs, [ir.Param(field.to_db(value))], field)
     if lookup not in JSON_PATH_LOOKUPS:
@@ -176,7 +187,9 @@ def build_json(
     if typed:
         # Compare as JSON documents: 1 = 1.0, "a" != 1, objects by content.
         json_node = ir.Func("json_path", [lhs], field, extra=(path, False))
-        params: list[ir.Node] = [ir.Param(_engine.Json(field.encode(v), raw=True), field, cast=True) for v in values]
+        params: list[ir.Node] = [
+            ir.Param(_engine.Json(field.encode(v), raw=True), field, cast=True) for v in values
+        ]
         return ir.Lookup(lookup, json_node, params, field)
     # SQLite's JSON_EXTRACT returns SQL scalars for scalars and minified JSON text otherwise.
     sql_node = ir.Func("json_path", [lhs], None, extra=(path, False))

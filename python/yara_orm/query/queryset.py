@@ -52,11 +52,15 @@ class QuerySet(Generic[M]):
 
     # -- chaining ---------------------------------------------------------------------------------
 
-    def _add_condition(self, args: tuple[Q | Expression, ...], kwargs: dict[str, Any], negate: bool) -> QuerySet[M]:
+    def _add_condition(
+        self, args: tuple[Q | Expression, ...], kwargs: dict[str, Any], negate: bool
+    ) -> QuerySet[M]:
         conds: list[Q | Expression] = []
         for arg in args:
             if not isinstance(arg, Q | Expression):
-                raise ParamsError(f"filter() positional arguments must be Q or Exists objects, got {type(arg).__name__}")
+                raise ParamsError(
+                    f"filter() positional arguments must be Q or Exists objects, got {type(arg).__name__}"
+                )
             conds.append(~arg if negate and isinstance(arg, Q) else arg)
         if kwargs:
             q = Q(**kwargs)
@@ -165,7 +169,9 @@ class QuerySet(Generic[M]):
         clone._defer = (*self._defer, *fields)
         return clone
 
-    def select_for_update(self, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] = ()) -> QuerySet[M]:
+    def select_for_update(
+        self, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] = ()
+    ) -> QuerySet[M]:
         """Lock the selected rows until the transaction ends (PostgreSQL; SQLite locks the
         whole database for writes, so this is a no-op there)."""
         clone = self._clone()
@@ -303,19 +309,24 @@ class QuerySet(Generic[M]):
         sql, params, names, converters = build.build_aggregate(self, dialect, aggregates)
         row = await db.fetch_one(sql, params)
         values = list(row) if row is not None else [None] * len(names)
-        return {name: (conv(v) if conv is not None else v) for name, conv, v in zip(names, converters, values, strict=True)}
+        return {
+            name: (conv(v) if conv is not None else v)
+            for name, conv, v in zip(names, converters, values, strict=True)
+        }
 
     async def update(self, **values: Any) -> int:
         """Set fields on every matching row; returns the number of rows changed."""
         db, dialect = self._executor()
         sql, params = build.build_update(self, dialect, values)
-        return await db.execute(sql, params)
+        result: int = await db.execute(sql, params)
+        return result
 
     async def delete(self) -> int:
         """Delete every matching row; returns the number of rows deleted."""
         db, dialect = self._executor()
         sql, params = build.build_delete(self, dialect)
-        return await db.execute(sql, params)
+        result: int = await db.execute(sql, params)
+        return result
 
     async def explain(self) -> str:
         """The database's plan for this query, as text."""
@@ -334,8 +345,10 @@ class QuerySet(Generic[M]):
         return clone
 
     def _reversed(self) -> QuerySet[M]:
-        order = self._order_by or (self.model._meta.ordering if self._default_ordering else ()) or (
-            self.model._meta.pk_attr,
+        order = (
+            self._order_by
+            or (self.model._meta.ordering if self._default_ordering else ())
+            or (self.model._meta.pk_attr,)
         )
         flipped: list[str | OrderBy] = []
         for item in order:
@@ -356,7 +369,9 @@ class QuerySet(Generic[M]):
         return QuerySetSingle(self._reversed().limit(1), "first")
 
     def earliest(self, *fields: str) -> QuerySetSingle[M | None]:
-        return QuerySetSingle(self.order_by(*fields).limit(1) if fields else self._ordered().limit(1), "first")
+        return QuerySetSingle(
+            self.order_by(*fields).limit(1) if fields else self._ordered().limit(1), "first"
+        )
 
     def latest(self, *fields: str) -> QuerySetSingle[M | None]:
         qs = self.order_by(*fields) if fields else self._ordered()
@@ -424,7 +439,9 @@ class QuerySetSingle(Generic[T]):
     def using_db(self, db: Any) -> QuerySetSingle[T]:
         return self._wrap(self._qs.using_db(db))
 
-    def select_for_update(self, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] = ()) -> QuerySetSingle[T]:
+    def select_for_update(
+        self, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] = ()
+    ) -> QuerySetSingle[T]:
         return self._wrap(self._qs.select_for_update(nowait, skip_locked, of))
 
     def values(self, *fields: str, **aliases: str) -> ValuesSingle[dict[str, Any]]:
@@ -434,7 +451,11 @@ class QuerySetSingle(Generic[T]):
         return ValuesSingle(self._qs.values_list(*fields, flat=flat), self._mode)  # type: ignore[call-overload]
 
     def sql(self) -> str:
-        qs = self._qs if self._mode not in ("get", "get_or_none") or self._qs._limit is not None else self._qs.limit(2)
+        qs = (
+            self._qs
+            if self._mode not in ("get", "get_or_none") or self._qs._limit is not None
+            else self._qs.limit(2)
+        )
         return qs.sql()
 
 
@@ -547,10 +568,11 @@ async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
         try:
             while True:
                 rows = await cursor.fetch_chunk()
-                if not rows:
-                    break
                 for item in decoder(rows):
                     yield item
+                # A short chunk is the last one: asking again would cost a round trip.
+                if len(rows) < chunk_size:
+                    break
         finally:
             await cursor.close()
         return
@@ -559,7 +581,10 @@ async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
     ordered = qs._ordered()
     if not qs._order_by:
         ordered = ordered._clone()
-        ordered._order_by = (*(qs.model._meta.ordering if qs._default_ordering else ()), qs.model._meta.pk_attr)
+        ordered._order_by = (
+            *(qs.model._meta.ordering if qs._default_ordering else ()),
+            qs.model._meta.pk_attr,
+        )
     start = qs._offset or 0
     remaining = qs._limit
     while remaining is None or remaining > 0:

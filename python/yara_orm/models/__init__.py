@@ -1,0 +1,7 @@
+"""Models: ``class User(Model): ...``."""
+
+from .manager import Manager
+from .meta import MODEL_REGISTRY, Index, MetaInfo, ModelMeta
+from .model import Model, RawQuery
+
+__all__ = ["MODEL_REGISTRY", "Index", "Manager", "MetaInfo", "Model", "ModelMeta", "RawQuery"]

@@ -1,0 +1,382 @@
+"""``Model``: declare a table as a class; instances are rows.
+
+Instances keep field values as plain attributes in ``__dict__``. Rows read from the database
+build instances without calling ``__init__`` (see ``query/decode.py``), which is why the class
+attribute ``_saved_in_db`` defaults to True and ``__init__`` sets it to False.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Generator, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from ..connection import executor_for
+from ..exceptions import DoesNotExist, FieldError, IncompleteInstanceError, ParamsError
+from ..query import writes
+from ..query.expressions import Expression, Q
+from ..query.queryset import QuerySet, QuerySetSingle
+from .manager import Manager
+from .meta import MetaInfo, ModelMeta
+
+if TYPE_CHECKING:
+    from typing import Self
+
+M = TypeVar("M", bound="Model")
+
+
+class _PkGet(QuerySetSingle[Any]):
+    """``Model.get(pk=...)``: awaiting runs the cached get-by-pk statement; refining it
+    (``.only()``, ``.using_db()``...) falls back to a normal queryset."""
+
+    __slots__ = ("_model", "_value")
+
+    def __init__(self, model: type[Model], value: Any) -> None:
+        self._model = model
+        self._value = value
+        self._mode = "get"
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return writes.get_by_pk(self._model, self._value).__await__()
+
+    def _wrap(self, qs: QuerySet[Any]) -> QuerySetSingle[Any]:
+        return QuerySetSingle(qs, "get")
+
+    @property
+    def _qs(self) -> QuerySet[Any]:  # type: ignore[override]
+        return self._model._default_qs().filter(pk=self._value)
+
+
+class Model(metaclass=ModelMeta):
+    """Base class of every model. Declare fields as class attributes and options in ``Meta``."""
+
+    _meta: ClassVar[MetaInfo]
+    # Rows loaded from the database bypass __init__, so these class defaults describe them.
+    _saved_in_db: bool = True
+    _loaded: frozenset[str] | None = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        meta = self._meta
+        if meta.abstract:
+            raise ParamsError(f"{type(self).__name__} is abstract and cannot be instantiated")
+        d = self.__dict__
+        d["_saved_in_db"] = False
+        used = 0
+        for name, coerce, factory, default in meta.init_plan:
+            if name in kwargs:
+                value = kwargs[name]
+                d[name] = None if value is None else coerce(value)
+                used += 1
+            elif factory:
+                d[name] = default()
+            else:
+                d[name] = default
+        if used != len(kwargs):
+            self._init_extra(kwargs)
+
+    def _init_extra(self, kwargs: dict[str, Any]) -> None:
+        """The uncommon ``__init__`` arguments: ``pk=`` and unknown names (an error)."""
+        meta = self._meta
+        for name, value in kwargs.items():
+            if name == "pk" and "pk" not in meta.fields_map:
+                self.__dict__[meta.pk_attr] = meta.pk.to_python(value)
+            elif name not in meta.fields_map:
+                choices = ", ".join(meta.fields_map)
+                raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
+
+    # -- identity ---------------------------------------------------------------------------------
+
+    @property
+    def pk(self) -> Any:
+        return self.__dict__.get(self._meta.pk_attr)
+
+    @pk.setter
+    def pk(self, value: Any) -> None:
+        self.__dict__[self._meta.pk_attr] = self._meta.pk.to_python(value)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        pk = self.pk
+        return pk is not None and bool(pk == other.pk)
+
+    def __hash__(self) -> int:
+        pk = self.pk
+        if pk is None:
+            raise TypeError(f"unsaved {type(self).__name__} instances (pk is None) are unhashable")
+        return hash((type(self), pk))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.pk}>"
+
+    def __str__(self) -> str:
+        return f"<{type(self).__name__}: {self.pk}>"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    # -- instance writes --------------------------------------------------------------------------
+
+    async def save(
+        self,
+        using_db: Any = None,
+        update_fields: Iterable[str] | None = None,
+        force_create: bool = False,
+        force_update: bool = False,
+    ) -> None:
+        """INSERT a new instance or UPDATE a loaded one (only ``update_fields`` if given; only
+        the loaded fields of an ``only()``/``defer()`` instance)."""
+        if force_create or (not self._saved_in_db and not force_update):
+            if update_fields is not None:
+                raise ParamsError("update_fields only applies to instances already saved")
+            await writes.insert_instance(self, using_db)
+            return
+        updated = await writes.update_instance(self, update_fields, using_db)
+        if updated == 0:
+            if force_update or update_fields is not None:
+                raise DoesNotExist(
+                    f"{type(self).__name__} with pk={self.pk!r} no longer exists; nothing was updated"
+                )
+            if self._loaded is not None:
+                raise IncompleteInstanceError("cannot re-insert a partially loaded instance")
+            await writes.insert_instance(self, using_db)
+
+    async def delete(self, using_db: Any = None) -> None:
+        """DELETE this row."""
+        await writes.delete_instance(self, using_db)
+        self.__dict__["_saved_in_db"] = False
+
+    async def refresh_from_db(self, fields: Iterable[str] | None = None, using_db: Any = None) -> None:
+        """Reload field values (all, or ``fields``) from the database."""
+        pk = self.pk
+        if pk is None:
+            raise ParamsError(f"cannot refresh a {type(self).__name__} without a primary key value")
+        qs = type(self)._default_qs().filter(pk=pk)
+        if fields is not None:
+            qs = qs.only(*fields)
+        if using_db is not None:
+            qs = qs.using_db(using_db)
+        fresh = await qs.get()
+        data = {k: v for k, v in fresh.__dict__.items() if k != "_loaded"}
+        self.__dict__.update(data)
+        if fields is None:
+            self.__dict__.pop("_loaded", None)
+        self.__dict__["_saved_in_db"] = True
+
+    def update_from_dict(self, data: dict[str, Any]) -> Self:
+        """Assign several fields at once (values are coerced like in ``__init__``)."""
+        meta = self._meta
+        for name, value in data.items():
+            field = meta.lookup_field(name)
+            if field is None:
+                choices = ", ".join(meta.fields_map)
+                raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
+            self.__dict__[field.model_field_name] = field.to_python(value)
+        return self
+
+    def clone(self, pk: Any = None) -> Self:
+        """A copy that saves as a new row (with ``pk``, or a generated one)."""
+        new = copy.copy(self)
+        new.__dict__ = copy.deepcopy(self.__dict__)
+        new.__dict__[self._meta.pk_attr] = self._meta.pk.to_python(pk) if pk is not None else None
+        if pk is None and not self._meta.pk.generated:
+            new.__dict__[self._meta.pk_attr] = self._meta.pk.default_value()
+        new.__dict__["_saved_in_db"] = False
+        return new
+
+    # -- querying ---------------------------------------------------------------------------------
+
+    @classmethod
+    def _default_qs(cls) -> QuerySet[Self]:
+        manager = cls._meta.manager
+        if manager is None or type(manager) is Manager:
+            return QuerySet(cls)
+        return manager.get_queryset()
+
+    @classmethod
+    def _qs(cls, using_db: Any = None) -> QuerySet[Self]:
+        qs = cls._default_qs()
+        return qs.using_db(using_db) if using_db is not None else qs
+
+    @classmethod
+    def all(cls, using_db: Any = None) -> QuerySet[Self]:
+        return cls._qs(using_db)
+
+    @classmethod
+    def filter(cls, *args: Q | Expression, **kwargs: Any) -> QuerySet[Self]:
+        return cls._default_qs().filter(*args, **kwargs)
+
+    @classmethod
+    def exclude(cls, *args: Q | Expression, **kwargs: Any) -> QuerySet[Self]:
+        return cls._default_qs().exclude(*args, **kwargs)
+
+    @classmethod
+    def annotate(cls, **annotations: Any) -> QuerySet[Self]:
+        return cls._default_qs().annotate(**annotations)
+
+    @classmethod
+    def first(cls, using_db: Any = None) -> QuerySetSingle[Self | None]:
+        return cls._qs(using_db).first()
+
+    @classmethod
+    def last(cls, using_db: Any = None) -> QuerySetSingle[Self | None]:
+        return cls._qs(using_db).last()
+
+    @classmethod
+    async def exists(cls, *args: Q | Expression, **kwargs: Any) -> bool:
+        return await cls._default_qs().filter(*args, **kwargs).exists()
+
+    @classmethod
+    async def count(cls, *args: Q | Expression, **kwargs: Any) -> int:
+        return await cls._default_qs().filter(*args, **kwargs).count()
+
+    @classmethod
+    def get(cls, *args: Q | Expression, using_db: Any = None, **kwargs: Any) -> QuerySetSingle[Self]:
+        """Exactly one instance; raises DoesNotExist / MultipleObjectsReturned."""
+        if not args and using_db is None and len(kwargs) == 1:
+            manager = cls._meta.manager
+            if manager is None or type(manager) is Manager:
+                ((key, value),) = kwargs.items()
+                if key == "pk" or key == cls._meta.pk_attr:
+                    return _PkGet(cls, value)
+        return cls._qs(using_db).get(*args, **kwargs)
+
+    @classmethod
+    def get_or_none(
+        cls, *args: Q | Expression, using_db: Any = None, **kwargs: Any
+    ) -> QuerySetSingle[Self | None]:
+        return cls._qs(using_db).get_or_none(*args, **kwargs)
+
+    @classmethod
+    def select_for_update(
+        cls, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] = ()
+    ) -> QuerySet[Self]:
+        return cls._default_qs().select_for_update(nowait, skip_locked, of)
+
+    @classmethod
+    def raw(cls, sql: str, params: Iterable[Any] | None = None, using_db: Any = None) -> RawQuery[Self]:
+        """Instances from hand-written SQL; columns are matched to fields by column name, and
+        extra columns become attributes."""
+        return RawQuery(cls, sql, list(params) if params is not None else None, using_db)
+
+    # -- class writes -----------------------------------------------------------------------------
+
+    @classmethod
+    async def create(cls, using_db: Any = None, **kwargs: Any) -> Self:
+        """Build, INSERT and return an instance."""
+        obj = cls(**kwargs)
+        await writes.insert_instance(obj, using_db)
+        return obj
+
+    @classmethod
+    async def get_or_create(
+        cls, defaults: dict[str, Any] | None = None, using_db: Any = None, **kwargs: Any
+    ) -> tuple[Self, bool]:
+        """``(instance, created)``; safe when many tasks race on the same key."""
+        return await writes.get_or_create(cls, defaults, using_db, kwargs)
+
+    @classmethod
+    async def update_or_create(
+        cls, defaults: dict[str, Any] | None = None, using_db: Any = None, **kwargs: Any
+    ) -> tuple[Self, bool]:
+        """``(instance, created)``: update the matching row with ``defaults`` or create it."""
+        return await writes.update_or_create(cls, defaults, using_db, kwargs)
+
+    @classmethod
+    async def bulk_create(
+        cls,
+        objects: Iterable[Self],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_fields: Iterable[str] | None = None,
+        on_conflict: Iterable[str] | None = None,
+        using_db: Any = None,
+    ) -> list[Self]:
+        """INSERT many instances in as few statements as the backend allows."""
+        return await writes.bulk_create(
+            cls, objects, batch_size, ignore_conflicts, update_fields, on_conflict, using_db
+        )
+
+    @classmethod
+    async def bulk_update(
+        cls,
+        objects: Iterable[Self],
+        fields: Iterable[str],
+        batch_size: int | None = None,
+        using_db: Any = None,
+    ) -> int:
+        return await writes.bulk_update(cls, objects, fields, batch_size, using_db)
+
+    @classmethod
+    async def in_bulk(
+        cls, id_list: Iterable[Any], field_name: str = "pk", using_db: Any = None
+    ) -> dict[Any, Self]:
+        """``{value: instance}`` for the rows whose ``field_name`` is in ``id_list``."""
+        ids = list(dict.fromkeys(id_list))
+        if not ids:
+            return {}
+        field = cls._meta.lookup_field(field_name)
+        if field is None:
+            raise FieldError(f"unknown field {field_name!r}; valid: pk, {', '.join(cls._meta.fields_map)}")
+        if field_name != "pk" and not field.unique:
+            raise ParamsError(f"in_bulk() needs a unique field, and {field_name!r} is not unique")
+        _db, dialect = executor_for(cls, using_db)
+        size = max(1, dialect.max_bind_params - 10)
+        result: dict[Any, Self] = {}
+        attr = field.model_field_name
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            for obj in await cls._qs(using_db).filter(**{f"{attr}__in": chunk}):
+                result[obj.__dict__[attr]] = obj
+        return result
+
+    @classmethod
+    def describe(cls, serializable: bool = True) -> dict[str, Any]:
+        meta = cls._meta
+        return {
+            "name": f"{meta.app or 'models'}.{cls.__name__}",
+            "app": meta.app,
+            "table": meta.table,
+            "abstract": meta.abstract,
+            "description": meta.description,
+            "unique_together": [list(g) for g in meta.unique_together],
+            "ordering": list(meta.ordering),
+            "pk_field": meta.pk.describe(),
+            "data_fields": [f.describe() for f in meta.fields if not f.pk],
+        }
+
+
+class RawQuery(Generic[M]):
+    """``await Model.raw(sql, params)`` -> list of instances."""
+
+    __slots__ = ("_model", "_params", "_sql", "_using")
+
+    def __init__(self, model: type[M], sql: str, params: list[Any] | None, using_db: Any) -> None:
+        self._model = model
+        self._sql = sql
+        self._params = params
+        self._using = using_db
+
+    def __await__(self) -> Generator[Any, None, list[M]]:
+        return self._fetch().__await__()
+
+    async def _fetch(self) -> list[M]:
+        from ..query import decode
+
+        model = self._model
+        meta = model._meta
+        db, _dialect = executor_for(model, self._using)
+        columns, rows = await db.fetch_with_columns(self._sql, self._params)
+        by_column = {f.column: f for f in meta.fields}
+        names: list[str] = []
+        converters: list[Any] = []
+        for col in columns:
+            field = by_column.get(col) or meta.fields_map.get(col)
+            names.append(field.model_field_name if field is not None else col)
+            converters.append(field.from_db if field is not None else None)
+        missing = [f.model_field_name for f in meta.fields if f.model_field_name not in names]
+        loaded = frozenset(names) if missing else None
+        return decode.generic_instance_decoder(model, names, converters, loaded)(rows)

@@ -1,0 +1,270 @@
+"""``YaraOrm``: open connections, register models, create schemas, close.
+
+Accepts a database URL or a Tortoise-style config dict::
+
+    await YaraOrm.init("sqlite:///app.db", modules={"models": ["app.models"]})
+    await YaraOrm.init({
+        "connections": {"default": "postgres://...", "logs": "sqlite:///logs.db"},
+        "apps": {"models": {"models": ["app.models"], "default_connection": "default"}},
+    })
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+from collections.abc import Coroutine, Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from . import schema, timezone
+from .connection import Connection, connections
+from .dialects import get_dialect
+from .exceptions import ConfigurationError
+from .models.meta import MODEL_REGISTRY
+from .models.model import Model
+from .pool import connect
+
+T = TypeVar("T")
+
+_SQLITE_ENGINES = ("sqlite",)
+_POSTGRES_ENGINES = ("asyncpg", "psycopg", "postgres")
+
+
+def _normalise_url(url: str) -> str:
+    if url.startswith("sqlite://") and not url.startswith("sqlite:///"):
+        rest = url[len("sqlite://") :]
+        if not rest.startswith(":memory:"):
+            # Tortoise spells a relative file ``sqlite://db.sqlite3``.
+            return "sqlite:///" + rest
+    return url
+
+
+def _url_from_credentials(name: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    engine = str(spec.get("engine", ""))
+    creds = dict(spec.get("credentials") or {})
+    if any(key in engine for key in _SQLITE_ENGINES):
+        path = creds.pop("file_path", None)
+        if not path:
+            raise ConfigurationError(f"connection {name!r}: sqlite credentials need file_path")
+        url = "sqlite://:memory:" if path == ":memory:" else f"sqlite:///{path}"
+        return url, creds
+    if any(key in engine for key in _POSTGRES_ENGINES):
+        user = quote(str(creds.pop("user", "postgres")), safe="")
+        password = creds.pop("password", None)
+        host = creds.pop("host", "127.0.0.1")
+        port = creds.pop("port", 5432)
+        database = creds.pop("database", "postgres")
+        auth = f"{user}:{quote(str(password), safe='')}" if password else user
+        for key in ("schema", "minsize", "maxsize"):
+            value = creds.pop(key, None)
+            if key == "minsize" and value is not None:
+                creds["min_size"] = value
+            if key == "maxsize" and value is not None:
+                creds["max_size"] = value
+        return f"postgres://{auth}@{host}:{port}/{database}", creds
+    raise ConfigurationError(
+        f"connection {name!r}: unknown engine {engine!r}; use a URL (postgres://..., sqlite:///...)"
+    )
+
+
+def _models_in(item: Any) -> list[type[Model]]:
+    if isinstance(item, type) and issubclass(item, Model):
+        return [item]
+    module: ModuleType
+    if isinstance(item, ModuleType):
+        module = item
+    elif isinstance(item, str):
+        try:
+            module = importlib.import_module(item)
+        except ImportError as exc:
+            raise ConfigurationError(f"cannot import models module {item!r}: {exc}") from exc
+    else:
+        raise ConfigurationError(
+            f"modules entries must be module names, modules or Model classes, got {item!r}"
+        )
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, Model)
+        and value is not Model
+        and not value._meta.abstract
+    ]
+    names = getattr(module, "__models__", None)
+    if names is not None:
+        found = [m for m in found if m.__name__ in names or m in names]
+    return found
+
+
+class YaraOrm:
+    """The ORM's lifecycle (class-level state, like Tortoise's ``Tortoise`` class)."""
+
+    apps: dict[str, dict[str, type[Model]]] = {}
+    _inited = False
+    router: Any = None
+
+    @classmethod
+    async def init(
+        cls,
+        config: str | dict[str, Any] | None = None,
+        *,
+        db_url: str | None = None,
+        modules: dict[str, Iterable[Any]] | None = None,
+        config_file: str | None = None,
+        use_tz: bool = False,
+        timezone: str = "UTC",
+        router: Any = None,
+        routers: Any = None,
+        **options: Any,
+    ) -> None:
+        """Open the connections and bind the models. ``options`` go to every pool (max_size,
+        statement_timeout...)."""
+        if config_file is not None:
+            config = json.loads(Path(config_file).read_text())  # noqa: ASYNC240 - once, at startup
+        if isinstance(config, str):
+            db_url, config = config, None
+        if config is None:
+            if db_url is None:
+                raise ConfigurationError("YaraOrm.init() needs a database URL or a config dict")
+            apps: dict[str, Any] = {
+                app: {"models": list(items), "default_connection": "default"}
+                for app, items in (modules or {}).items()
+            } or {"models": {"models": None, "default_connection": "default"}}
+            config = {"connections": {"default": db_url}, "apps": apps}
+        elif modules is not None:
+            raise ConfigurationError("pass modules inside the config dict's apps, not alongside it")
+        if not isinstance(config, dict) or "connections" not in config:
+            raise ConfigurationError("the config dict needs a 'connections' mapping (and usually 'apps')")
+        if cls._inited:
+            await cls.close()
+        set_tz = config.get("timezone", timezone)
+        _tz_module.set_timezone(set_tz, bool(config.get("use_tz", use_tz)))
+        cls.router = router or routers or config.get("routers")
+
+        opened: list[Connection] = []
+        try:
+            for name, spec in config["connections"].items():
+                conn_options: dict[str, Any]
+                if isinstance(spec, str):
+                    url, conn_options = _normalise_url(spec), {}
+                elif isinstance(spec, dict):
+                    url, conn_options = _url_from_credentials(name, spec)
+                else:
+                    raise ConfigurationError(
+                        f"connection {name!r} must be a URL or an engine/credentials dict"
+                    )
+                pool = await connect(url, **{**options, **conn_options})
+                conn = Connection(name, pool, get_dialect(pool.backend, pool.capabilities()))
+                opened.append(conn)
+                connections._add(conn)
+            cls._register_apps(config.get("apps"), list(config["connections"]))
+        except BaseException:
+            for conn in opened:
+                await conn.pool.close()
+            await connections.close_all()
+            raise
+        cls._inited = True
+
+    @classmethod
+    def _register_apps(cls, apps: dict[str, Any] | None, connection_names: list[str]) -> None:
+        default_conn = "default" if "default" in connection_names else connection_names[0]
+        if not apps:
+            apps = {"models": {"models": None, "default_connection": default_conn}}
+        cls.apps = {}
+        for app_name, app in apps.items():
+            module_list = app.get("models") if isinstance(app, dict) else app
+            app_conn = (app.get("default_connection") if isinstance(app, dict) else None) or default_conn
+            if module_list is None:
+                found = [m for m in MODEL_REGISTRY if not m._meta.abstract]
+            else:
+                found = []
+                for item in module_list:
+                    found += _models_in(item)
+            registry: dict[str, type[Model]] = {}
+            for model in dict.fromkeys(found):
+                meta = model._meta
+                if meta.app is None or module_list is not None:
+                    meta.app = app_name
+                name = meta.default_connection or app_conn
+                meta.bind(connections.get(name), name)
+                registry[model.__name__] = model
+            cls.apps[app_name] = registry
+
+    @classmethod
+    def models(cls, connection_name: str | None = None) -> list[type[Model]]:
+        out = [m for app in cls.apps.values() for m in app.values()]
+        if connection_name is not None:
+            out = [m for m in out if m._meta.connection_name == connection_name]
+        return out
+
+    @classmethod
+    def get_model(cls, name: str) -> type[Model]:
+        app, _, model = name.rpartition(".")
+        for app_name, registry in cls.apps.items():
+            if (not app or app == app_name) and model in registry:
+                return registry[model]
+        raise ConfigurationError(f"no registered model {name!r}")
+
+    @classmethod
+    def _require_init(cls) -> None:
+        if not cls._inited:
+            raise ConfigurationError("YaraOrm is not initialised: call `await YaraOrm.init(...)` first")
+
+    @classmethod
+    async def generate_schemas(cls, safe: bool = True, models: Iterable[type[Model]] | None = None) -> None:
+        """CREATE TABLE (IF NOT EXISTS when ``safe``) for the registered models (or ``models``),
+        referenced tables first."""
+        cls._require_init()
+        chosen = list(models) if models is not None else cls.models()
+        for conn in connections.all():
+            bound = [m for m in chosen if m._meta.db is conn]
+            for statement in schema.schema_statements(bound, conn.dialect, safe):
+                await conn.pool.execute(statement)
+
+    @classmethod
+    def get_schema_sql(cls, connection_name: str | None = None, safe: bool = False) -> str:
+        """The DDL generate_schemas would run, per connection."""
+        cls._require_init()
+        parts = []
+        for conn in connections.all():
+            if connection_name is not None and conn.name != connection_name:
+                continue
+            bound = [m for m in cls.models() if m._meta.db is conn]
+            if bound:
+                parts.append(schema.describe_schema(bound, conn.dialect, safe))
+        return "\n".join(parts)
+
+    @classmethod
+    async def close(cls) -> None:
+        """Close every connection and unbind the models."""
+        for app in cls.apps.values():
+            for model in app.values():
+                model._meta.bind(None, None)
+        cls.apps = {}
+        cls._inited = False
+        await connections.close_all()
+
+    close_connections = close
+
+    @classmethod
+    def is_inited(cls) -> bool:
+        return cls._inited
+
+
+_tz_module = timezone
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` in a fresh event loop and close the ORM's connections afterwards."""
+
+    async def main() -> T:
+        try:
+            return await coro
+        finally:
+            await YaraOrm.close()
+
+    return asyncio.run(main())

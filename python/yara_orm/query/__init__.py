@@ -1,0 +1,1 @@
+"""The query layer: IR, compiler, expressions, querysets and writes."""

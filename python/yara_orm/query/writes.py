@@ -1,0 +1,482 @@
+"""Writes: single-row INSERT/UPDATE/DELETE (statements compiled once per model and column set),
+get-by-pk, bulk_create/bulk_update, and race-safe get_or_create/update_or_create."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..connection import executor_for, not_initialised
+from ..exceptions import DoesNotExist, FieldError, IntegrityError, ParamsError
+from ..fields.base import NO_DEFAULT
+from ..pool import Pool
+from ..timezone import now
+from . import decode, ir
+from .build import _column_node
+from .compiler import Compiler
+from .context import QueryContext
+
+if TYPE_CHECKING:
+    from ..dialects.base import Dialect
+    from ..fields.base import Field
+    from ..models.model import Model
+
+M = TypeVar("M", bound="Model")
+
+_RETRIES = 5
+
+
+def _compile(dialect: Dialect, stmt: ir.Statement) -> str:
+    return Compiler(dialect).compile(stmt)[0]
+
+
+def _stamp(obj: Model, creating: bool) -> None:
+    meta = obj._meta
+    if not meta.auto_now_add_fields:
+        return
+    d = obj.__dict__
+    stamp = now()
+    for field in meta.auto_now_add_fields:
+        if getattr(field, "auto_now", False) or (creating and d.get(field.model_field_name) is None):
+            d[field.model_field_name] = stamp
+
+
+def _validate(obj: Model, fields: Iterable[Field[Any]]) -> None:
+    d = obj.__dict__
+    for field in fields:
+        if field.validators:
+            field.validate(d.get(field.model_field_name))
+
+
+# -- single rows ----------------------------------------------------------------------------------
+
+
+def _insert_statement(
+    model: type[Model],
+    dialect: Dialect,
+    fields: tuple[Field[Any], ...],
+    returning: tuple[Field[Any], ...],
+    on_conflict: bool,
+) -> str:
+    meta = model._meta
+    stmt = ir.Insert(
+        meta.table,
+        [f.column for f in fields],
+        [[ir.Param(None) for _ in fields]],
+        returning=[f.column for f in returning],
+        on_conflict=ir.OnConflict() if on_conflict else None,
+    )
+    stmt.default_values = not fields
+    return _compile(dialect, stmt)
+
+
+async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: bool = False) -> bool:
+    """INSERT one instance; fill in generated values. With ``ignore_conflict`` a unique
+    conflict inserts nothing and returns False."""
+    model = type(obj)
+    meta = model._meta
+    db, dialect = executor_for(model, using_db)
+    _stamp(obj, creating=True)
+    d = obj.__dict__
+    fields: list[Field[Any]] = []
+    returning: list[Field[Any]] = []
+    values: list[Any] = []
+    for field in meta.fields:
+        value = d.get(field.model_field_name)
+        if value is None and (field.generated or field.db_default is not NO_DEFAULT):
+            returning.append(field)
+            continue
+        values.append(field.to_db(value))
+        fields.append(field)
+    _validate(obj, meta.validated_fields)
+    if ignore_conflict and meta.pk not in returning:
+        returning.insert(0, meta.pk)
+    key = ("insert", dialect.name, tuple(fields), tuple(returning), ignore_conflict)
+    sql = meta.statements.get(key)
+    if sql is None:
+        sql = _insert_statement(model, dialect, tuple(fields), tuple(returning), ignore_conflict)
+        meta.statements[key] = sql
+    if returning:
+        row = await db.fetch_one(sql, values)
+        if row is None:
+            return False
+        for field, value in zip(returning, row, strict=True):
+            conv = field.from_db
+            d[field.model_field_name] = conv(value) if conv is not None else value
+    else:
+        await db.execute(sql, values)
+    d["_saved_in_db"] = True
+    return True
+
+
+async def update_instance(
+    obj: Model, update_fields: Iterable[str] | None = None, using_db: Any = None
+) -> int:
+    model = type(obj)
+    meta = model._meta
+    db, dialect = executor_for(model, using_db)
+    _stamp(obj, creating=False)
+    d = obj.__dict__
+    loaded: frozenset[str] | None = d.get("_loaded")
+    if update_fields is not None:
+        names = list(update_fields)
+        fields = []
+        for name in names:
+            field = meta.lookup_field(name)
+            if field is None:
+                raise FieldError(
+                    f"unknown field {name!r} in update_fields; valid: {', '.join(meta.fields_map)}"
+                )
+            if not field.pk:
+                fields.append(field)
+        fields += [f for f in meta.auto_now_fields if f not in fields and getattr(f, "auto_now", False)]
+    else:
+        fields = [f for f in meta.fields if not f.pk and (loaded is None or f.model_field_name in loaded)]
+    if not fields:
+        return 1
+    values = [f.to_db(d.get(f.model_field_name)) for f in fields]
+    _validate(obj, [f for f in fields if f.validators])
+    pk_value = d.get(meta.pk_attr)
+    if pk_value is None:
+        raise ParamsError(f"cannot update a {model.__name__} without a primary key value")
+    values.append(meta.pk.to_db(pk_value))
+    key = ("update", dialect.name, tuple(fields))
+    sql = meta.statements.get(key)
+    if sql is None:
+        ctx = QueryContext(model, dialect)
+        stmt = ir.Update(
+            ctx.table,
+            [(f.column, ir.Param(None)) for f in fields],
+            ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)]),
+        )
+        sql = _compile(dialect, stmt)
+        meta.statements[key] = sql
+    return await db.execute(sql, values)
+
+
+async def delete_instance(obj: Model, using_db: Any = None) -> int:
+    model = type(obj)
+    meta = model._meta
+    pk_value = obj.__dict__.get(meta.pk_attr)
+    if pk_value is None:
+        raise ParamsError(f"cannot delete a {model.__name__} that has no primary key value (never saved?)")
+    db, dialect = executor_for(model, using_db)
+    key = ("delete", dialect.name)
+    sql = meta.statements.get(key)
+    if sql is None:
+        ctx = QueryContext(model, dialect)
+        sql = _compile(
+            dialect, ir.Delete(ctx.table, ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)]))
+        )
+        meta.statements[key] = sql
+    return await db.execute(sql, [meta.pk.to_db(pk_value)])
+
+
+def get_pk_statement(model: type[Model], dialect: Dialect) -> tuple[str, Callable[[tuple[Any, ...]], Any]]:
+    """``SELECT <all columns> WHERE pk = ?`` and its single-row decoder, compiled once."""
+    meta = model._meta
+    key = ("get_pk", dialect.name)
+    entry = meta.statements.get(key)
+    if entry is None:
+        ctx = QueryContext(model, dialect)
+        select = ir.Select(ctx.table, [ir.SelectItem(_column_node(ctx, f)) for f in meta.fields])
+        select.where = ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)])
+        sql = _compile(dialect, select)
+        decode_row = decode.instance_decoder(
+            model, [f.model_field_name for f in meta.fields], [f.from_db for f in meta.fields], None
+        )[1]
+        entry = (sql, decode_row)
+        meta.statements[key] = entry
+    return entry
+
+
+async def get_by_pk(model: type[M], value: Any) -> M:
+    """The hot path of ``Model.get(pk=...)``: one cached statement, one row decode."""
+    meta = model._meta
+    conn = meta.db
+    if conn is None:
+        raise not_initialised(model)
+    sql, decode_row = get_pk_statement(model, conn.dialect)
+    row = await conn.pool.fetch_one(sql, [meta.pk.lookup_value(value)])
+    if row is None:
+        raise DoesNotExist(f"{model.__name__} with {meta.pk_attr}={value!r} does not exist")
+    result: M = decode_row(row)
+    return result
+
+
+# -- bulk -----------------------------------------------------------------------------------------
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def bulk_create(
+    model: type[M],
+    objects: Iterable[M],
+    batch_size: int | None = None,
+    ignore_conflicts: bool = False,
+    update_fields: Iterable[str] | None = None,
+    on_conflict: Iterable[str] | None = None,
+    using_db: Any = None,
+) -> list[M]:
+    """Insert many instances: one multi-row statement (or one UNNEST on PostgreSQL) per batch,
+    batches sized to the backend's bind-parameter limit."""
+    objs = list(objects)
+    for obj in objs:
+        if type(obj) is not model:
+            raise ParamsError(f"bulk_create() on {model.__name__} got a {type(obj).__name__}")
+    if not objs:
+        return objs
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ParamsError("batch_size must be a positive int")
+    meta = model._meta
+    db, dialect = executor_for(model, using_db)
+    conflict = _on_conflict(model, ignore_conflicts, update_fields, on_conflict)
+    for obj in objs:
+        _stamp(obj, creating=True)
+        if meta.validated_fields:
+            _validate(obj, meta.validated_fields)
+    pk = meta.pk
+    with_pk = [o for o in objs if o.__dict__.get(pk.model_field_name) is not None]
+    without_pk = [o for o in objs if o.__dict__.get(pk.model_field_name) is None] if pk.generated else []
+    if not pk.generated:
+        with_pk = objs
+    for group, include_pk in ((with_pk, True), (without_pk, False)):
+        if group:
+            await _insert_group(model, db, dialect, group, include_pk, conflict, batch_size)
+    return objs
+
+
+def _on_conflict(
+    model: type[Model], ignore: bool, update_fields: Iterable[str] | None, target: Iterable[str] | None
+) -> ir.OnConflict | None:
+    meta = model._meta
+    if update_fields is None:
+        return ir.OnConflict() if ignore else None
+    if ignore:
+        raise ParamsError("use either ignore_conflicts or update_fields, not both")
+    names = list(target or ())
+    if not names:
+        raise ParamsError("bulk_create(update_fields=...) needs on_conflict=[unique field names]")
+
+    def column(name: str) -> str:
+        field = meta.lookup_field(name)
+        if field is None:
+            raise FieldError(f"unknown field {name!r}; valid: {', '.join(meta.fields_map)}")
+        return field.column
+
+    return ir.OnConflict([column(n) for n in names], [column(n) for n in update_fields])
+
+
+async def _insert_group(
+    model: type[Model],
+    db: Any,
+    dialect: Dialect,
+    objs: list[Any],
+    include_pk: bool,
+    conflict: ir.OnConflict | None,
+    batch_size: int | None,
+) -> None:
+    meta = model._meta
+    pk = meta.pk
+    fields = [
+        f
+        for f in meta.fields
+        if (include_pk or not f.pk)
+        and not (
+            f.db_default is not NO_DEFAULT and all(o.__dict__.get(f.model_field_name) is None for o in objs)
+        )
+    ]
+    columns: list[list[Any]] = []
+    for field in fields:
+        name = field.model_field_name
+        raw = [o.__dict__.get(name) for o in objs]
+        if field.identity_db and field.null:
+            columns.append(raw)
+        elif field.identity_db:
+            if None in raw:
+                field.to_db(None)  # raises the not-nullable ValidationError before any SQL
+            columns.append(raw)
+        else:
+            to_db = field.to_db
+            columns.append([to_db(v) for v in raw])
+    returning = (pk,) if (not include_pk and conflict is None) else ()
+    use_unnest = dialect.supports_unnest and fields and all(f.array_safe for f in fields)
+    if use_unnest:
+        size = batch_size or len(objs)
+    else:
+        per_row = max(len(fields), 1)
+        size = max(1, dialect.max_bind_params // per_row)
+        if batch_size:
+            size = min(size, batch_size)
+    col_names = [f.column for f in fields]
+    for start in range(0, len(objs), size):
+        stop = min(start + size, len(objs))
+        count = stop - start
+        stmt = ir.Insert(meta.table, col_names, [], [f.column for f in returning], conflict)
+        if use_unnest:
+            stmt.unnest = [(ir.Param(col[start:stop]), f) for col, f in zip(columns, fields, strict=True)]
+            sql, params = Compiler(dialect).compile(stmt)
+        elif not fields:
+            stmt.default_values = True
+            sql, params = Compiler(dialect).compile(stmt)
+            for obj in objs[start:stop]:
+                row = await db.fetch_one(sql, params)
+                if row is not None and returning:
+                    obj.__dict__[pk.model_field_name] = row[0]
+                obj.__dict__["_saved_in_db"] = True
+            continue
+        else:
+            key = (
+                "bulk_insert",
+                dialect.name,
+                tuple(col_names),
+                count,
+                bool(returning),
+                id(conflict) if conflict else 0,
+            )
+            stmt.rows = [[ir.Param(None) for _ in fields] for _ in range(count)]
+            sql = _compile(dialect, stmt) if key not in meta.statements else meta.statements[key]
+            if conflict is None:
+                meta.statements[key] = sql
+            params = [col[i] for i in range(start, stop) for col in columns]
+        if returning:
+            rows = await db.fetch(sql, params)
+            if len(rows) == count:
+                conv = pk.from_db
+                for obj, row in zip(objs[start:stop], rows, strict=True):
+                    obj.__dict__[pk.model_field_name] = conv(row[0]) if conv else row[0]
+        else:
+            await db.execute(sql, params)
+        for obj in objs[start:stop]:
+            obj.__dict__["_saved_in_db"] = True
+
+
+async def bulk_update(
+    model: type[M],
+    objects: Iterable[M],
+    fields: Iterable[str],
+    batch_size: int | None = None,
+    using_db: Any = None,
+) -> int:
+    """Update ``fields`` of many instances with one ``CASE`` statement per batch; returns the
+    number of rows updated."""
+    objs = list(objects)
+    names = list(fields)
+    if not names:
+        raise ParamsError("bulk_update() needs the names of the fields to update")
+    if not objs:
+        return 0
+    meta = model._meta
+    targets = []
+    for name in names:
+        field = meta.lookup_field(name)
+        if field is None:
+            raise FieldError(f"unknown field {name!r} in bulk_update(); valid: {', '.join(meta.fields_map)}")
+        if field.pk:
+            raise ParamsError("bulk_update() cannot change primary keys")
+        targets.append(field)
+    db, dialect = executor_for(model, using_db)
+    pk = meta.pk
+    rows = []
+    for obj in objs:
+        d = obj.__dict__
+        pk_value = d.get(pk.model_field_name)
+        if pk_value is None:
+            raise ParamsError("bulk_update() needs saved instances (with a primary key)")
+        _validate(obj, targets)
+        rows.append((pk.to_db(pk_value), [f.to_db(d.get(f.model_field_name)) for f in targets]))
+    per_row = 2 * len(targets) + 1
+    size = max(1, dialect.max_bind_params // per_row)
+    if batch_size:
+        size = min(size, batch_size)
+    total = 0
+    for batch in _chunks(rows, size):
+        ctx = QueryContext(model, dialect)
+        pk_col = ctx.column(pk)
+        assignments: list[tuple[str, ir.Node]] = []
+        for i, field in enumerate(targets):
+            whens: list[tuple[ir.Node, ir.Node]] = [
+                (ir.Lookup("exact", pk_col, [ir.Param(pk_value)]), ir.Param(values[i], field, cast=True))
+                for pk_value, values in batch
+            ]
+            assignments.append((field.column, ir.Case(whens, ctx.column(field), field)))
+        where = ir.Lookup("in", pk_col, [ir.Param(pk_value) for pk_value, _ in batch])
+        sql, params = Compiler(dialect).compile(ir.Update(ctx.table, assignments, where))
+        total += await db.execute(sql, params)
+    return total
+
+
+# -- get_or_create / update_or_create -----------------------------------------------------------------
+
+
+def _create_kwargs(kwargs: dict[str, Any], defaults: dict[str, Any] | None) -> dict[str, Any]:
+    values = {k: v for k, v in kwargs.items() if "__" not in k}
+    if defaults:
+        values.update(defaults)
+    return values
+
+
+async def get_or_create(
+    model: type[M], defaults: dict[str, Any] | None, using_db: Any, kwargs: dict[str, Any]
+) -> tuple[M, bool]:
+    """Race-safe: the INSERT uses ON CONFLICT DO NOTHING, and a conflict re-reads the row a
+    concurrent task created, so callers never see the IntegrityError."""
+    if not kwargs:
+        raise ParamsError("get_or_create() needs lookup keyword arguments")
+    qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
+    if using_db is not None:
+        qs = qs.using_db(using_db)
+    for _ in range(_RETRIES):
+        found = await qs.get_or_none()
+        if found is not None:
+            return found, False
+        obj = model(**_create_kwargs(kwargs, defaults))
+        if await insert_instance(obj, using_db, ignore_conflict=True):
+            return obj, True
+    raise IntegrityError(
+        f"get_or_create() on {model.__name__}: the row conflicts with an existing one on a unique "
+        "constraint that the lookup arguments do not cover"
+    )
+
+
+async def update_or_create(
+    model: type[M], defaults: dict[str, Any] | None, using_db: Any, kwargs: dict[str, Any]
+) -> tuple[M, bool]:
+    """Race-safe: lock the row if it exists (SELECT ... FOR UPDATE) and update it, else insert
+    with ON CONFLICT DO NOTHING and retry on a conflict, all in one transaction per attempt."""
+    if not kwargs:
+        raise ParamsError("update_or_create() needs lookup keyword arguments")
+    db, _dialect = executor_for(model, using_db)
+    qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
+    if using_db is not None:
+        qs = qs.using_db(using_db)
+    for _ in range(_RETRIES):
+        if isinstance(db, Pool):
+            async with db.transaction():
+                result = await _update_or_insert(model, qs, defaults, using_db, kwargs)
+        else:
+            result = await _update_or_insert(model, qs, defaults, using_db, kwargs)
+        if result is not None:
+            return result
+    raise IntegrityError(
+        f"update_or_create() on {model.__name__}: the row conflicts with an existing one on a unique "
+        "constraint that the lookup arguments do not cover"
+    )
+
+
+async def _update_or_insert(
+    model: type[M], qs: Any, defaults: dict[str, Any] | None, using_db: Any, kwargs: dict[str, Any]
+) -> tuple[M, bool] | None:
+    found: M | None = await qs.select_for_update().get_or_none()
+    if found is not None:
+        if defaults:
+            found.update_from_dict(defaults)
+            await update_instance(found, list(defaults), using_db)
+        return found, False
+    obj = model(**_create_kwargs(kwargs, defaults))
+    if await insert_instance(obj, using_db, ignore_conflict=True):
+        return obj, True
+    return None

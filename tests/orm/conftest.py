@@ -1,0 +1,59 @@
+"""Fixtures for the ORM tests: an initialised ORM on each backend with fresh tables."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from yara_orm import Connection, YaraOrm, connections
+from yara_orm.dialects import PostgresDialect, SQLiteDialect
+
+from . import models
+
+
+async def _drop(conn: Connection) -> None:
+    for model in reversed(models.ALL_MODELS):
+        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"')
+
+
+@pytest.fixture
+async def orm(db_url: str) -> AsyncIterator[Connection]:
+    """YaraOrm initialised on each backend in turn, with empty tables for the test models."""
+    await YaraOrm.init(db_url, modules={"models": [models]}, max_size=8)
+    conn = connections.get("default")
+    await _drop(conn)
+    await YaraOrm.generate_schemas()
+    try:
+        yield conn
+    finally:
+        if YaraOrm.is_inited():
+            await _drop(connections.get("default"))
+        await YaraOrm.close()
+
+
+@pytest.fixture
+async def pg_orm(pg_url: str) -> AsyncIterator[Connection]:
+    """YaraOrm on PostgreSQL only (PostgreSQL-specific behaviour and real concurrency)."""
+    await YaraOrm.init(pg_url, modules={"models": [models]}, max_size=10)
+    conn = connections.get("default")
+    await _drop(conn)
+    await YaraOrm.generate_schemas()
+    try:
+        yield conn
+    finally:
+        if YaraOrm.is_inited():
+            await _drop(connections.get("default"))
+        await YaraOrm.close()
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def offline(request: pytest.FixtureRequest) -> str:
+    """Bind the test models to a dialect without a database, for SQL-shape tests."""
+    dialect = PostgresDialect() if request.param == "postgres" else SQLiteDialect()
+    conn = Connection("offline", None, dialect)  # type: ignore[arg-type]
+    for model in models.ALL_MODELS:
+        model._meta.bind(conn, "offline")
+    yield request.param
+    for model in models.ALL_MODELS:
+        model._meta.bind(None, None)
