@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use pyo3::prelude::*;
-use pyo3::types::{PyDateAccess, PyTimeAccess};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDate, PyDateTime, PyDelta, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString,
     PyTime, PyTuple, PyType,
 };
+use pyo3::types::{PyDateAccess, PyTimeAccess};
 use pyo3::IntoPyObjectExt;
 
 use super::errors::params_error;
@@ -204,6 +204,35 @@ fn decode_error(py: Python<'_>, msg: String) -> PyErr {
     super::errors::to_pyerr(py, &EngineError::data(msg))
 }
 
+static SAFE_UNKNOWN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// A `uuid.UUID` built without running its Python `__init__` (which would parse and validate
+/// again what we already hold as 128 bits): allocate it, then set its two slots the way
+/// `object.__setattr__` does (UUID's own `__setattr__` refuses, the instance being immutable).
+fn uuid_to_py<'py>(py: Python<'py>, u: &uuid::Uuid) -> PyResult<Bound<'py, PyAny>> {
+    let class = uuid_type(py)?;
+    let safe = SAFE_UNKNOWN.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("uuid")?.getattr("SafeUUID")?.getattr("unknown")?.unbind())
+    })?;
+    let int = u.as_u128().into_pyobject(py)?;
+    // SAFETY: PyType_GenericAlloc returns a new reference to a zeroed instance of `class`
+    // (checked for NULL); PyObject_GenericSetAttr stores into the instance's slots and returns
+    // -1 with an exception set on failure, which we turn into a PyErr.
+    unsafe {
+        let raw = pyo3::ffi::PyType_GenericAlloc(class.as_ptr().cast(), 0);
+        let obj = Bound::from_owned_ptr_or_err(py, raw)?;
+        for (name, value) in [
+            (pyo3::intern!(py, "int"), int.as_any()),
+            (pyo3::intern!(py, "is_safe"), safe.bind(py)),
+        ] {
+            if pyo3::ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) != 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        Ok(obj)
+    }
+}
+
 /// One decoded cell as a Python object.
 pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
@@ -214,7 +243,7 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
         Value::Text(s) => PyString::new(py, s).into_any(),
         Value::Bytes(b) => PyBytes::new(py, b).into_any(),
         Value::Json(s) => json_loads(py)?.call1((s.as_str(),))?,
-        Value::Uuid(u) => u.into_bound_py_any(py)?,
+        Value::Uuid(u) => uuid_to_py(py, u)?,
         Value::Decimal(s) => decimal_type(py)?.call1((s.as_str(),))?,
         Value::Date(d) => d
             .into_bound_py_any(py)
@@ -251,19 +280,41 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
     })
 }
 
-/// A row as a tuple.
+/// A row as a tuple, filled in place (no intermediate vector per row).
 pub fn row_to_py<'py>(py: Python<'py>, row: &[Value]) -> PyResult<Bound<'py, PyTuple>> {
-    let items = row.iter().map(|v| to_py(py, v)).collect::<PyResult<Vec<_>>>()?;
-    PyTuple::new(py, items)
+    let len = pyo3::ffi::Py_ssize_t::try_from(row.len())
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("row too wide"))?;
+    // SAFETY: PyTuple_New returns a new reference (checked for NULL); every slot is filled
+    // exactly once with a new reference before the tuple is handed to Python code. If a
+    // conversion fails, the tuple is dropped with its unfilled slots still NULL, which
+    // tuple deallocation tolerates.
+    unsafe {
+        let tuple = pyo3::ffi::PyTuple_New(len);
+        let tuple = Bound::from_owned_ptr_or_err(py, tuple)?;
+        for (i, value) in row.iter().enumerate() {
+            let item = to_py(py, value)?;
+            pyo3::ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as pyo3::ffi::Py_ssize_t, item.into_ptr());
+        }
+        Ok(tuple.cast_into_unchecked())
+    }
 }
 
 /// All rows as a list of tuples.
 pub fn rows_to_py<'py>(py: Python<'py>, rows: &Rows) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for row in rows.iter().take(rows.len()) {
-        list.append(row_to_py(py, row)?)?;
+    let n = rows.len();
+    let len =
+        pyo3::ffi::Py_ssize_t::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("too many rows"))?;
+    // SAFETY: as in `row_to_py`: a new list of `n` NULL slots, each filled once; a list with
+    // NULL slots is safe to deallocate if a conversion fails midway.
+    unsafe {
+        let list = pyo3::ffi::PyList_New(len);
+        let list = Bound::from_owned_ptr_or_err(py, list)?;
+        for (i, row) in rows.iter().take(n).enumerate() {
+            let tuple = row_to_py(py, row)?;
+            pyo3::ffi::PyList_SET_ITEM(list.as_ptr(), i as pyo3::ffi::Py_ssize_t, tuple.into_ptr());
+        }
+        Ok(list.cast_into_unchecked())
     }
-    Ok(list)
 }
 
 /// Parameter sets for execute_many.

@@ -57,7 +57,9 @@ pub fn read_rows(
 ) -> Result<usize> {
     let mut n = 0;
     while n < limit {
-        let Some(row) = rows.next().map_err(map_sqlite_error)? else { break };
+        let Some(row) = rows.next().map_err(map_sqlite_error)? else {
+            break;
+        };
         if kinds.is_none() {
             let (columns, described) = describe(row.as_ref());
             out.columns = columns;

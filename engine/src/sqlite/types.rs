@@ -243,7 +243,10 @@ mod tests {
         assert_eq!(ColumnKind::from_decltype(Some("timestamptz")), ColumnKind::TimestampTz);
         assert_eq!(ColumnKind::from_decltype(None), ColumnKind::Plain);
         assert_eq!(ColumnKind::from_decltype(Some("JSON TEXT")), ColumnKind::Json);
-        assert_eq!(ColumnKind::from_decltype(Some("timestamp with time zone")), ColumnKind::TimestampTz);
+        assert_eq!(
+            ColumnKind::from_decltype(Some("timestamp with time zone")),
+            ColumnKind::TimestampTz
+        );
     }
 
     #[test]
