@@ -127,6 +127,13 @@ static COMPLETERS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// The completion queue of `event_loop`, created and registered on first use.
 fn shared_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Shared>> {
+    // Fast path: the completer hangs off the loop itself (an attribute lookup per call rather
+    // than a weak-dictionary lookup). Loops without a __dict__ (uvloop) use the registry.
+    if let Ok(attached) = event_loop.getattr(pyo3::intern!(py, "_yara_orm_completer")) {
+        if let Ok(c) = attached.cast::<Completer>() {
+            return Ok(c.get().shared.clone());
+        }
+    }
     let registry = COMPLETERS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("weakref")?.getattr("WeakKeyDictionary")?.call0()?.unbind())
     })?;
@@ -173,7 +180,9 @@ fn shared_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Sha
         let _ = completer.get().shared.waker.completer.set(completer.clone_ref(py));
         completer
     };
-    registry.set_item(event_loop, completer.bind(py))?;
+    if event_loop.setattr("_yara_orm_completer", completer.bind(py)).is_err() {
+        registry.set_item(event_loop, completer.bind(py))?;
+    }
     Ok(completer.get().shared.clone())
 }
 
