@@ -137,6 +137,9 @@ class ConnectionHandler:
 
     def __init__(self) -> None:
         self._connections: dict[str, Connection] = {}
+        # ``YaraOrm.init(router=...)``: an object with db_for_read(model)/db_for_write(model)
+        # returning a connection name (or None for the model's own connection).
+        self.router: Any = None
 
     def get(self, name: str = "default") -> Connection:
         try:
@@ -186,9 +189,13 @@ def not_initialised(model: type[Model]) -> ConfigurationError:
     )
 
 
-def executor_for(model: type[Model], using_db: Any = None) -> tuple[Executor, Dialect]:
+def executor_for(model: type[Model], using_db: Any = None, write: bool = False) -> tuple[Executor, Dialect]:
     """The pool/transaction and dialect a query on ``model`` runs on."""
     conn = model._meta.db
+    if using_db is None and connections.router is not None and conn is not None:
+        router = connections.router
+        method = getattr(router, "db_for_write" if write else "db_for_read", None)
+        using_db = method(model) if method is not None else None
     if using_db is None:
         if conn is None:
             raise not_initialised(model)

@@ -24,6 +24,7 @@ from . import schema, timezone
 from .connection import Connection, connections
 from .dialects import get_dialect
 from .exceptions import ConfigurationError
+from .models import relations
 from .models.meta import MODEL_REGISTRY
 from .models.model import Model
 from .pool import connect
@@ -144,6 +145,11 @@ class YaraOrm:
         set_tz = config.get("timezone", timezone)
         _tz_module.set_timezone(set_tz, bool(config.get("use_tz", use_tz)))
         cls.router = router or routers or config.get("routers")
+        if isinstance(cls.router, list | tuple):
+            cls.router = cls.router[0] if cls.router else None
+        if isinstance(cls.router, type):
+            cls.router = cls.router()
+        connections.router = cls.router
 
         opened: list[Connection] = []
         try:
@@ -179,12 +185,19 @@ class YaraOrm:
             module_list = app.get("models") if isinstance(app, dict) else app
             app_conn = (app.get("default_connection") if isinstance(app, dict) else None) or default_conn
             if module_list is None:
-                found = [m for m in MODEL_REGISTRY if not m._meta.abstract]
+                # Join models are added by relations.setup for the relations that use them.
+                found = [
+                    m
+                    for m in MODEL_REGISTRY
+                    if not m._meta.abstract and not getattr(m._meta, "auto_through", False)
+                ]
             else:
                 found = []
                 for item in module_list:
                     found += _models_in(item)
             registry: dict[str, type[Model]] = {}
+            # Resolves relation targets, adds reverse sides and the auto-created join models.
+            found = relations.setup(found)
             for model in dict.fromkeys(found):
                 meta = model._meta
                 if meta.app is None or module_list is not None:
@@ -246,6 +259,7 @@ class YaraOrm:
                 model._meta.bind(None, None)
         cls.apps = {}
         cls._inited = False
+        connections.router = None
         await connections.close_all()
 
     close_connections = close

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .models.meta import Index
 
 if TYPE_CHECKING:
     from .dialects.base import Dialect
+    from .fields.base import Field
     from .models.model import Model
 
 _MAX_IDENTIFIER = 63
@@ -57,23 +58,33 @@ def dependency_order(models: Iterable[type[Model]]) -> list[type[Model]]:
     return ordered
 
 
-def table_statements(model: type[Model], dialect: Dialect, safe: bool = True) -> list[str]:
+def table_statements(
+    model: type[Model], dialect: Dialect, safe: bool = True, late: Iterable[Field[Any]] = ()
+) -> list[str]:
+    """CREATE TABLE/INDEX for ``model``; foreign keys of the fields in ``late`` are left out (they
+    reference a table created later, see :func:`schema_statements`)."""
     meta = model._meta
+    skip = set(late)
     q = dialect.quote
     columns: list[str] = []
+    # Table constraints must follow every column definition.
+    constraints: list[str] = []
     for field in meta.fields:
         if field.pk and field.generated:
             columns.append(dialect.generated_pk_definition(field))
         else:
             columns.append(dialect.column_definition(field))
         extra = getattr(field, "constraint_sql", None)
-        if extra is not None:
-            columns.append(extra(dialect))
+        if extra is not None and field not in skip:
+            constraint = extra(dialect)
+            if constraint:
+                constraints.append(constraint)
     for group in meta.unique_together:
         cols = [meta.fields_map[n].column if n != "pk" else meta.pk_column for n in group]
         columns.append(
             f"CONSTRAINT {q(_name('uid', meta.table, cols))} UNIQUE ({', '.join(q(c) for c in cols)})"
         )
+    columns += constraints
     exists = "IF NOT EXISTS " if safe else ""
     statements = [f"CREATE TABLE {exists}{q(meta.table)} ({', '.join(columns)})"]
     indexes: list[tuple[tuple[str, ...], bool, str | None]] = []
@@ -104,10 +115,27 @@ def table_statements(model: type[Model], dialect: Dialect, safe: bool = True) ->
 
 
 def schema_statements(models: Iterable[type[Model]], dialect: Dialect, safe: bool = True) -> list[str]:
+    ordered = dependency_order(models)
+    wanted = set(ordered)
+    created: set[type[Model]] = set()
     out: list[str] = []
-    for model in dependency_order(models):
-        out += table_statements(model, dialect, safe)
-    return out
+    deferred: list[str] = []
+    for model in ordered:
+        late: list[Field[Any]] = []
+        if not dialect.inline_forward_references:
+            # Tables referencing each other (a cycle): add the later table's key afterwards.
+            for field in model._meta.fields:
+                target = getattr(field, "related_model", None)
+                if target is not None and target is not model and target in wanted and target not in created:
+                    late.append(field)
+        out += table_statements(model, dialect, safe, late)
+        for field in late:
+            constraint = field.constraint_sql(dialect)  # type: ignore[attr-defined]
+            if constraint:
+                name = _name("fk", model._meta.table, [field.column])
+                deferred.append(dialect.add_constraint_sql(model._meta.table, name, constraint, safe))
+        created.add(model)
+    return out + deferred
 
 
 def describe_schema(models: Iterable[type[Model]], dialect: Dialect, safe: bool = False) -> str:

@@ -57,3 +57,46 @@ def offline(request: pytest.FixtureRequest) -> str:
     yield request.param
     for model in models.ALL_MODELS:
         model._meta.bind(None, None)
+
+
+async def _drop_all(conn: Connection, models_module: object) -> None:
+    from yara_orm import schema
+
+    chosen = [m for m in YaraOrm.models() if m.__module__ == getattr(models_module, "__name__", "")]
+    cascade = " CASCADE" if conn.backend == "postgres" else ""
+    for model in reversed(schema.dependency_order(chosen)):
+        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"{cascade}')
+
+
+@pytest.fixture
+async def rel_orm(db_url: str) -> AsyncIterator[Connection]:
+    """YaraOrm on each backend with fresh tables for the relation test models."""
+    from . import rel_models
+
+    await YaraOrm.init(db_url, modules={"models": [rel_models]}, max_size=8)
+    conn = connections.get("default")
+    await _drop_all(conn, rel_models)
+    await YaraOrm.generate_schemas()
+    try:
+        yield conn
+    finally:
+        if YaraOrm.is_inited():
+            await _drop_all(connections.get("default"), rel_models)
+        await YaraOrm.close()
+
+
+@pytest.fixture
+async def rel_pg(pg_url: str) -> AsyncIterator[Connection]:
+    """The relation test models on PostgreSQL only (locking and concurrency tests)."""
+    from . import rel_models
+
+    await YaraOrm.init(pg_url, modules={"models": [rel_models]}, max_size=10)
+    conn = connections.get("default")
+    await _drop_all(conn, rel_models)
+    await YaraOrm.generate_schemas()
+    try:
+        yield conn
+    finally:
+        if YaraOrm.is_inited():
+            await _drop_all(connections.get("default"), rel_models)
+        await YaraOrm.close()

@@ -30,6 +30,8 @@ class Dialect:
     supports_full_text: ClassVar[bool] = False
     supports_json_containment: ClassVar[bool] = False
     supports_for_update: ClassVar[bool] = False
+    # CREATE TABLE may reference a table that does not exist yet (SQLite checks keys lazily).
+    inline_forward_references: ClassVar[bool] = False
     supports_unnest: ClassVar[bool] = False
     supports_returning: ClassVar[bool] = True
     # Whether an expression's value comes back typed (PostgreSQL) or as a storage class that
@@ -304,6 +306,14 @@ class Dialect:
 
     def generated_pk_definition(self, field: Field[Any]) -> str:
         raise NotImplementedError
+
+    def add_constraint_sql(self, table: str, name: str, constraint: str, safe: bool) -> str:
+        return f"ALTER TABLE {self.quote(table)} ADD CONSTRAINT {self.quote(name)} {constraint}"
+
+    def foreign_key_sql(self, column: str, table: str, ref_column: str, on_delete: str) -> str:
+        """The table constraint of a foreign key (``on_delete``: CASCADE, SET NULL...)."""
+        q = self.quote
+        return f"FOREIGN KEY ({q(column)}) REFERENCES {q(table)} ({q(ref_column)}) ON DELETE {on_delete}"
 
     def db_default_sql(self, field: Field[Any]) -> str | None:
         from ..fields.base import NO_DEFAULT

@@ -67,6 +67,7 @@ def json_path(keys: tuple[str, ...]) -> str:
 
 
 class SQLiteDialect(Dialect):
+    inline_forward_references = True
     name = "sqlite"
     typed_expressions = False
     default_max_bind_params = 32766

@@ -13,8 +13,10 @@ from ..fields.data import IntField
 
 if TYPE_CHECKING:
     from ..connection import Connection
+    from ..fields.relational import RelationField
     from .manager import Manager
     from .model import Model
+    from .relations import Relation
 
 # Every concrete model class defined so far, in definition order (``YaraOrm.init`` without
 # ``modules`` registers these).
@@ -94,6 +96,9 @@ class MetaInfo:
         self.pk_attr = self.pk.model_field_name
         self.pk_column = self.pk.column
         self._lookup: dict[str, Field[Any]] = {"pk": self.pk, **fields}
+        # Relations by name (forward keys, reverse sides, many-to-many), see models/relations.py.
+        self.relations: dict[str, Relation] = {}
+        self.declared_relations: list[RelationField[Any]] = []
         manager = options.get("manager")
         # A manager inherited from an abstract base is copied: each model binds its own.
         self.manager: Manager[Any] | None = copy.copy(manager) if manager is not None else None
@@ -119,6 +124,14 @@ class MetaInfo:
         # -- caches (cleared when the model is bound to a connection) --
         self.statements: dict[Any, Any] = {}
         self.query_cache: dict[Any, Any] = {}
+        # Tortoise style ``unique_together = (("club", "member"),)`` names foreign keys by relation.
+        self.unique_together = tuple(tuple(self._canonical(n) for n in g) for g in self.unique_together)
+        self.indexes = tuple(
+            Index(*(self._canonical(n) for n in i.fields), name=i.name, unique=i.unique)
+            if isinstance(i, Index)
+            else tuple(self._canonical(n) for n in i)
+            for i in self.indexes
+        )
         for name in self.unique_together:
             self._check_names(name, "unique_together")
         for index in self.indexes:
@@ -131,6 +144,12 @@ class MetaInfo:
                     f"{self.model.__name__}.Meta.{option} names unknown field {name!r}; "
                     f"fields are {', '.join(self.fields_map)}"
                 )
+
+    def _canonical(self, name: str) -> str:
+        id_name = f"{name}_id"
+        if name not in self._lookup and getattr(self._lookup.get(id_name), "relation", None) is not None:
+            return id_name
+        return name
 
     def lookup_field(self, name: str) -> Field[Any] | None:
         return self._lookup.get(name)
@@ -179,6 +198,7 @@ class ModelMeta(type):
 
     def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any], **kwargs: Any) -> ModelMeta:
         meta_cls = attrs.pop("Meta", None)
+        declared_order = list(attrs)
         model_bases = [b for b in bases if isinstance(b, ModelMeta) and hasattr(b, "_meta")]
         if not model_bases and attrs.get("__module__") == "yara_orm.models.model" and name == "Model":
             return super().__new__(mcs, name, bases, attrs, **kwargs)
@@ -195,7 +215,11 @@ class ModelMeta(type):
             for field_name, field in base_meta.fields_map.items():
                 if field_name == "id" and getattr(base_meta, "auto_pk", False):
                     continue
+                if getattr(field, "relation", None) is not None:
+                    continue  # re-created from the cloned relation declaration below
                 fields[field_name] = field.clone()
+            for rel_field in base_meta.declared_relations:
+                attrs.setdefault(rel_field.name, rel_field.clone())
             for option in _INHERITED_OPTIONS:
                 value = getattr(base_meta, "_options", {}).get(option)
                 if value is not None:
@@ -224,6 +248,15 @@ class ModelMeta(type):
                 fields[attr] = value
                 del attrs[attr]
 
+        from .relations import collect, contribute
+
+        declared = collect(name, attrs, fields)
+        if declared:
+            # A foreign key's ``<name>_id`` column sits where the relation was declared.
+            position = {attr: i for i, attr in enumerate(declared_order)}
+            for rel_field in declared:
+                position[f"{rel_field.name}_id"] = position.get(rel_field.name, len(position))
+            fields = dict(sorted(fields.items(), key=lambda item: position.get(item[0], -1)))
         auto_pk = not any(f.pk for f in fields.values())
         if auto_pk:
             if "id" in fields:
@@ -235,6 +268,7 @@ class ModelMeta(type):
             field.contribute(cls, attr)  # type: ignore[arg-type]
         meta = MetaInfo(cls, options, fields)  # type: ignore[arg-type]
         meta.auto_pk = auto_pk  # type: ignore[attr-defined]
+        meta.declared_relations = declared
         meta._options = options  # type: ignore[attr-defined]
         if meta.manager is None:
             from .manager import Manager
@@ -242,6 +276,7 @@ class ModelMeta(type):
             meta.manager = Manager()
         meta.manager._bind(cls)
         cls._meta = meta  # type: ignore[attr-defined]
+        contribute(cls, declared)  # type: ignore[arg-type]
         if not meta.abstract and "__init__" not in attrs:
             from .init import make_init
 

@@ -11,6 +11,7 @@ import copy
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from .. import signals
 from ..connection import executor_for
 from ..exceptions import DoesNotExist, FieldError, IncompleteInstanceError, ParamsError
 from ..query import writes
@@ -47,6 +48,10 @@ class _PkGet(QuerySetSingle[Any]):
         return self._model._default_qs().filter(pk=self._value)
 
 
+async def _self_awaitable(obj: M) -> M:
+    return obj
+
+
 class Model(metaclass=ModelMeta):
     """Base class of every model. Declare fields as class attributes and options in ``Meta``."""
 
@@ -80,6 +85,8 @@ class Model(metaclass=ModelMeta):
         for name, value in kwargs.items():
             if name == "pk" and "pk" not in meta.fields_map:
                 self.__dict__[meta.pk_attr] = meta.pk.to_python(value)
+            elif name in meta.relations and meta.relations[name].kind == "fk":
+                setattr(self, name, value)
             elif name not in meta.fields_map:
                 choices = ", ".join(meta.fields_map)
                 raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
@@ -112,6 +119,10 @@ class Model(metaclass=ModelMeta):
     def __str__(self) -> str:
         return f"<{type(self).__name__}: {self.pk}>"
 
+    def __await__(self) -> Generator[Any, None, Self]:
+        # ``await book.author`` works whether the relation was fetched (an instance) or not.
+        return _self_awaitable(self).__await__()
+
     def __getstate__(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
@@ -129,11 +140,16 @@ class Model(metaclass=ModelMeta):
     ) -> None:
         """INSERT a new instance or UPDATE a loaded one (only ``update_fields`` if given; only
         the loaded fields of an ``only()``/``defer()`` instance)."""
+        if signals.active:
+            await signals.send_pre_save(self, using_db, update_fields)
         if force_create or (not self._saved_in_db and not force_update):
             if update_fields is not None:
                 raise ParamsError("update_fields only applies to instances already saved")
             await writes.insert_instance(self, using_db)
+            if signals.active:
+                await signals.send_post_save(self, True, using_db, update_fields)
             return
+        created = False
         updated = await writes.update_instance(self, update_fields, using_db)
         if updated == 0:
             if force_update or update_fields is not None:
@@ -143,11 +159,25 @@ class Model(metaclass=ModelMeta):
             if self._loaded is not None:
                 raise IncompleteInstanceError("cannot re-insert a partially loaded instance")
             await writes.insert_instance(self, using_db)
+            created = True
+        if signals.active:
+            await signals.send_post_save(self, created, using_db, update_fields)
 
     async def delete(self, using_db: Any = None) -> None:
         """DELETE this row."""
+        if signals.active:
+            await signals.send_pre_delete(self, using_db)
         await writes.delete_instance(self, using_db)
         self.__dict__["_saved_in_db"] = False
+        if signals.active:
+            await signals.send_post_delete(self, using_db)
+
+    async def fetch_related(self, *names: str | Any, using_db: Any = None) -> None:
+        """Load relations (``"author"``, nested ``"author__country"`` or ``Prefetch`` objects) into
+        this instance, one query per relation level."""
+        from ..query.prefetch import prefetch
+
+        await prefetch([self], names, using_db)
 
     async def refresh_from_db(self, fields: Iterable[str] | None = None, using_db: Any = None) -> None:
         """Reload field values (all, or ``fields``) from the database."""
@@ -171,6 +201,9 @@ class Model(metaclass=ModelMeta):
         meta = self._meta
         for name, value in data.items():
             field = meta.lookup_field(name)
+            if field is None and name in meta.relations and meta.relations[name].kind == "fk":
+                setattr(self, name, value)
+                continue
             if field is None:
                 choices = ", ".join(meta.fields_map)
                 raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
@@ -180,7 +213,8 @@ class Model(metaclass=ModelMeta):
     def clone(self, pk: Any = None) -> Self:
         """A copy that saves as a new row (with ``pk``, or a generated one)."""
         new = copy.copy(self)
-        new.__dict__ = copy.deepcopy(self.__dict__)
+        # Cached related objects belong to the original row, not to the copy.
+        new.__dict__ = copy.deepcopy({k: v for k, v in self.__dict__.items() if not k.startswith("_rel_")})
         new.__dict__[self._meta.pk_attr] = self._meta.pk.to_python(pk) if pk is not None else None
         if pk is None and not self._meta.pk.generated:
             new.__dict__[self._meta.pk_attr] = self._meta.pk.default_value()
@@ -265,10 +299,21 @@ class Model(metaclass=ModelMeta):
     # -- class writes -----------------------------------------------------------------------------
 
     @classmethod
+    async def fetch_for_list(cls, instances: Iterable[Self], *names: Any, using_db: Any = None) -> None:
+        """``fetch_related`` for many instances at once: one query per relation level."""
+        from ..query.prefetch import prefetch
+
+        await prefetch(list(instances), names, using_db)
+
+    @classmethod
     async def create(cls, using_db: Any = None, **kwargs: Any) -> Self:
         """Build, INSERT and return an instance."""
         obj = cls(**kwargs)
+        if signals.active:
+            await signals.send_pre_save(obj, using_db, None)
         await writes.insert_instance(obj, using_db)
+        if signals.active:
+            await signals.send_post_save(obj, True, using_db, None)
         return obj
 
     @classmethod
@@ -295,7 +340,9 @@ class Model(metaclass=ModelMeta):
         on_conflict: Iterable[str] | None = None,
         using_db: Any = None,
     ) -> list[Self]:
-        """INSERT many instances in as few statements as the backend allows."""
+        """INSERT many instances in as few statements as the backend allows.
+
+        Field validators run on every instance before any SQL; signals are not sent."""
         return await writes.bulk_create(
             cls, objects, batch_size, ignore_conflicts, update_fields, on_conflict, using_db
         )
@@ -308,6 +355,8 @@ class Model(metaclass=ModelMeta):
         batch_size: int | None = None,
         using_db: Any = None,
     ) -> int:
+        """UPDATE ``fields`` of many saved instances; validators of those fields run first,
+        signals are not sent."""
         return await writes.bulk_update(cls, objects, fields, batch_size, using_db)
 
     @classmethod
@@ -346,6 +395,11 @@ class Model(metaclass=ModelMeta):
             "ordering": list(meta.ordering),
             "pk_field": meta.pk.describe(),
             "data_fields": [f.describe() for f in meta.fields if not f.pk],
+            "relations": [
+                {"name": name, "kind": rel.kind, "related_model": rel.target.__name__}
+                for name, rel in meta.relations.items()
+                if not name.startswith("_")
+            ],
         }
 
 

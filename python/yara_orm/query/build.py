@@ -32,7 +32,7 @@ Decoder = Callable[[list[tuple[Any, ...]]], list[Any]]
 class SelectPlan:
     """A built SELECT: the IR, the context it was resolved in, and how to decode rows."""
 
-    __slots__ = ("converters", "ctx", "loaded", "names", "select")
+    __slots__ = ("base_count", "converters", "ctx", "loaded", "names", "related", "select")
 
     def __init__(
         self,
@@ -47,6 +47,8 @@ class SelectPlan:
         self.names = names
         self.converters = converters
         self.loaded = loaded
+        self.related: list[Any] = []
+        self.base_count = len(names)
 
 
 def selected_fields(qs: QuerySet[Any]) -> list[Field[Any]]:
@@ -65,8 +67,8 @@ def selected_fields(qs: QuerySet[Any]) -> list[Field[Any]]:
     return [f for f in meta.fields if f.model_field_name in wanted]
 
 
-def _column_node(ctx: QueryContext, field: Field[Any]) -> ir.Node:
-    col = ctx.column(field)
+def _column_node(ctx: QueryContext, field: Field[Any], alias: str | None = None) -> ir.Node:
+    col = ctx.column(field) if alias is None else ir.Column(alias, field.column, field)
     if field.type_key == "json" and getattr(field, "custom_decoder", False):
         # A custom decoder gets the document's text, not the engine's parsed value.
         return ir.Func("json_text", [col], None)
@@ -116,7 +118,7 @@ def build_select(
             node = ctx.resolve_ref(source)
             out_field = node.output_field
             if isinstance(node, ir.Column) and out_field is not None:
-                items.append(ir.SelectItem(_column_node(ctx, out_field)))
+                items.append(ir.SelectItem(_column_node(ctx, out_field, node.alias)))
                 converters.append(out_field.from_db)
             else:
                 items.append(ir.SelectItem(node, source))
@@ -124,6 +126,12 @@ def build_select(
                 selected_annotations.add(source)
             names.append(out_name)
 
+    related: list[Any] = []
+    base_count = len(items)
+    if qs._select_related and qs._mode == MODE_INSTANCES:
+        from .prefetch import add_select_related
+
+        related = add_select_related(ctx, qs._select_related, items, names, converters)
     select = ir.Select(ctx.table, items)
     select.joins = ctx.joins
     if where:
@@ -147,7 +155,10 @@ def build_select(
     select.distinct = qs._distinct
     if qs._for_update is not None and dialect.supports_for_update:
         select.for_update = qs._for_update
-    return SelectPlan(select, ctx, names, converters, loaded)
+    plan = SelectPlan(select, ctx, names, converters, loaded)
+    plan.related = related
+    plan.base_count = base_count
+    return plan
 
 
 def _order_item(ctx: QueryContext, item: str | OrderBy, selected: set[str]) -> ir.OrderBy:
@@ -165,6 +176,12 @@ def _order_item(ctx: QueryContext, item: str | OrderBy, selected: set[str]) -> i
 
 def make_decoder(qs: QuerySet[Any], plan: SelectPlan, generated: bool) -> Decoder:
     mode = qs._mode
+    if mode == MODE_INSTANCES and plan.related:
+        from .prefetch import related_decoder
+
+        n = plan.base_count
+        decode_base = decode.instance_decoder(qs.model, plan.names[:n], plan.converters[:n], plan.loaded)[1]
+        return related_decoder(n, decode_base, plan.related)
     if mode == MODE_INSTANCES:
         if generated:
             return decode.instance_decoder(qs.model, plan.names, plan.converters, plan.loaded)[0]
@@ -286,13 +303,25 @@ def where_for_write(qs: QuerySet[Any], dialect: Dialect, action: str) -> tuple[Q
     if qs._fields is not None and qs._mode != MODE_INSTANCES:
         raise ParamsError(f"{action}() cannot be used after values()/values_list()")
     ctx = QueryContext(qs.model, dialect)
+    where = _write_where(qs, ctx, action)
+    if ctx.joins:
+        # UPDATE/DELETE cannot join portably: filter by primary key through a subquery that can.
+        outer = QueryContext(qs.model, dialect)
+        inner = QueryContext(qs.model, dialect, parent=outer)
+        sub = ir.Select(inner.table, [ir.SelectItem(inner.column(inner.meta.pk))])
+        sub.where = _write_where(qs, inner, action)
+        sub.joins = inner.joins
+        return outer, ir.Lookup("in", outer.column(outer.meta.pk), [ir.SubSelect(sub)])
+    return ctx, where
+
+
+def _write_where(qs: QuerySet[Any], ctx: QueryContext, action: str) -> ir.Node | None:
     for name, expr in qs._annotations.items():
         ctx.annotations[name] = expr.resolve(ctx)
     nodes = [ctx.resolve_condition(cond) for cond in qs._where]
     if any(n.contains_aggregate for n in nodes):
         raise ParamsError(f"{action}() cannot filter on aggregates")
-    where = None if not nodes else nodes[0] if len(nodes) == 1 else ir.Junction("AND", nodes)
-    return ctx, where
+    return None if not nodes else nodes[0] if len(nodes) == 1 else ir.Junction("AND", nodes)
 
 
 def build_update(qs: QuerySet[Any], dialect: Dialect, values: dict[str, Any]) -> tuple[str, list[Any]]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FieldError
-from . import ir, lookups
+from . import ir, joins, lookups
 from .expressions import Expression, Q
 
 if TYPE_CHECKING:
@@ -26,6 +26,14 @@ def _no_params(value: Any) -> list[Any]:
     return []
 
 
+def _model_aware(builder: ParamBuilder) -> ParamBuilder:
+    # A cached query shape re-binds raw filter values, which may be model instances.
+    def build(value: Any) -> list[Any]:
+        return builder(joins.model_values(value))
+
+    return build
+
+
 class QueryContext:
     __slots__ = (
         "alias",
@@ -33,7 +41,9 @@ class QueryContext:
         "annotations",
         "builders",
         "dialect",
+        "joined",
         "joins",
+        "many_as_subquery",
         "meta",
         "model",
         "parent",
@@ -49,6 +59,11 @@ class QueryContext:
         self.alias = self.new_alias(self.meta.table)
         self.table = ir.TableRef(self.meta.table, self.alias)
         self.joins: list[ir.Join] = []
+        # Relation path -> alias of the table joined for it (see joins.py).
+        self.joined: dict[tuple[str, ...], str] = {}
+        # Filters through a multi-valued relation (reverse FK, many-to-many) become
+        # ``pk IN (subquery)``: no duplicate rows, and exclude() means "no related row matches".
+        self.many_as_subquery = True
         self.annotations: dict[str, ir.Node] = {}
         # Parameter builders of the filter leaves, in binding order, while the shape is still
         # cacheable; None once something makes it uncacheable.
@@ -65,7 +80,7 @@ class QueryContext:
         return ir.Column(self.alias, field.column, field)
 
     def field_choices(self) -> str:
-        names = [*self.meta.fields_map, *self.annotations]
+        names = [*self.meta.fields_map, *self.annotations, *(n for n in self.meta.relations if n[0] != "_")]
         return ", ".join(sorted(set(names)))
 
     def resolve_ref(self, name: str) -> ir.Node:
@@ -75,6 +90,11 @@ class QueryContext:
         field = self.meta.lookup_field(name)
         if field is not None:
             return ir.Column(self.alias, field.column, field)
+        if "__" in name or name in self.meta.relations:
+            node, _field, rest = joins.resolve_path(self, name.split("__"), name)
+            if rest:
+                raise FieldError(f"{name!r} does not name a field of {self.model.__name__} (extra {rest})")
+            return node
         raise FieldError(
             f"unknown field {name!r} on {self.model.__name__}; valid choices: pk, {self.field_choices()}"
         )
@@ -99,24 +119,47 @@ class QueryContext:
             node = ir.Not(node)
         return node
 
+    def _many_subquery(self, key: str, value: Any) -> ir.Node:
+        sub = QueryContext(self.model, self.dialect, parent=self)
+        sub.many_as_subquery = False
+        if self.builders is not None:
+            sub.builders = []
+        node = sub.resolve_filter(key, value)
+        if self.builders is not None:
+            if sub.builders is None:
+                self.builders = None
+            else:
+                self.builders.extend(sub.builders)
+        select = ir.Select(sub.table, [ir.SelectItem(sub.column(self.meta.pk))])
+        select.joins = sub.joins
+        select.where = node
+        return ir.Lookup("in", self.column(self.meta.pk), [ir.SubSelect(select)])
+
     def resolve_filter(self, key: str, value: Any) -> ir.Node:
         parts = key.split("__")
         head = parts[0]
         lhs: ir.Node
         field: Field[Any] | None
+        value = joins.model_values(value)
         if head in self.annotations:
             lhs = self.annotations[head]
             field = lhs.output_field
+            rest = parts[1:]
         else:
             found = self.meta.lookup_field(head)
             if found is None:
-                raise FieldError(
-                    f"unknown field {head!r} in filter {key!r} on {self.model.__name__}; "
-                    f"valid choices: pk, {self.field_choices()}"
-                )
-            field = found
-            lhs = ir.Column(self.alias, found.column, found)
-        rest = parts[1:]
+                if head not in self.meta.relations:
+                    raise FieldError(
+                        f"unknown field {head!r} in filter {key!r} on {self.model.__name__}; "
+                        f"valid choices: pk, {self.field_choices()}"
+                    )
+                if self.many_as_subquery and joins.crosses_many(self.model, parts):
+                    return self._many_subquery(key, value)
+                lhs, field, rest = joins.resolve_path(self, parts, key)
+            else:
+                field = found
+                lhs = ir.Column(self.alias, found.column, found)
+                rest = parts[1:]
         lookup = "exact"
         if rest and rest[-1] in lookups.LOOKUPS:
             lookup = rest.pop()
@@ -151,5 +194,7 @@ class QueryContext:
             if isinstance(node, ir.Lookup) and node.name in ("isnull", "not_isnull"):
                 self.builders.append(_no_params)
             else:
-                self.builders.append(functools.partial(lookups.prepare_params, self.dialect, lookup, field))
+                self.builders.append(
+                    _model_aware(functools.partial(lookups.prepare_params, self.dialect, lookup, field))
+                )
         return node

@@ -44,6 +44,8 @@ class QuerySet(Generic[M]):
         self._defer: tuple[str, ...] = ()
         self._for_update: ir.ForUpdate | None = None
         self._default_ordering = True
+        self._select_related: tuple[str, ...] = ()
+        self._prefetch: tuple[Any, ...] = ()
 
     def _clone(self) -> QuerySet[M]:
         clone = object.__new__(type(self))
@@ -178,6 +180,20 @@ class QuerySet(Generic[M]):
         clone._for_update = ir.ForUpdate(nowait, skip_locked, tuple(of))
         return clone
 
+    def select_related(self, *relations: str) -> QuerySet[M]:
+        """Fetch these foreign-key / one-to-one relations (``"author__country"`` nests) in the same
+        query through LEFT JOINs."""
+        clone = self._clone()
+        clone._select_related = (*self._select_related, *relations)
+        return clone
+
+    def prefetch_related(self, *lookups: Any) -> QuerySet[M]:
+        """Fetch these relations (names, nested paths or ``Prefetch`` objects) with one extra query
+        per relation level after the main query."""
+        clone = self._clone()
+        clone._prefetch = (*self._prefetch, *lookups)
+        return clone
+
     def using_db(self, db: Any) -> QuerySet[M]:
         """Run on another connection (name, Connection, Pool or Transaction)."""
         clone = self._clone()
@@ -242,6 +258,7 @@ class QuerySet(Generic[M]):
             self._group_by,
             None if fu is None else (fu.nowait, fu.skip_locked, fu.of),
             tuple(wheres),
+            self._select_related,
         )
 
     def _executor(self) -> tuple[Any, Dialect]:
@@ -276,7 +293,12 @@ class QuerySet(Generic[M]):
     async def _fetch(self) -> list[Any]:
         db, dialect = self._executor()
         sql, params, decoder = build.compile_select(self, dialect)
-        return decoder(await db.fetch(sql, params))
+        result = decoder(await db.fetch(sql, params))
+        if self._prefetch and self._mode == build.MODE_INSTANCES and result:
+            from .prefetch import prefetch
+
+            await prefetch(result, self._prefetch, self._db)
+        return result
 
     def __await__(self) -> Generator[Any, None, list[M]]:
         return self._fetch().__await__()
@@ -315,15 +337,16 @@ class QuerySet(Generic[M]):
         }
 
     async def update(self, **values: Any) -> int:
-        """Set fields on every matching row; returns the number of rows changed."""
-        db, dialect = self._executor()
+        """Set fields on every matching row; returns the number of rows changed. Values are
+        type-checked, but field validators and signals do not run (no instances are built)."""
+        db, dialect = executor_for(self.model, self._db, write=True)
         sql, params = build.build_update(self, dialect, values)
         result: int = await db.execute(sql, params)
         return result
 
     async def delete(self) -> int:
         """Delete every matching row; returns the number of rows deleted."""
-        db, dialect = self._executor()
+        db, dialect = executor_for(self.model, self._db, write=True)
         sql, params = build.build_delete(self, dialect)
         result: int = await db.execute(sql, params)
         return result
@@ -438,6 +461,12 @@ class QuerySetSingle(Generic[T]):
 
     def using_db(self, db: Any) -> QuerySetSingle[T]:
         return self._wrap(self._qs.using_db(db))
+
+    def select_related(self, *relations: str) -> QuerySetSingle[T]:
+        return self._wrap(self._qs.select_related(*relations))
+
+    def prefetch_related(self, *lookups: Any) -> QuerySetSingle[T]:
+        return self._wrap(self._qs.prefetch_related(*lookups))
 
     def select_for_update(
         self, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] = ()
@@ -568,7 +597,13 @@ async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
         try:
             while True:
                 rows = await cursor.fetch_chunk()
-                for item in decoder(rows):
+                items = decoder(rows)
+                if qs._prefetch and qs._mode == build.MODE_INSTANCES and items:
+                    # One prefetch query per relation per chunk keeps memory bounded.
+                    from .prefetch import prefetch
+
+                    await prefetch(items, qs._prefetch, qs._db)
+                for item in items:
                     yield item
                 # A short chunk is the last one: asking again would cost a round trip.
                 if len(rows) < chunk_size:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..connection import executor_for, not_initialised
+from ..connection import connections, executor_for, not_initialised
 from ..exceptions import DoesNotExist, FieldError, IntegrityError, ParamsError
 from ..fields.base import NO_DEFAULT
 from ..pool import Pool
@@ -75,7 +75,7 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
     conflict inserts nothing and returns False."""
     model = type(obj)
     meta = model._meta
-    db, dialect = executor_for(model, using_db)
+    db, dialect = executor_for(model, using_db, write=True)
     _stamp(obj, creating=True)
     d = obj.__dict__
     fields: list[Field[Any]] = []
@@ -114,7 +114,7 @@ async def update_instance(
 ) -> int:
     model = type(obj)
     meta = model._meta
-    db, dialect = executor_for(model, using_db)
+    db, dialect = executor_for(model, using_db, write=True)
     _stamp(obj, creating=False)
     d = obj.__dict__
     loaded: frozenset[str] | None = d.get("_loaded")
@@ -160,7 +160,7 @@ async def delete_instance(obj: Model, using_db: Any = None) -> int:
     pk_value = obj.__dict__.get(meta.pk_attr)
     if pk_value is None:
         raise ParamsError(f"cannot delete a {model.__name__} that has no primary key value (never saved?)")
-    db, dialect = executor_for(model, using_db)
+    db, dialect = executor_for(model, using_db, write=True)
     key = ("delete", dialect.name)
     sql = meta.statements.get(key)
     if sql is None:
@@ -196,6 +196,14 @@ async def get_by_pk(model: type[M], value: Any) -> M:
     conn = meta.db
     if conn is None:
         raise not_initialised(model)
+    if connections.router is not None:
+        db, dialect = executor_for(model)
+        sql, decode_row = get_pk_statement(model, dialect)
+        found = await db.fetch_one(sql, [meta.pk.lookup_value(value)])
+        if found is None:
+            raise DoesNotExist(f"{model.__name__} with {meta.pk_attr}={value!r} does not exist")
+        obj: M = decode_row(found)
+        return obj
     sql, decode_row = get_pk_statement(model, conn.dialect)
     row = await conn.pool.fetch_one(sql, [meta.pk.lookup_value(value)])
     if row is None:
@@ -232,7 +240,7 @@ async def bulk_create(
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ParamsError("batch_size must be a positive int")
     meta = model._meta
-    db, dialect = executor_for(model, using_db)
+    db, dialect = executor_for(model, using_db, write=True)
     conflict = _on_conflict(model, ignore_conflicts, update_fields, on_conflict)
     for obj in objs:
         _stamp(obj, creating=True)
@@ -378,7 +386,7 @@ async def bulk_update(
         if field.pk:
             raise ParamsError("bulk_update() cannot change primary keys")
         targets.append(field)
-    db, dialect = executor_for(model, using_db)
+    db, dialect = executor_for(model, using_db, write=True)
     pk = meta.pk
     rows = []
     for obj in objs:
@@ -449,7 +457,7 @@ async def update_or_create(
     with ON CONFLICT DO NOTHING and retry on a conflict, all in one transaction per attempt."""
     if not kwargs:
         raise ParamsError("update_or_create() needs lookup keyword arguments")
-    db, _dialect = executor_for(model, using_db)
+    db, _dialect = executor_for(model, using_db, write=True)
     qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
     if using_db is not None:
         qs = qs.using_db(using_db)

@@ -1,0 +1,333 @@
+"""Relation fields: ``ForeignKeyField``, ``OneToOneField`` and ``ManyToManyField``.
+
+A relation is not a column: the metaclass turns a foreign key ``author`` into a plain data field
+``author_id`` (whose type mirrors the target's primary key, decided once the target model is
+known) plus a descriptor for ``book.author``. Keeping the id as an ordinary field means rows
+still decode positionally into ``__dict__`` with no per-row relation work.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, overload
+
+from ..exceptions import ConfigurationError
+from ..models.relations import ManyToManyManager, ReverseManager
+from .base import NO_DEFAULT, Field
+
+if TYPE_CHECKING:
+    from ..dialects.base import Dialect
+    from ..models.model import Model
+
+MT = TypeVar("MT", bound="Model")
+
+
+class OnDelete(enum.StrEnum):
+    CASCADE = "CASCADE"
+    RESTRICT = "RESTRICT"
+    SET_NULL = "SET NULL"
+    SET_DEFAULT = "SET DEFAULT"
+    NO_ACTION = "NO ACTION"
+
+
+CASCADE = OnDelete.CASCADE
+RESTRICT = OnDelete.RESTRICT
+SET_NULL = OnDelete.SET_NULL
+SET_DEFAULT = OnDelete.SET_DEFAULT
+NO_ACTION = OnDelete.NO_ACTION
+
+
+def _resolve_model(ref: Any, owner: type[Model], known: dict[str, type[Model]] | None = None) -> type[Model]:
+    """A model from a class, ``"self"``, ``"app.Model"`` or ``"Model"``."""
+    from ..models.meta import MODEL_REGISTRY
+
+    if isinstance(ref, type):
+        return ref
+    if not isinstance(ref, str):
+        raise ConfigurationError(
+            f"{owner.__name__}: a relation target must be a model or a name, got {ref!r}"
+        )
+    if ref == "self":
+        return owner
+    app, _, name = ref.rpartition(".")
+    candidates = [m for m in (known or {}).values() if m.__name__ == name]
+    if not candidates:
+        candidates = [m for m in MODEL_REGISTRY if m.__name__ == name]
+    if app and len(candidates) > 1:
+        candidates = [m for m in candidates if m._meta.app in (None, app)] or candidates
+    if not candidates:
+        raise ConfigurationError(
+            f"{owner.__name__}: relation target {ref!r} is not a defined model "
+            "(define it, and pass its module to YaraOrm.init)"
+        )
+    # The most recent definition wins (tests redefine models with the same name).
+    return candidates[-1]
+
+
+class RelationField(Generic[MT]):
+    """Common options of the three relation kinds (a declaration, not a column)."""
+
+    kind = "fk"
+
+    def __init__(
+        self,
+        model_name: type[MT] | str,
+        related_name: str | bool | None = None,
+        on_delete: OnDelete | str = CASCADE,
+        *,
+        null: bool = False,
+        db_constraint: bool = True,
+        description: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.reference = model_name
+        self.related_name = related_name
+        try:
+            self.on_delete = OnDelete(on_delete.upper() if isinstance(on_delete, str) else on_delete)
+        except ValueError:
+            raise ConfigurationError(
+                f"on_delete must be one of {', '.join(o.name for o in OnDelete)}, got {on_delete!r}"
+            ) from None
+        self.null = null
+        self.db_constraint = db_constraint
+        self.description = description
+        self.options = kwargs
+        self.name = ""
+        self.model: type[Model] | None = None
+        self._target: type[Model] | None = None
+
+    @property
+    def related_model(self) -> type[Model]:
+        if self._target is None:
+            assert self.model is not None
+            self._target = _resolve_model(self.reference, self.model)
+        return self._target
+
+    def clone(self) -> RelationField[MT]:
+        import copy
+
+        new = copy.copy(self)
+        new.model = None
+        new._target = None
+        return new
+
+    # Typing only: on an instance the attribute is the related object (or a manager).
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, instance: None, owner: type) -> RelationField[MT]: ...
+        @overload
+        def __get__(self, instance: object, owner: type) -> Any: ...
+        def __get__(self, instance: object | None, owner: type) -> Any: ...
+
+
+class ForeignKeyFieldInstance(RelationField[MT]):
+    kind = "fk"
+
+    def __init__(
+        self,
+        model_name: type[MT] | str,
+        related_name: str | bool | None = None,
+        on_delete: OnDelete | str = CASCADE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model_name, related_name, on_delete, **kwargs)
+        if self.on_delete == SET_NULL and not self.null:
+            raise ConfigurationError("on_delete=SET_NULL needs null=True")
+        self.default = self.options.pop("default", NO_DEFAULT)
+        if self.on_delete == SET_DEFAULT and self.default is NO_DEFAULT:
+            raise ConfigurationError("on_delete=SET_DEFAULT needs default=<the target's pk value>")
+        self.source_field: str | None = self.options.pop("source_field", None) or self.options.pop(
+            "db_column", None
+        )
+        # Indexed by default (like Django): reverse access and prefetching look rows up by it.
+        db_index = self.options.pop("db_index", None)
+        index = self.options.pop("index", None)
+        self.index = bool(True if db_index is None and index is None else (db_index or index))
+        self.unique = bool(self.options.pop("unique", False)) or self.kind == "o2o"
+        self.validators = list(self.options.pop("validators", None) or ())
+        if self.options:
+            raise ConfigurationError(f"{type(self).__name__} got unknown option(s) {sorted(self.options)}")
+        self.id_field: RelationIdField | None = None
+
+    def make_id_field(self) -> RelationIdField:
+        default = self.default
+        if default is not NO_DEFAULT and not callable(default):
+            # The target (and so the coercion) may not exist yet: coerce per instance instead.
+            default = _Constant(default)
+        field = RelationIdField(
+            self,
+            source_field=self.source_field,
+            null=self.null,
+            default=default,
+            unique=self.unique,
+            index=self.index,
+            description=self.description,
+            validators=self.validators,
+            # ON DELETE SET DEFAULT needs the default in the table definition itself.
+            db_default=self.default
+            if self.on_delete == SET_DEFAULT and not callable(self.default)
+            else NO_DEFAULT,
+        )
+        self.id_field = field
+        return field
+
+
+class _Constant:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self) -> Any:
+        return self.value
+
+
+class OneToOneFieldInstance(ForeignKeyFieldInstance[MT]):
+    kind = "o2o"
+
+
+class ManyToManyFieldInstance(RelationField[MT]):
+    kind = "m2m"
+
+    def __init__(
+        self,
+        model_name: type[MT] | str,
+        through: type[Model] | str | None = None,
+        forward_key: str | None = None,
+        backward_key: str | None = None,
+        related_name: str | bool | None = None,
+        on_delete: OnDelete | str = CASCADE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model_name, related_name, on_delete, **kwargs)
+        self.through = through
+        self.forward_key = forward_key
+        self.backward_key = backward_key
+        # Set up by models/relations.py: the through model and its two foreign keys.
+        self.through_model: type[Model] | None = None
+        self.source_fk: ForeignKeyFieldInstance[Any] | None = None
+        self.target_fk: ForeignKeyFieldInstance[Any] | None = None
+
+
+class RelationIdField(Field[Any]):
+    """The ``<name>_id`` column of a foreign key; behaves like the target's primary key field."""
+
+    identity_db = False
+    array_safe = False
+
+    def __init__(self, relation: ForeignKeyFieldInstance[Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.relation = relation
+        self._target_pk: Field[Any] | None = None
+
+    def contribute(self, model: type[Model], name: str) -> None:
+        super().contribute(model, name)
+        if self.source_field == self.relation.name:
+            self.source_field = name
+
+    @property
+    def target_pk(self) -> Field[Any]:
+        pk = self._target_pk
+        if pk is None:
+            pk = self._target_pk = self.relation.related_model._meta.pk
+            # Copy what the dialect reads to pick a column type, so DDL matches the target.
+            for attr in ("type_key", "python_type", "max_length", "max_digits", "decimal_places"):
+                if hasattr(pk, attr):
+                    self.__dict__[attr] = getattr(pk, attr)
+            self.__dict__["array_safe"] = pk.array_safe
+            self.__dict__["from_db"] = pk.from_db
+        return pk
+
+    def finish(self) -> None:
+        """Resolve the target now (called once the models are registered)."""
+        self._target_pk = None
+        for attr in ("type_key", "python_type", "max_length", "max_digits", "decimal_places"):
+            self.__dict__.pop(attr, None)
+        _ = self.target_pk
+
+    def coerce(self, value: Any) -> Any:
+        from ..models.model import Model
+
+        if isinstance(value, Model):
+            value = value.pk
+        return self.target_pk.coerce(value)
+
+    def db_value(self, value: Any) -> Any:
+        return self.target_pk.db_value(value)
+
+    def parse_raw(self, value: Any) -> Any:
+        return self.target_pk.parse_raw(value)
+
+    def constraint_sql(self, dialect: Dialect) -> str | None:
+        rel = self.relation
+        if not rel.db_constraint:
+            return None
+        target = rel.related_model._meta
+        return dialect.foreign_key_sql(self.column, target.table, target.pk_column, str(rel.on_delete))
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        out["field_type"] = "ForeignKeyField" if self.relation.kind == "fk" else "OneToOneField"
+        out["related_model"] = self.relation.related_model.__name__
+        return out
+
+    @property
+    def related_model(self) -> type[Model]:
+        """Read by schema.dependency_order: the referenced table must be created first."""
+        if not self.relation.db_constraint:
+            return self.model  # type: ignore[return-value]
+        return self.relation.related_model
+
+
+def ForeignKeyField(
+    model_name: type[MT] | str,
+    related_name: str | bool | None = None,
+    on_delete: OnDelete | str = CASCADE,
+    **kwargs: Any,
+) -> ForeignKeyRelation[MT]:
+    """A many-to-one relation: ``author = fields.ForeignKeyField("models.Author",
+    related_name="books")`` adds the column ``author_id``."""
+    return ForeignKeyFieldInstance(model_name, related_name, on_delete, **kwargs)  # type: ignore[return-value]
+
+
+def OneToOneField(
+    model_name: type[MT] | str,
+    related_name: str | bool | None = None,
+    on_delete: OnDelete | str = CASCADE,
+    **kwargs: Any,
+) -> OneToOneRelation[MT]:
+    """A unique foreign key; the reverse side is a single object."""
+    return OneToOneFieldInstance(model_name, related_name, on_delete, **kwargs)  # type: ignore[return-value]
+
+
+def ManyToManyField(
+    model_name: type[MT] | str,
+    through: type[Model] | str | None = None,
+    forward_key: str | None = None,
+    backward_key: str | None = None,
+    related_name: str | bool | None = None,
+    on_delete: OnDelete | str = CASCADE,
+    **kwargs: Any,
+) -> ManyToManyRelation[MT]:
+    """A many-to-many relation through a join table (created automatically, named by
+    ``through=``, or a model with extra columns given as ``through=Model``)."""
+    return ManyToManyFieldInstance(  # type: ignore[return-value]
+        model_name, through, forward_key, backward_key, related_name, on_delete, **kwargs
+    )
+
+
+# -- typed aliases ------------------------------------------------------------------------------------
+# What an attribute holds on an instance, for annotations such as
+# ``author: fields.ForeignKeyRelation[Author] = fields.ForeignKeyField("models.Author")``.
+
+# ``Model`` instances are awaitable (to themselves), so ``await book.author`` and
+# ``book.author.name`` both type-check against the model type itself.
+ForeignKeyRelation = Union[MT]  # noqa: UP007 - a generic alias needs the Union form
+ForeignKeyNullableRelation = Union[MT, None]  # noqa: UP007
+OneToOneRelation = Union[MT]  # noqa: UP007
+OneToOneNullableRelation = Union[MT, None]  # noqa: UP007
+BackwardOneToOneRelation = Union[MT]  # noqa: UP007
+ReverseRelation = ReverseManager[MT]
+BackwardFKRelation = ReverseManager[MT]
+ManyToManyRelation = ManyToManyManager[MT]

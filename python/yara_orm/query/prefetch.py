@@ -1,0 +1,233 @@
+"""Eager loading.
+
+``select_related`` adds LEFT JOINs and extra columns to one SELECT; :func:`related_decoder`
+slices each row positionally into the main instance and its related instances in one pass.
+``prefetch_related`` / ``fetch_related`` run one query per relation level (``pk IN (...)`` over
+the keys collected from the previous level), so the statement count depends on the number of
+relations, never on the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import FieldError, ParamsError
+from . import ir, joins
+from .expressions import F
+
+if TYPE_CHECKING:
+    from ..models.model import Model
+    from ..models.relations import Relation
+    from .context import QueryContext
+    from .decode import Converter
+    from .queryset import QuerySet
+
+Row = tuple[Any, ...]
+
+
+class Prefetch:
+    """``prefetch_related(Prefetch("books", queryset=Book.filter(...), to_attr="recent"))``."""
+
+    __slots__ = ("queryset", "relation", "to_attr")
+
+    def __init__(
+        self, relation: str, queryset: QuerySet[Any] | None = None, to_attr: str | None = None
+    ) -> None:
+        self.relation = relation
+        self.queryset = queryset
+        self.to_attr = to_attr
+
+
+# -- select_related -----------------------------------------------------------------------------------
+
+
+class RelatedColumns:
+    """Where one select_related relation's columns sit in the row."""
+
+    __slots__ = ("decode_row", "key", "parent", "pk_index", "start", "stop")
+
+    def __init__(self, parent: int, key: str, start: int, stop: int, pk_index: int) -> None:
+        self.parent = parent  # index into the decoded objects of the row (0 = the main instance)
+        self.key = key
+        self.start = start
+        self.stop = stop
+        self.pk_index = pk_index
+        self.decode_row: Callable[[Row], Any] | None = None
+
+
+def add_select_related(
+    ctx: QueryContext,
+    paths: Sequence[str],
+    items: list[ir.SelectItem],
+    names: list[str],
+    converters: list[Converter | None],
+) -> list[RelatedColumns]:
+    """Join every relation of ``paths`` and append its columns to the select list."""
+    from ..models.relations import FORWARD, REVERSE_O2O, cache_key
+    from .decode import instance_decoder
+
+    placed: dict[tuple[str, ...], int] = {(): 0}
+    out: list[RelatedColumns] = []
+    for path in paths:
+        model = ctx.model
+        alias = ctx.alias
+        prefix: tuple[str, ...] = ()
+        for name in path.split("__"):
+            rel = model._meta.relations.get(name)
+            if rel is None or rel.kind not in (FORWARD, REVERSE_O2O):
+                kind = "unknown relation" if rel is None else "a multi-valued relation"
+                raise FieldError(
+                    f"select_related({path!r}): {name!r} is {kind} on {model.__name__}; "
+                    "select_related follows foreign keys and one-to-one relations "
+                    "(use prefetch_related for the others)"
+                )
+            parent = placed[prefix]
+            prefix = (*prefix, name)
+            alias = joins.join_relation(ctx, prefix, alias, rel)
+            model = rel.target
+            if prefix in placed:
+                continue
+            meta = model._meta
+            start = len(items)
+            field_names = []
+            field_convs: list[Converter | None] = []
+            for field in meta.fields:
+                items.append(ir.SelectItem(ir.Column(alias, field.column, field)))
+                field_names.append(field.model_field_name)
+                field_convs.append(field.from_db)
+            names.extend(f"{'__'.join(prefix)}__{n}" for n in field_names)
+            converters.extend(field_convs)
+            entry = RelatedColumns(parent, cache_key(name), start, len(items), meta.fields.index(meta.pk))
+            entry.decode_row = instance_decoder(model, field_names, field_convs, None)[1]
+            placed[prefix] = len(out) + 1
+            out.append(entry)
+    return out
+
+
+def related_decoder(
+    base_count: int, decode_base: Callable[[Row], Any], related: list[RelatedColumns]
+) -> Callable[[list[Row]], list[Any]]:
+    """Decode rows into main instances whose select_related relations are filled in."""
+    plan = [(r.parent, r.key, r.start, r.stop, r.start + r.pk_index, r.decode_row) for r in related]
+
+    def decode(rows: list[Row]) -> list[Any]:
+        out = []
+        for row in rows:
+            obj = decode_base(row[:base_count])
+            objs = [obj]
+            for parent, key, start, stop, pk_at, decode_row in plan:
+                owner = objs[parent]
+                child = None if row[pk_at] is None else decode_row(row[start:stop])  # type: ignore[misc]
+                objs.append(child)
+                if owner is not None:
+                    owner.__dict__[key] = child
+            out.append(obj)
+        return out
+
+    return decode
+
+
+# -- prefetch_related -------------------------------------------------------------------------------
+
+
+class _Node:
+    __slots__ = ("children", "queryset", "to_attr")
+
+    def __init__(self) -> None:
+        self.queryset: QuerySet[Any] | None = None
+        self.to_attr: str | None = None
+        self.children: list[str | Prefetch] = []
+
+
+def _tree(lookups: Iterable[str | Prefetch]) -> dict[str, _Node]:
+    tree: dict[str, _Node] = {}
+    for lookup in lookups:
+        if isinstance(lookup, Prefetch):
+            path = lookup.relation
+        elif isinstance(lookup, str):
+            path = lookup
+        else:
+            raise ParamsError(f"prefetch lookups are relation names or Prefetch objects, got {lookup!r}")
+        head, _, rest = path.partition("__")
+        node = tree.setdefault(head, _Node())
+        if not rest:
+            if isinstance(lookup, Prefetch):
+                node.queryset = lookup.queryset
+                node.to_attr = lookup.to_attr
+        elif isinstance(lookup, Prefetch):
+            node.children.append(Prefetch(rest, lookup.queryset, lookup.to_attr))
+        else:
+            node.children.append(rest)
+    return tree
+
+
+async def prefetch(
+    instances: Sequence[Model], lookups: Iterable[str | Prefetch], using_db: Any = None
+) -> None:
+    """Load ``lookups`` into ``instances`` (all of one model), one query per relation level."""
+    objs = [o for o in instances if o is not None]
+    if not objs:
+        return
+    model = type(objs[0])
+    for name, node in _tree(lookups).items():
+        rel = model._meta.relations.get(name)
+        if rel is None:
+            choices = ", ".join(n for n in model._meta.relations if not n.startswith("_"))
+            raise FieldError(
+                f"cannot prefetch {name!r}: {model.__name__} has no such relation; relations: {choices}"
+            )
+        related = await _prefetch_one(objs, rel, node, using_db)
+        if node.children and related:
+            await prefetch(related, node.children, using_db)
+
+
+def _target_qs(rel: Relation, node: _Node, using_db: Any) -> QuerySet[Any]:
+    qs = node.queryset if node.queryset is not None else rel.target._default_qs()
+    if qs.model is not rel.target:
+        raise ParamsError(f"Prefetch({rel.name!r}) needs a queryset of {rel.target.__name__}")
+    return qs.using_db(using_db) if using_db is not None else qs
+
+
+async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db: Any) -> list[Model]:
+    from ..models.relations import FORWARD, M2M, REVERSE, _reverse_name, cache_key
+
+    key = node.to_attr or cache_key(rel.name)
+    if rel.kind == FORWARD:
+        assert rel.field is not None and rel.field.id_field is not None
+        id_attr = rel.field.id_field.model_field_name
+        ids = list(dict.fromkeys(o.__dict__[id_attr] for o in objs if o.__dict__.get(id_attr) is not None))
+        found: dict[Any, Model] = {}
+        if ids:
+            for obj in await _target_qs(rel, node, using_db).filter(pk__in=ids):
+                found[obj.pk] = obj
+        for o in objs:
+            o.__dict__[key] = found.get(o.__dict__.get(id_attr))
+        return list(found.values())
+    pks = list(dict.fromkeys(o.pk for o in objs))
+    if rel.kind == M2M:
+        reverse = _reverse_name(rel)
+        qs = _target_qs(rel, node, using_db)
+        # Filtering on the annotation keeps one join through the link table (a relation filter
+        # would become a subquery and the annotation would join every link).
+        rows = await qs.annotate(_prefetch_src=F(f"{reverse}__pk")).filter(_prefetch_src__in=pks)
+        groups: dict[Any, list[Model]] = {}
+        for obj in rows:
+            groups.setdefault(obj.__dict__.pop("_prefetch_src"), []).append(obj)
+    else:
+        assert rel.field is not None and rel.field.id_field is not None
+        id_attr = rel.field.id_field.model_field_name
+        back_key = cache_key(rel.field.name)
+        rows = await _target_qs(rel, node, using_db).filter(**{f"{id_attr}__in": pks})
+        groups = {}
+        by_pk = {o.pk: o for o in objs}
+        for obj in rows:
+            owner_pk = obj.__dict__[id_attr]
+            # The other side is already in memory: link it so obj.<fk> costs no query.
+            obj.__dict__[back_key] = by_pk.get(owner_pk)
+            groups.setdefault(owner_pk, []).append(obj)
+    many = rel.kind in (REVERSE, M2M)
+    for o in objs:
+        group = groups.get(o.pk, [])
+        o.__dict__[key] = group if many else (group[0] if group else None)
+    return list(rows)
