@@ -137,15 +137,14 @@ fn bad(column: &str, kind: &str, raw: &str) -> EngineError {
 
 fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
     let t = text.trim();
-    // An aware value stored into a naive column reads back as its UTC wall time, as on PostgreSQL
-    // (whose sessions run in UTC).
-    if let Some(utc) = parse_with_offset(t) {
-        return Some(utc.naive_utc());
-    }
+    // The engine's own form first (the common case), then ISO 'T', then a bare date.
     NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
         .or_else(|_| NaiveDate::parse_from_str(t, DATE_FMT).map(|d| d.and_time(NaiveTime::MIN)))
         .ok()
+        // An aware value stored into a naive column reads back as its UTC wall time, as on
+        // PostgreSQL (whose sessions run in UTC).
+        .or_else(|| parse_with_offset(t).map(|utc| utc.naive_utc()))
 }
 
 fn parse_with_offset(t: &str) -> Option<DateTime<Utc>> {
