@@ -11,7 +11,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 # Rust tests that need PostgreSQL read the same variable as the Python tests.
 export YARA_PG_URL ?=
 
-.PHONY: help venv develop demo test lint fmt test-rust test-py pg wheel clean
+.PHONY: help venv develop demo test lint fmt test-rust test-py pg wheel clean perf-gate bench bench-peers conformance
 
 help:
 	@echo "make demo   - create the venv, build the engine, run examples/quickstart.py on SQLite"
@@ -33,6 +33,7 @@ develop: $(STAMP)
 
 demo: develop
 	$(PY) examples/quickstart.py
+	$(PY) examples/relations.py
 
 lint: $(STAMP)
 	cargo fmt --all --check
@@ -57,7 +58,30 @@ test-rust: pg
 test-py: develop pg
 	$(PY) -m pytest -q
 
-test: lint test-rust test-py
+test: lint test-rust test-py perf-gate conformance
+
+# Backend conformance kit, Python level: SQLite, PostgreSQL (scratch database) and the asyncpg
+# example backend; JSON reports in a temp dir. Fails (never skips) without PostgreSQL.
+conformance: develop pg
+	$(PY) -m pip install -q --no-deps -e conformance/examples/asyncpg_backend
+	$(PY) scripts/conformance.py --out "$$(mktemp -d -t yara-conformance-XXXXXX)"
+
+# Performance gate (perf/budgets.toml): same-run ratios, statement counts, instruction counts.
+perf-gate: $(STAMP) pg
+	$(PY) perf/gate.py
+
+# Benchmarks with full data sizes (not part of `make test`); see perf/README.md.
+bench: $(STAMP) pg
+	cargo bench -p yara-engine --bench value_conversion
+	$(PY) perf/decode.py
+	$(PY) perf/vs_driver.py
+
+# Peer ORMs (Tortoise, SQLAlchemy 2 async) in their own venv: markdown table + PNG chart.
+PEERS_VENV ?= .venv-peers
+bench-peers: pg
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q -r perf/requirements-peers.txt
+	$(PEERS_VENV)/bin/python perf/peers.py --out perf/results
 
 wheel: $(STAMP)
 	$(VENV)/bin/maturin build --profile dist --out dist

@@ -11,7 +11,7 @@ are normalised to UTC), ``datetime.timedelta``, ``Json(obj)`` or a ``dict`` (JSO
 ``list``/``tuple`` (arrays, PostgreSQL only).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 Row = tuple[Any, ...]
@@ -24,6 +24,20 @@ class Json:
     value: Any
     raw: bool
     def __init__(self, value: Any, raw: bool = False) -> None: ...
+
+class InstanceSpec:
+    """How one query shape's rows become model instances: ``names[i]`` is the attribute column
+    ``i`` fills, ``converters[i]`` (or None) converts its value, ``extra`` is merged into every
+    instance's ``__dict__``. Instances are allocated without running ``__init__``."""
+
+    width: int
+    def __init__(
+        self,
+        cls: type,
+        names: list[str],
+        converters: list[Callable[[Any], Any] | None],
+        extra: dict[str, Any] | None = None,
+    ) -> None: ...
 
 class EngineCursor:
     """A server-side stream over one SELECT, holding one connection until exhausted or closed."""
@@ -41,6 +55,7 @@ class EngineTransaction:
     async def fetch(self, sql: str, params: Params = None) -> list[Row]: ...
     async def fetch_with_columns(self, sql: str, params: Params = None) -> tuple[list[str], list[Row]]: ...
     async def fetch_one(self, sql: str, params: Params = None) -> Row | None: ...
+    async def fetch_instances(self, sql: str, params: Params, spec: InstanceSpec) -> list[Any]: ...
     async def savepoint(self, name: str) -> None: ...
     async def rollback_to(self, name: str) -> None: ...
     async def release(self, name: str) -> None: ...
@@ -62,6 +77,8 @@ class EnginePool:
     async def fetch(self, sql: str, params: Params = None) -> list[Row]: ...
     async def fetch_with_columns(self, sql: str, params: Params = None) -> tuple[list[str], list[Row]]: ...
     async def fetch_one(self, sql: str, params: Params = None) -> Row | None: ...
+    async def fetch_instances(self, sql: str, params: Params, spec: InstanceSpec) -> list[Any]:
+        """Run a query; one instance per row, built as ``spec`` says (no tuple per row)."""
     async def begin(self, isolation: str | None = None) -> EngineTransaction:
         """``isolation``: read_uncommitted, read_committed, repeatable_read or serializable."""
     async def cursor(self, sql: str, params: Params = None, chunk_size: int = 1000) -> EngineCursor: ...

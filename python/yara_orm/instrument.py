@@ -20,7 +20,9 @@ from typing import Any
 
 from . import pool
 
-_METHODS = ("execute", "execute_many", "fetch", "fetch_with_columns", "fetch_one")
+# Every method that sends a statement (pools and transactions share them); the cursor is extra.
+STATEMENT_METHODS = ("execute", "execute_many", "fetch", "fetch_with_columns", "fetch_one", "fetch_instances")
+_METHODS = STATEMENT_METHODS
 _active: list[StatementCounter] = []
 _originals: dict[str, Callable[..., Any]] = {}
 

@@ -12,9 +12,10 @@ import contextvars
 import itertools
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from . import _engine
+from .backends import BUILTIN_SCHEMES, connect_external
 from .exceptions import TransactionManagementError
 
 Row = tuple[Any, ...]
@@ -26,7 +27,13 @@ __all__ = ["Pool", "Transaction", "connect"]
 async def connect(url: str, **options: Any) -> Pool:
     """Open a connection pool. The URL scheme picks the backend (``postgres://``,
     ``postgresql://``, ``sqlite:///path``, ``sqlite://:memory:``); options may also be
-    given in the URL query. See :func:`yara_orm._engine.connect` for the option names."""
+    given in the URL query. See :func:`yara_orm._engine.connect` for the option names.
+
+    Other schemes go to a backend registered outside the engine (see :mod:`yara_orm.backends`)."""
+    scheme, sep, _ = url.partition("://")
+    if sep and scheme.lower() not in BUILTIN_SCHEMES:
+        # A third-party backend implements the engine pool's protocol (duck-typed).
+        return Pool(cast(_engine.EnginePool, await connect_external(url, options)))
     engine_pool = await _engine.connect(url, options)
     return Pool(engine_pool)
 
@@ -55,6 +62,10 @@ class _Executor:
     async def fetch_with_columns(self, sql: str, params: Params = None) -> tuple[list[str], list[Row]]:
         """Run a query; return ``(column_names, rows)``."""
         return await self._runner().fetch_with_columns(sql, params)
+
+    async def fetch_instances(self, sql: str, params: Params, spec: _engine.InstanceSpec) -> list[Any]:
+        """Run a query and build one instance per row as ``spec`` (the ORM's decode plan) says."""
+        return await self._runner().fetch_instances(sql, params, spec)
 
     async def fetch_dicts(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
         """Run a query; return each row as a dict keyed by column name."""
@@ -159,8 +170,8 @@ class Transaction(_Executor):
     def _runner(self) -> _engine.EngineTransaction:
         if self._finished:
             raise TransactionManagementError("this transaction has already been committed or rolled back")
-        assert isinstance(self._target, _engine.EngineTransaction)
-        return self._target
+        # The engine's transaction, or a third-party backend's one with the same methods.
+        return cast(_engine.EngineTransaction, self._target)
 
     async def commit(self) -> None:
         engine_tx = self._runner()

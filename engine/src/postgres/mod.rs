@@ -152,9 +152,13 @@ impl Backend for PgBackend {
     async fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
         // All or nothing: the sets run in one transaction of their own.
         let mut tx = self.begin(None).await?;
-        let count = tx.execute_many(sql, params).await?;
-        tx.commit().await?;
-        Ok(count)
+        match tx.execute_many(sql, params).await {
+            Ok(count) => tx.commit().await.map(|_| count),
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
     }
 
     async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<PgTransaction> {
@@ -311,6 +315,36 @@ impl Transaction for PgTransaction {
         conn.batch("ROLLBACK").await?;
         conn.state.in_transaction.store(false, Ordering::Release);
         Ok(())
+    }
+}
+
+impl Drop for PgTransaction {
+    /// Dropped while still open (its task was cancelled, or the caller forgot it): end the
+    /// transaction now, so its locks do not outlive it while the connection sits idle.
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if !conn.state.in_transaction.load(Ordering::Acquire) {
+            return;
+        }
+        if conn.is_poisoned() {
+            // A statement was abandoned mid-flight: close the session; the server rolls back.
+            let _ = Object::take(conn);
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move {
+                    let mut conn = conn;
+                    if conn.batch("ROLLBACK").await.is_ok() {
+                        conn.state.in_transaction.store(false, Ordering::Release);
+                    }
+                    // On failure the flag stays set and recycle discards the connection.
+                });
+            }
+            Err(_) => {
+                let _ = Object::take(conn);
+            }
+        }
     }
 }
 

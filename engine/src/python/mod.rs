@@ -3,6 +3,7 @@
 mod bridge;
 mod convert;
 mod errors;
+mod instances;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::error::EngineError;
 use crate::value::{Rows, Value};
 use bridge::{spawn, Deliver};
 use convert::{row_to_py, rows_to_py, to_param_sets, to_params};
+use instances::InstanceSpec;
 
 /// Marks a parameter as JSON.
 #[pyclass(module = "yara_orm._engine", frozen)]
@@ -78,6 +80,14 @@ impl Deliver for RowsWithColumns {
         Ok(PyTuple::new(py, [columns.into_any(), rows.into_any()])?
             .into_any()
             .unbind())
+    }
+}
+
+struct Instances(Rows, Py<InstanceSpec>);
+
+impl Deliver for Instances {
+    fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.1.get().build(py, &self.0)?.unbind())
     }
 }
 
@@ -255,6 +265,21 @@ impl EnginePool {
         spawn(py, async move { inner.fetch_one(&sql, params).await.map(OneRow) })
     }
 
+    /// Run a query and build one instance per row as `spec` describes.
+    fn fetch_instances<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        params: Option<&Bound<'py, PyAny>>,
+        spec: Py<InstanceSpec>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let params = to_params(py, params)?;
+        let inner = self.inner.clone();
+        spawn(py, async move {
+            inner.fetch(&sql, params).await.map(|rows| Instances(rows, spec))
+        })
+    }
+
     #[pyo3(signature = (isolation = None))]
     fn begin<'py>(&self, py: Python<'py>, isolation: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
         let level = self::isolation(py, isolation)?;
@@ -367,6 +392,20 @@ impl EngineTransaction {
         with_tx!(self, py, |tx| tx.fetch_one(&sql, params).await.map(OneRow))
     }
 
+    fn fetch_instances<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        params: Option<&Bound<'py, PyAny>>,
+        spec: Py<InstanceSpec>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let params = to_params(py, params)?;
+        with_tx!(self, py, |tx| tx
+            .fetch(&sql, params)
+            .await
+            .map(|rows| Instances(rows, spec)))
+    }
+
     fn savepoint<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
         with_tx!(self, py, |tx| tx.savepoint(&name).await.map(|_| Unit))
     }
@@ -400,6 +439,19 @@ impl EngineTransaction {
         match self.inner.try_lock() {
             Ok(guard) => guard.is_some(),
             Err(_) => true,
+        }
+    }
+}
+
+impl Drop for EngineTransaction {
+    /// Garbage-collected while still open (on the loop thread, outside the runtime): drop the
+    /// transaction inside the runtime's context so its rollback can be scheduled there.
+    fn drop(&mut self) {
+        if let Ok(mut guard) = self.inner.try_lock() {
+            if let Some(tx) = guard.take() {
+                let _context = pyo3_async_runtimes::tokio::get_runtime().enter();
+                drop(tx);
+            }
         }
     }
 }
@@ -452,6 +504,7 @@ fn connect<'py>(py: Python<'py>, url: String, options: Option<&Bound<'py, PyDict
 #[pymodule]
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Json>()?;
+    m.add_class::<InstanceSpec>()?;
     m.add_class::<EnginePool>()?;
     m.add_class::<EngineTransaction>()?;
     m.add_class::<EngineCursor>()?;

@@ -28,6 +28,11 @@ pub fn map_sqlite_error(err: rusqlite::Error) -> EngineError {
                 ffi::SQLITE_CONSTRAINT_FOREIGNKEY => (ErrorKind::Integrity, Some("23503")),
                 ffi::SQLITE_CONSTRAINT_NOTNULL => (ErrorKind::Integrity, Some("23502")),
                 ffi::SQLITE_CONSTRAINT_CHECK => (ErrorKind::Integrity, Some("23514")),
+                // A foreign key checked at statement end (e.g. deleting a referenced row) comes as
+                // a plain SQLITE_CONSTRAINT; its message names it.
+                _ if code.code == ffi::ErrorCode::ConstraintViolation && message.contains("FOREIGN KEY") => {
+                    (ErrorKind::Integrity, Some("23503"))
+                }
                 _ => match code.code {
                     ffi::ErrorCode::ConstraintViolation => (ErrorKind::Integrity, Some("23000")),
                     ffi::ErrorCode::OperationInterrupted => (ErrorKind::QueryTimeout, None),

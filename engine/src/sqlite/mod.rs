@@ -126,9 +126,13 @@ impl Backend for SqliteBackend {
     async fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
         // All or nothing, and one fsync instead of one per row.
         let mut tx = self.begin(None).await?;
-        let count = tx.execute_many(sql, params).await?;
-        tx.commit().await?;
-        Ok(count)
+        match tx.execute_many(sql, params).await {
+            Ok(count) => tx.commit().await.map(|_| count),
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
     }
 
     async fn begin(&self, _isolation: Option<IsolationLevel>) -> Result<SqliteTransaction> {
@@ -242,6 +246,19 @@ impl Transaction for SqliteTransaction {
         };
         self.conn = None;
         result
+    }
+}
+
+impl Drop for SqliteTransaction {
+    /// Dropped while still open: roll back now, so the write lock (SQLite has one per database)
+    /// is released at once rather than when the connection is next taken from the pool.
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            if conn.in_transaction() {
+                // Local and quick: the lock is ours, so there is nothing to wait for.
+                let _ = conn.batch("ROLLBACK");
+            }
+        }
     }
 }
 

@@ -153,8 +153,13 @@ class DecimalField(Field[decimal.Decimal]):
             return self.fail(value)
         if not result.is_finite():
             raise ValidationError(f"{self.qualified_name}: {result} is not a finite decimal")
-        quantised = result.quantize(self._quantum, rounding=decimal.ROUND_HALF_EVEN, context=self._context)
-        if quantised.adjusted() + 1 > self.max_digits - self.decimal_places:
+        try:
+            quantised = result.quantize(
+                self._quantum, rounding=decimal.ROUND_HALF_EVEN, context=self._context
+            )
+        except decimal.InvalidOperation:  # far too many digits for the arithmetic context
+            quantised = None
+        if quantised is None or quantised.adjusted() + 1 > self.max_digits - self.decimal_places:
             raise ValidationError(
                 f"{self.qualified_name}: {result} has more than {self.max_digits - self.decimal_places} "
                 f"digit(s) before the point (max_digits={self.max_digits}, "

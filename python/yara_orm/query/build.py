@@ -184,7 +184,7 @@ def make_decoder(qs: QuerySet[Any], plan: SelectPlan, generated: bool) -> Decode
         return related_decoder(n, decode_base, plan.related)
     if mode == MODE_INSTANCES:
         if generated:
-            return decode.instance_decoder(qs.model, plan.names, plan.converters, plan.loaded)[0]
+            return decode.engine_instance_decoder(qs.model, plan.names, plan.converters, plan.loaded)
         return decode.generic_instance_decoder(qs.model, plan.names, plan.converters, plan.loaded)
     if mode == MODE_DICTS:
         if generated:

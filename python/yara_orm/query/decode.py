@@ -118,6 +118,32 @@ def instance_decoder(
     return namespace["decode_rows"], namespace["decode_row"]
 
 
+class EngineInstanceDecoder:
+    """An instance decoder the engine can run itself: ``spec`` tells it which attribute each
+    column fills and which columns need a converter, so rows become instances in one pass
+    without a tuple per row. ``decode`` does the same in Python, for executors without
+    ``fetch_instances`` (a third-party backend) and for rows fetched another way."""
+
+    __slots__ = ("decode", "spec")
+
+    def __init__(self, decode: RowsDecoder, spec: Any) -> None:
+        self.decode = decode
+        self.spec = spec
+
+    def __call__(self, rows: list[Row]) -> list[Any]:
+        return self.decode(rows)
+
+
+def engine_instance_decoder(
+    cls: type, names: Sequence[str], converters: Sequence[Converter | None], loaded: frozenset[str] | None
+) -> EngineInstanceDecoder:
+    from .. import _engine
+
+    extra = None if loaded is None else {"_loaded": loaded}
+    spec = _engine.InstanceSpec(cls, list(names), list(converters), extra)
+    return EngineInstanceDecoder(instance_decoder(cls, names, converters, loaded)[0], spec)
+
+
 def dict_decoder(names: Sequence[str], converters: Sequence[Converter | None]) -> RowsDecoder:
     namespace: dict[str, Any] = {}
     items = [f"{name!r}: {cell}" for name, cell in zip(names, _cells(converters, namespace), strict=True)]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from ..connection import executor_for
 from ..exceptions import DoesNotExist, FieldError, MultipleObjectsReturned, ParamsError
 from ..pool import Pool
-from . import build, ir
+from . import build, decode, ir
 from .expressions import Expression, OrderBy, Q
 
 if TYPE_CHECKING:
@@ -293,7 +293,12 @@ class QuerySet(Generic[M]):
     async def _fetch(self) -> list[Any]:
         db, dialect = self._executor()
         sql, params, decoder = build.compile_select(self, dialect)
-        result = decoder(await db.fetch(sql, params))
+        # A backend outside the engine (yara_orm.backends) has no fetch_instances: decode rows here.
+        if isinstance(decoder, decode.EngineInstanceDecoder) and hasattr(db._runner(), "fetch_instances"):
+            # The hot path: the engine builds the instances from the rows directly.
+            result: list[Any] = await db.fetch_instances(sql, params, decoder.spec)
+        else:
+            result = decoder(await db.fetch(sql, params))
         if self._prefetch and self._mode == build.MODE_INSTANCES and result:
             from .prefetch import prefetch
 

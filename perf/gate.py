@@ -1,0 +1,255 @@
+"""The CI performance gate (``make perf-gate``, run by ``make test``).
+
+Checks the budgets in perf/budgets.toml using only stable measures: same-run ratios of medians
+from interleaved repetitions, exact statement counters, and callgrind instruction counts.
+Exits 1 naming every operation over budget (measured value and budget), 2 if PostgreSQL is
+missing (the gate fails rather than skips without it), 0 otherwise.
+
+    .venv/bin/python perf/gate.py [--budgets perf/budgets.toml] [--skip-icount]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common import ROOT, PostgresMissing, machine_note
+from decode import measure_backend as measure_decode
+from vs_driver import QUICK, run_backend
+
+
+@dataclass
+class Gate:
+    failures: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def at_least(self, what: str, measured: float, budget: float, unit: str = "x") -> None:
+        ok = measured >= budget
+        self._record(ok, what, f"{measured:.2f}{unit}", f">= {budget:g}{unit}")
+
+    def at_most(self, what: str, measured: float, budget: float, unit: str = "x") -> None:
+        ok = measured <= budget
+        self._record(ok, what, f"{measured:.2f}{unit}" if unit else f"{measured:g}", f"<= {budget:g}{unit}")
+
+    def _record(self, ok: bool, what: str, measured: str, budget: str) -> None:
+        line = f"{'ok  ' if ok else 'FAIL'} {what}: measured {measured}, budget {budget}"
+        self.lines.append(line)
+        if not ok:
+            self.failures.append(line)
+        print(line, flush=True)
+
+    def info(self, what: str, value: str) -> None:
+        print(f"info {what}: {value}", flush=True)
+
+    def skip(self, what: str, why: str) -> None:
+        line = f"skip {what}: {why}"
+        self.skipped.append(line)
+        print(line, flush=True)
+
+
+async def check_decode(gate: Gate, budgets: dict[str, Any]) -> None:
+    cfg = budgets["decode"]
+    for backend in ("sqlite", "postgres"):
+        result = await measure_decode(backend, cfg["rows"], cfg["rounds"], with_orm=True)
+        for which in ("decode_only", "end_to_end"):
+            what = f"decode {backend} {which.replace('_', '-')}: positional speedup over dict"
+            budget = cfg["min_speedup"].get(f"{backend}_{which}")
+            if budget is not None:
+                gate.at_least(what, result.ratio(which), budget)
+            else:
+                gate.info(what, f"{result.ratio(which):.2f}x (not gated)")
+        orm_budget = cfg.get("max_orm_over_positional", {}).get(backend)
+        if "orm" in result.end_to_end:
+            ratio = result.end_to_end["orm"].median / result.end_to_end["positional"].median
+            gate.at_most(f"decode {backend}: orm Item.all() / positional plan", ratio, orm_budget)
+        else:
+            gate.skip(f"decode {backend}: orm Item.all() / positional plan", result.orm_status)
+
+
+async def check_vs_driver(gate: Gate, budgets: dict[str, Any]) -> None:
+    engine_budgets: dict[str, float] = {
+        k: v for k, v in budgets["engine_vs_asyncpg"].items() if k != "rounds"
+    }
+    orm_budgets: dict[str, float] = budgets.get("orm_vs_asyncpg", {})
+    stmt_budgets: dict[str, int] = budgets.get("statements", {}).get("orm", {})
+    rounds = budgets["engine_vs_asyncpg"]["rounds"]
+
+    def log(msg: str) -> None:
+        print(f"     {msg}", flush=True)
+
+    timed_ops = sorted(set(engine_budgets) | set(orm_budgets))
+    pg = await run_backend("postgres", QUICK, rounds, sorted(set(timed_ops) | set(stmt_budgets)), True, log)
+    by_key = {op.key: op for op in pg.ops}
+    for key, budget in engine_budgets.items():
+        op = by_key[key]
+        ratio = op.ratio("engine", "asyncpg")
+        if ratio is None:
+            gate.failures.append(f"FAIL {key}: engine or asyncpg did not run: {op.errors}")
+            print(gate.failures[-1])
+            continue
+        gate.at_most(f"postgres {op.label}: engine / asyncpg", ratio, budget)
+    for key, budget in orm_budgets.items():
+        op = by_key[key]
+        ratio = op.ratio("orm", "asyncpg")
+        if ratio is None:
+            gate.skip(f"postgres {op.label}: orm / asyncpg", op.errors.get("orm", pg.orm_status))
+        else:
+            gate.at_most(f"postgres {op.label}: orm / asyncpg", ratio, budget)
+
+    # Exact counters need no repetitions: one untimed run per operation, on SQLite too.
+    sq = await run_backend("sqlite", QUICK, 0, sorted(stmt_budgets), True, log)
+    for result in (pg, sq):
+        ops = {op.key: op for op in result.ops}
+        for key, budget in stmt_budgets.items():
+            op = ops[key]
+            what = f"{result.backend} {op.label}: orm statements"
+            if "orm" in op.statements:
+                gate.at_most(what, op.statements["orm"], budget, unit="")
+            else:
+                gate.skip(what, op.errors.get("orm", result.orm_status))
+
+
+def icount_binary() -> Path | None:
+    """Build (if stale) and locate the callgrind workload binary of engine/benches/icount.rs."""
+    out = subprocess.run(
+        ["cargo", "bench", "-p", "yara-engine", "--bench", "icount", "--no-run", "--message-format=json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"cargo bench --no-run failed:\n{out.stderr[-2000:]}")
+    for line in out.stdout.splitlines():
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "icount":
+            exe = msg.get("executable")
+            if exe:
+                return Path(exe)
+    return None
+
+
+def measure_icount() -> int:
+    """Instructions executed by the icount workload under callgrind (exact, deterministic)."""
+    exe = icount_binary()
+    if exe is None:
+        raise RuntimeError("cargo built no icount bench binary")
+    with tempfile.TemporaryDirectory() as tmp:
+        out_file = os.path.join(tmp, "callgrind.out")
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", str(exe)],
+            capture_output=True,
+            check=True,
+        )
+        with open(out_file) as f:
+            for line in f:
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    return int(line.split()[1])
+    raise RuntimeError("no totals in the callgrind output")
+
+
+def update_icount_baseline(path: str) -> int:
+    """Re-record ``[icount] baseline`` in the budgets file (a deliberate, reviewed change)."""
+    total = measure_icount()
+    text = Path(path).read_text()
+    new_text, n = re.subn(r"(?m)^baseline = \d+$", f"baseline = {total}", text)
+    if n != 1:
+        raise RuntimeError(f"expected one `baseline = N` line in {path}")
+    Path(path).write_text(new_text)
+    print(f"icount baseline in {path}: {total:,}")
+    return 0
+
+
+def check_icount(gate: Gate, budgets: dict[str, Any]) -> None:
+    cfg = budgets.get("icount")
+    if not cfg:
+        return
+    if shutil.which("valgrind") is None or shutil.which("cargo") is None:
+        gate.skip("instruction count", "valgrind or cargo is not installed")
+        return
+    try:
+        total = measure_icount()
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        gate.failures.append(f"FAIL instruction count: {exc}")
+        print(gate.failures[-1])
+        return
+    baseline, tol = int(cfg["baseline"]), float(cfg["tolerance"])
+    change = total / baseline - 1.0
+    gate.at_most(
+        f"instructions of the bind/decode workload ({total:,} vs baseline {baseline:,}; "
+        "if intended, re-record: perf/gate.py --update-icount-baseline)",
+        change * 100.0,
+        tol * 100.0,
+        unit="%",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--budgets", default=str(ROOT / "perf" / "budgets.toml"))
+    parser.add_argument("--skip-icount", action="store_true", help="do not build/run the callgrind workload")
+    parser.add_argument(
+        "--update-icount-baseline",
+        action="store_true",
+        help="re-record [icount] baseline in the budgets file and exit",
+    )
+    args = parser.parse_args(argv)
+    if args.update_icount_baseline:
+        return update_icount_baseline(args.budgets)
+    with open(args.budgets, "rb") as f:
+        budgets = tomllib.load(f)
+    gate = Gate()
+    start = time.monotonic()
+    print(f"perf gate: {machine_note()}", flush=True)
+
+    async def go() -> None:
+        await check_decode(gate, budgets)
+        await check_vs_driver(gate, budgets)
+
+    try:
+        asyncio.run(go())
+    except PostgresMissing as exc:
+        print(f"FAIL perf gate: {exc}", file=sys.stderr)
+        return 2
+    if args.skip_icount:
+        gate.skip("instruction count", "--skip-icount")
+    else:
+        check_icount(gate, budgets)
+    elapsed = time.monotonic() - start
+    checked = len(gate.lines)
+    print(
+        f"perf gate: {checked - len(gate.failures)} within budget, {len(gate.failures)} over budget, "
+        f"{len(gate.skipped)} skipped, {elapsed:.0f} s"
+    )
+    if os.environ.get("CI") and gate.skipped:
+        # In CI nothing may go unmeasured silently: a skipped check is a failed check.
+        gate.failures.extend(f"FAIL (skipped in CI) {line}" for line in gate.skipped)
+    if gate.failures:
+        print("\nover budget:", file=sys.stderr)
+        for line in gate.failures:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

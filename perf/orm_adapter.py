@@ -1,0 +1,207 @@
+"""Where the ORM plugs into the perf harness.
+
+The ORM layer (models, querysets) is being written alongside this harness. Everything here is
+guarded: :func:`load` returns an :class:`Orm` when the model API imports and initialises, and
+otherwise a reason string that the scripts print as "orm: not available yet (...)". No number
+is ever made up for an ORM operation that cannot run; each operation that fails is reported
+with its error instead.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from yara_orm.instrument import STATEMENT_METHODS
+
+from common import ITEM_COLUMNS, WIDE_COLUMNS, Status
+
+
+class StatementCounter:
+    """Wraps an engine pool and counts the statements sent through it (exact counter)."""
+
+    # The library's own list of statement-sending methods, so a new fast path cannot hide.
+    _COUNTED = (*STATEMENT_METHODS, "cursor")
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.calls: list[tuple[str, str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._engine, name)
+        if name not in self._COUNTED:
+            return target
+
+        def counted(sql: str, *args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, sql))
+            return target(sql, *args, **kwargs)
+
+        return counted
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.calls)
+
+
+@dataclass
+class Orm:
+    """The ORM, initialised against one database with the perf models bound."""
+
+    backend: str
+    Item: Any
+    Owner: Any
+    Wide: Any
+    Stream: Any
+    has_fk: bool
+    counter: StatementCounter | None
+    _close: Callable[[], Awaitable[None]]
+    notes: list[str] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self._close()
+
+
+_MODELS: dict[str, Any] | None = None
+
+
+def _define_models() -> dict[str, Any]:
+    """Define the perf models once per process (model classes register globally)."""
+    global _MODELS
+    if _MODELS is not None:
+        return _MODELS
+    try:
+        from yara_orm import Model, fields  # type: ignore[attr-defined]
+    except ImportError:
+        from yara_orm import fields
+        from yara_orm.models import Model
+
+    class Owner(Model):
+        id = fields.IntField(primary_key=True)
+        name = fields.TextField()
+
+        class Meta:
+            table = "owner"
+
+    fk_field = getattr(fields, "ForeignKeyField", None)
+    item_attrs: dict[str, Any] = {
+        "__module__": __name__,
+        "__qualname__": "Item",
+        "id": fields.IntField(primary_key=True),
+        "name": fields.TextField(),
+        "email": fields.CharField(max_length=100),
+        "price": fields.DecimalField(max_digits=10, decimal_places=2),
+        "quantity": fields.IntField(),
+        "rating": fields.FloatField(),
+        "active": fields.BooleanField(),
+        "created_at": fields.DatetimeField(),
+        "code": fields.UUIDField(),
+        "status": fields.CharEnumField(Status, max_length=10),
+        "Meta": type("Meta", (), {"table": "item"}),
+    }
+    if fk_field is not None:
+        item_attrs["owner"] = fk_field(
+            "models.Owner", related_name="items", null=True, source_field="owner_id", db_constraint=False
+        )
+    else:
+        item_attrs["owner_id"] = fields.IntField(null=True)
+    try:
+        Item = type(Model)("Item", (Model,), item_attrs)
+    except TypeError:
+        # An FK that does not take every option above: retry with the plain ones.
+        if fk_field is None:
+            raise
+        item_attrs["owner"] = fk_field(
+            "models.Owner", related_name="items", null=True, source_field="owner_id"
+        )
+        Item = type(Model)("Item", (Model,), item_attrs)
+
+    wide_kinds = [
+        lambda: fields.IntField(),
+        lambda: fields.TextField(),
+        lambda: fields.DecimalField(max_digits=12, decimal_places=3),
+        lambda: fields.FloatField(),
+        lambda: fields.BooleanField(),
+        lambda: fields.DatetimeField(),
+        lambda: fields.UUIDField(),
+        lambda: fields.DateField(),
+    ]
+    wide_attrs: dict[str, Any] = {
+        "__module__": __name__,
+        "__qualname__": "Wide",
+        "id": fields.IntField(primary_key=True),
+        "Meta": type("Meta", (), {"table": "wide"}),
+    }
+    for i in range(1, WIDE_COLUMNS):
+        wide_attrs[f"c{i}"] = wide_kinds[i % len(wide_kinds)]()
+    Wide = type(Model)("Wide", (Model,), wide_attrs)
+
+    class Stream(Model):
+        id = fields.IntField(primary_key=True)
+        name = fields.TextField()
+        value = fields.FloatField()
+
+        class Meta:
+            table = "stream"
+
+    _MODELS = {"Owner": Owner, "Item": Item, "Wide": Wide, "Stream": Stream, "has_fk": fk_field is not None}
+    return _MODELS
+
+
+async def load(url: str, max_size: int = 10) -> Orm | str:
+    """Initialise the ORM on ``url`` (tables must exist); an :class:`Orm` or why not."""
+    try:
+        models = _define_models()
+        from yara_orm.orm import YaraOrm
+
+        try:
+            from yara_orm.connection import connections
+        except ImportError:
+            connections = None
+        await YaraOrm.init(
+            db_url=url,
+            modules={"models": [models[name] for name in ("Owner", "Item", "Wide", "Stream")]},
+            use_tz=True,
+            max_size=max_size,
+        )
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    counter: StatementCounter | None = None
+    notes: list[str] = []
+    try:
+        assert connections is not None
+        pool = connections.get("default").pool
+        counter = StatementCounter(pool._engine)
+        pool._engine = counter
+        pool._target = counter
+    except Exception as exc:
+        notes.append(f"statement counter unavailable: {exc}")
+    return Orm(
+        backend="postgres" if url.startswith("postgres") else "sqlite",
+        Item=models["Item"],
+        Owner=models["Owner"],
+        Wide=models["Wide"],
+        Stream=models["Stream"],
+        has_fk=bool(models["has_fk"]),
+        counter=counter,
+        _close=YaraOrm.close,
+        notes=notes,
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}{where}"
+
+
+def item_kwargs(row: Sequence[Any], has_fk: bool) -> dict[str, Any]:
+    """ORM create() kwargs for one ``item_row`` tuple."""
+    kwargs = dict(zip(ITEM_COLUMNS, row[:10], strict=True))
+    kwargs["status"] = Status(kwargs["status"])
+    kwargs["owner_id"] = row[10]
+    return kwargs

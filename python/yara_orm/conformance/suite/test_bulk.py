@@ -1,0 +1,115 @@
+"""``bulk_create`` batching at the bind-parameter limit, and streaming with ``iterator(chunk_size)``."""
+
+from __future__ import annotations
+
+import pytest
+
+from yara_orm.conformance.kit import Kit
+from yara_orm.transactions import in_transaction
+
+COLUMNS_PER_ROW = 3  # a, b, c (the id is generated)
+
+
+def _rows_at_limit(kit: Kit) -> int:
+    return max(1, int(kit.caps["max_bind_params"]) // COLUMNS_PER_ROW)
+
+
+async def _bulk(kit: Kit, count: int) -> None:
+    model = kit.models.bulk
+    await kit.clear(model)
+    objs = [model(a=i, b=f"row {i}", c=None if i % 20 == 0 else i / 4) for i in range(count)]
+    await model.bulk_create(objs)
+
+
+async def _check_rows(kit: Kit, count: int) -> None:
+    model = kit.models.bulk
+    total = await model.all().count()
+    assert total == count, f"bulk_create of {count} rows stored {total}"
+    rows = await model.all().order_by("a").values_list("a", "b", "c")
+    bad = [
+        (a, b, c)
+        for i, (a, b, c) in enumerate(rows)
+        if (a, b, c) != (i, f"row {i}", None if i % 20 == 0 else i / 4)
+    ]
+    assert not bad, f"{len(bad)} rows came back different from what bulk_create wrote, first: {bad[:3]}"
+
+
+@pytest.mark.parametrize("shape", ["exactly_at_limit", "over_limit"])
+def test_bulk_create_at_bind_limit(kit: Kit, shape: str) -> None:
+    """One batch exactly at max_bind_params, then enough rows to need three batches."""
+    at_limit = _rows_at_limit(kit)
+    count = at_limit if shape == "exactly_at_limit" else 2 * at_limit + 7
+
+    async def go() -> None:
+        await _bulk(kit, count)
+        await _check_rows(kit, count)
+
+    kit.run(go())
+
+
+def test_bulk_create_in_transaction_rolls_back(kit: Kit) -> None:
+    count = _rows_at_limit(kit) + 1
+
+    async def go() -> None:
+        model = kit.models.bulk
+        await kit.clear(model)
+        try:
+            async with in_transaction():
+                await model.bulk_create([model(a=i, b="x") for i in range(count)])
+                assert await model.all().count() == count
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        left = await model.all().count()
+        assert left == 0, f"a rolled-back multi-batch bulk_create left {left} rows"
+
+    kit.run(go())
+
+
+STREAM_ROWS = 2_503
+
+
+@pytest.fixture(scope="module")
+def streamed(kit: Kit) -> Kit:
+    kit.run(_bulk(kit, STREAM_ROWS))
+    return kit
+
+
+@pytest.mark.requires("streaming")
+@pytest.mark.parametrize("chunk_size", [1, 100, 2_503, 10_000])
+def test_iterator(streamed: Kit, chunk_size: int) -> None:
+    async def go() -> list[int]:
+        return [
+            obj.a async for obj in streamed.models.bulk.all().order_by("a").iterator(chunk_size=chunk_size)
+        ]
+
+    got = streamed.run(go())
+    assert got == list(range(STREAM_ROWS)), (
+        f"iterator(chunk_size={chunk_size}) yielded {len(got)} rows, first differences: "
+        f"{[(i, v) for i, v in enumerate(got) if v != i][:3]}"
+    )
+
+
+@pytest.mark.requires("streaming")
+def test_iterator_empty_and_filtered(streamed: Kit) -> None:
+    async def go() -> tuple[list[int], list[int]]:
+        model = streamed.models.bulk
+        empty = [o.a async for o in model.filter(a__lt=0).iterator(chunk_size=10)]
+        some = [o.a async for o in model.filter(a__range=(10, 29)).order_by("-a").iterator(chunk_size=7)]
+        return empty, some
+
+    empty, some = streamed.run(go())
+    assert empty == [], f"an empty stream yielded {empty}"
+    assert some == list(range(29, 9, -1)), f"a filtered, descending stream yielded {some}"
+
+
+def test_iterator_inside_transaction_sees_own_writes(streamed: Kit) -> None:
+    async def go() -> int:
+        model = streamed.models.bulk
+        async with in_transaction() as tx:
+            await model.create(a=-1, b="uncommitted")
+            count = len([o async for o in model.filter(a__lt=0).iterator(chunk_size=2)])
+            await tx.rollback()
+        return count
+
+    assert streamed.run(go()) == 1, "a stream inside a transaction must see the transaction's writes"

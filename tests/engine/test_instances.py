@@ -1,0 +1,72 @@
+"""``fetch_instances``: the engine builds objects from rows as the ORM's decode plan says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from yara_orm import Pool, _engine
+
+from ._util import create_table, ph
+
+
+class Thing:
+    """Records whether ``__init__`` ran, and refuses ordinary attribute assignment."""
+
+    init_calls = 0
+
+    def __init__(self) -> None:
+        Thing.init_calls += 1
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("instances are filled through __dict__ only")
+
+
+async def test_rows_become_instances_without_init(pool: Pool) -> None:
+    table = await create_table(pool, "id INTEGER PRIMARY KEY, name TEXT, qty INTEGER")
+    await pool.execute_many(
+        f"INSERT INTO {table} (id, name, qty) VALUES ({ph(pool, 1)}, {ph(pool, 2)}, {ph(pool, 3)})",
+        [[1, "a", 10], [2, None, 20]],
+    )
+    spec = _engine.InstanceSpec(
+        Thing, ["id", "name", "qty"], [None, None, lambda v: v * 2], {"_loaded": "all"}
+    )
+    assert spec.width == 3
+    Thing.init_calls = 0
+    things = await pool.fetch_instances(f"SELECT id, name, qty FROM {table} ORDER BY id", None, spec)
+    assert Thing.init_calls == 0
+    assert [type(t) for t in things] == [Thing, Thing]
+    assert [vars(t) for t in things] == [
+        {"id": 1, "name": "a", "qty": 20, "_loaded": "all"},
+        {"id": 2, "name": None, "qty": 40, "_loaded": "all"},
+    ]
+    # Each instance has its own dict.
+    assert vars(things[0]) is not vars(things[1])
+    async with pool.transaction():
+        inside = await pool.fetch_instances(
+            f"SELECT id, name, qty FROM {table} WHERE id = {ph(pool, 1)}", [1], spec
+        )
+    assert [t.qty for t in inside] == [20]
+
+
+async def test_shape_mismatch_and_converter_errors_are_reported(pool: Pool) -> None:
+    table = await create_table(pool, "id INTEGER PRIMARY KEY")
+    await pool.execute(f"INSERT INTO {table} (id) VALUES (1)")
+    narrow = _engine.InstanceSpec(Thing, ["id", "missing"], [None, None])
+    with pytest.raises(ValueError, match="2"):
+        await pool.fetch_instances(f"SELECT id FROM {table}", None, narrow)
+
+    def explode(value: Any) -> Any:
+        raise RuntimeError(f"bad {value}")
+
+    failing = _engine.InstanceSpec(Thing, ["id"], [explode])
+    with pytest.raises(RuntimeError, match="bad 1"):
+        await pool.fetch_instances(f"SELECT id FROM {table}", None, failing)
+    # The pool is fine afterwards.
+    assert await pool.fetch(f"SELECT id FROM {table}") == [(1,)]
+
+
+def test_names_and_converters_must_match() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        _engine.InstanceSpec(Thing, ["a", "b"], [None])
