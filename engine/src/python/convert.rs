@@ -280,6 +280,32 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
     })
 }
 
+/// Pauses the cyclic garbage collector while a result's objects are built. Thousands of fresh
+/// container objects would otherwise trigger young-generation collections over and over
+/// (measured: ~15% of an ORM fetch of 5000 instances); none of them can be garbage yet.
+pub struct GcPause {
+    was_enabled: bool,
+}
+
+impl GcPause {
+    pub fn new(_py: Python<'_>) -> Self {
+        // SAFETY: called with the GIL held (the `Python` token proves it).
+        GcPause {
+            was_enabled: unsafe { pyo3::ffi::PyGC_Disable() } != 0,
+        }
+    }
+}
+
+impl Drop for GcPause {
+    fn drop(&mut self) {
+        if self.was_enabled {
+            // SAFETY: the pause lives inside a GIL-holding scope (it is created from a `Python` token
+            // and never leaves the function that built it).
+            unsafe { pyo3::ffi::PyGC_Enable() };
+        }
+    }
+}
+
 /// A row as a tuple, filled in place (no intermediate vector per row).
 pub fn row_to_py<'py>(py: Python<'py>, row: &[Value]) -> PyResult<Bound<'py, PyTuple>> {
     let len = pyo3::ffi::Py_ssize_t::try_from(row.len())

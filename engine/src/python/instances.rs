@@ -61,6 +61,7 @@ impl InstanceSpec {
                 self.names.len()
             )));
         }
+        let _pause = super::convert::GcPause::new(py);
         let cls = self.cls.bind(py);
         let extra = self.extra.as_ref().map(|e| e.bind(py));
         let mut out = Vec::with_capacity(rows.len());
