@@ -45,6 +45,8 @@ class EngineCursor:
     columns: list[str]
     async def fetch_chunk(self) -> list[Row]:
         """The next chunk of at most ``chunk_size`` rows; an empty list once exhausted."""
+    async def fetch_chunk_instances(self, spec: InstanceSpec) -> list[Any]:
+        """The next chunk as instances built as ``spec`` says."""
     async def close(self) -> None: ...
 
 class EngineTransaction:

@@ -70,3 +70,16 @@ async def test_shape_mismatch_and_converter_errors_are_reported(pool: Pool) -> N
 def test_names_and_converters_must_match() -> None:
     with pytest.raises(ValueError, match="same length"):
         _engine.InstanceSpec(Thing, ["a", "b"], [None])
+
+
+async def test_cursor_chunks_become_instances(pool: Pool) -> None:
+    table = await create_table(pool, "id INTEGER PRIMARY KEY")
+    await pool.execute_many(f"INSERT INTO {table} (id) VALUES ({ph(pool, 1)})", [[i] for i in range(7)])
+    spec = _engine.InstanceSpec(Thing, ["id"], [None])
+    cursor = await pool.cursor(f"SELECT id FROM {table} ORDER BY id", None, 3)
+    chunks = []
+    while chunk := await cursor.fetch_chunk_instances(spec):
+        chunks.append([vars(t)["id"] for t in chunk])
+    assert chunks == [[0, 1, 2], [3, 4, 5], [6]]
+    assert all(type(t) is Thing for t in chunk)
+    await cursor.close()

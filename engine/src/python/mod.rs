@@ -468,18 +468,16 @@ pub struct EngineCursor {
 impl EngineCursor {
     fn fetch_chunk<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let inner = self.inner.clone();
-        spawn(py, async move {
-            let mut guard = inner.lock().await;
-            let Some(cursor) = guard.as_mut() else {
-                return Ok(AllRows(Rows::default()));
-            };
-            let rows = cursor.next_chunk().await?;
-            if rows.is_empty() {
-                // Exhausted: release the connection now rather than at garbage collection.
-                *guard = None;
-            }
-            Ok(AllRows(rows))
-        })
+        spawn(py, async move { next_chunk(&inner).await.map(AllRows) })
+    }
+
+    /// The next chunk as instances built by `spec` (see `EnginePool.fetch_instances`).
+    fn fetch_chunk_instances<'py>(&self, py: Python<'py>, spec: Py<InstanceSpec>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = self.inner.clone();
+        spawn(
+            py,
+            async move { next_chunk(&inner).await.map(|rows| Instances(rows, spec)) },
+        )
     }
 
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -489,6 +487,20 @@ impl EngineCursor {
             Ok(Unit)
         })
     }
+}
+
+/// The next chunk of a cursor; empty once exhausted, when the connection is released at once
+/// rather than at garbage collection.
+async fn next_chunk(inner: &AsyncMutex<Option<AnyCursor>>) -> crate::error::Result<Rows> {
+    let mut guard = inner.lock().await;
+    let Some(cursor) = guard.as_mut() else {
+        return Ok(Rows::default());
+    };
+    let rows = cursor.next_chunk().await?;
+    if rows.is_empty() {
+        *guard = None;
+    }
+    Ok(rows)
 }
 
 /// Open a pool for `url` (see the stub for options).

@@ -599,10 +599,19 @@ async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
     if isinstance(db, Pool) and db.current_transaction() is None:
         sql, params, decoder = build.compile_select(qs, dialect)
         cursor = await db.cursor(sql, params, chunk_size)
+        # The engine builds each chunk's instances itself where it can (as in _fetch).
+        spec = decoder.spec if isinstance(decoder, decode.EngineInstanceDecoder) else None
+        if not hasattr(cursor, "fetch_chunk_instances"):
+            spec = None
         try:
             while True:
-                rows = await cursor.fetch_chunk()
-                items = decoder(rows)
+                if spec is not None:
+                    items = await cursor.fetch_chunk_instances(spec)
+                    fetched = len(items)
+                else:
+                    rows = await cursor.fetch_chunk()
+                    items = decoder(rows)
+                    fetched = len(rows)
                 if qs._prefetch and qs._mode == build.MODE_INSTANCES and items:
                     # One prefetch query per relation per chunk keeps memory bounded.
                     from .prefetch import prefetch
@@ -611,7 +620,7 @@ async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
                 for item in items:
                     yield item
                 # A short chunk is the last one: asking again would cost a round trip.
-                if len(rows) < chunk_size:
+                if fetched < chunk_size:
                     break
         finally:
             await cursor.close()
