@@ -435,16 +435,7 @@ class QuerySetSingle(Generic[T]):
         if self._mode == "get" or self._mode == "get_or_none":
             if qs._limit is None:
                 qs = qs.limit(2)
-            rows = await qs._fetch()
-            if len(rows) == 1:
-                return rows[0]
-            if not rows:
-                if self._mode == "get_or_none":
-                    return None
-                raise DoesNotExist(f"{qs.model.__name__} matching the query does not exist")
-            if self._mode == "get_or_none":
-                raise MultipleObjectsReturned(f"more than one {qs.model.__name__} matches the query")
-            raise MultipleObjectsReturned(f"more than one {qs.model.__name__} matches the query")
+            return _exactly_one(await qs._fetch(), self._mode, qs.model)
         rows = await qs._fetch()
         if not rows:
             if self._mode == "first_of_slice":
@@ -583,13 +574,18 @@ class ValuesSingle(Generic[T]):
         rows = await qs._fetch()
         if self._mode == "first":
             return rows[0] if rows else None
-        if len(rows) == 1:
-            return rows[0]
-        if not rows:
-            if self._mode == "get_or_none":
-                return None
-            raise DoesNotExist(f"{qs.model.__name__} matching the query does not exist")
-        raise MultipleObjectsReturned(f"more than one {qs.model.__name__} matches the query")
+        return _exactly_one(rows, self._mode, qs.model)
+
+
+def _exactly_one(rows: list[Any], mode: str, model: type) -> Any:
+    """The one row ``get``/``get_or_none`` promise (fetched with LIMIT 2 to detect a second)."""
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
+        if mode == "get_or_none":
+            return None
+        raise DoesNotExist(f"{model.__name__} matching the query does not exist")
+    raise MultipleObjectsReturned(f"more than one {model.__name__} matches the query")
 
 
 async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
