@@ -7,8 +7,10 @@ driver vs the engine API (labelled "engine") vs the ORM (labelled "orm", where i
 "engine" is the least an ORM must do: the engine's positional rows turned into instances by a
 decode plan computed once per query shape (``perf/decode.py``), bulk writes through
 ``execute_many``. The raw drivers return their own rows (asyncpg Records, sqlite3 tuples) and
-get their parameters already in their native types (a lower bound for them). Contenders run
-interleaved (A B A B ..., rotating), medians are compared, ratios are to the baseline driver.
+get their parameters already in their native types (a lower bound for them); likewise the ORM
+gets its keyword arguments already built, in its native types (enum members), and the timed
+work is constructing the instances and writing them. Contenders run interleaved (A B A B ...,
+rotating), medians are compared, ratios are to the baseline driver.
 
     .venv/bin/python perf/vs_driver.py [--quick] [--rounds N] [--backend sqlite|postgres|both]
                                        [--ops bulk_insert,count,...] [--no-orm] [--json FILE]
@@ -340,10 +342,11 @@ class Bench:
 
         orm_fn = None
         if self.orm is not None:
-            item, has_fk = self.orm.Item, self.orm.has_fk
+            item = self.orm.Item
+            bulk_kwargs = [item_kwargs(r, self.orm.has_fk) for r in rows]
 
             async def orm_fn() -> None:
-                await item.bulk_create([item(**item_kwargs(r, has_fk)) for r in rows])
+                await item.bulk_create([item(**kw) for kw in bulk_kwargs])
 
         return self._with(self._raw(pg, sq, aq), engine, orm_fn, self.delete_extra), self.delete_extra
 
@@ -371,11 +374,12 @@ class Bench:
 
         orm_fn = None
         if self.orm is not None:
-            item, has_fk = self.orm.Item, self.orm.has_fk
+            item = self.orm.Item
+            single_kwargs = [item_kwargs(r, self.orm.has_fk) for r in rows]
 
             async def orm_fn() -> None:
-                for r in rows:
-                    await item.create(**item_kwargs(r, has_fk))
+                for kw in single_kwargs:
+                    await item.create(**kw)
 
         return self._with(self._raw(pg, sq, aq), engine, orm_fn, self.delete_extra), self.delete_extra
 
@@ -800,12 +804,13 @@ class Bench:
             try:
                 if setup is not None:
                     await setup()
-                counter = self.orm.counter if (name == "orm" and self.orm is not None) else None
-                if counter is not None:
-                    counter.reset()
-                await fn()
-                if counter is not None:
-                    statements[name] = counter.count // self._repeat
+                if name == "orm" and self.orm is not None:
+                    with self.orm.counting() as counter:
+                        await fn()
+                    if counter is not None:
+                        statements[name] = counter.count // self._repeat
+                else:
+                    await fn()
                 working.append((name, fn, setup))
             except Exception as exc:
                 errors[name] = describe_error(exc)

@@ -1,6 +1,7 @@
 //! One type over every built-in backend, chosen from the URL.
 
 use crate::backend::{Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, Transaction};
+use crate::batches::RowSink;
 use crate::config::{self, BackendConfig};
 use crate::error::Result;
 use crate::postgres::{PgBackend, PgCursor, PgTransaction};
@@ -56,6 +57,10 @@ impl Backend for AnyBackend {
         dispatch!(self, AnyBackend, b => b.fetch(sql, params).await)
     }
 
+    async fn fetch_batched(&self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
+        dispatch!(self, AnyBackend, b => b.fetch_batched(sql, params, sink).await)
+    }
+
     async fn fetch_one(&self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
         dispatch!(self, AnyBackend, b => b.fetch_one(sql, params).await)
     }
@@ -102,6 +107,10 @@ impl Transaction for AnyTransaction {
 
     async fn fetch(&mut self, sql: &str, params: Vec<Value>) -> Result<Rows> {
         dispatch!(self, AnyTransaction, t => t.fetch(sql, params).await)
+    }
+
+    async fn fetch_batched(&mut self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
+        dispatch!(self, AnyTransaction, t => t.fetch_batched(sql, params, sink).await)
     }
 
     async fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use crate::batches::RowSink;
 use crate::error::{EngineError, Result};
 use crate::value::{Rows, Value};
 
@@ -93,6 +94,20 @@ pub trait Backend: Send + Sync + 'static {
     fn execute(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<u64>> + Send;
     /// Run a query; all rows, positionally.
     fn fetch(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Rows>> + Send;
+    /// Like `fetch`, handing the rows to `sink` in batches as they arrive (see
+    /// [`crate::batches`]), so the consumer can work on the first rows while the rest are read.
+    /// The default hands the whole result over as one batch.
+    fn fetch_batched(
+        &self,
+        sql: &str,
+        params: Vec<Value>,
+        sink: &mut RowSink<'_>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            sink(self.fetch(sql, params).await?);
+            Ok(())
+        }
+    }
     /// Run a query; its first row only (the rest are discarded).
     fn fetch_one(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Option<Vec<Value>>>> + Send;
     /// Run one statement once per parameter set, on one connection; the total rows affected.
@@ -127,6 +142,18 @@ pub struct PoolStatus {
 pub trait Transaction: Send + 'static {
     fn execute(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<u64>> + Send;
     fn fetch(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Rows>> + Send;
+    /// See [`Backend::fetch_batched`].
+    fn fetch_batched(
+        &mut self,
+        sql: &str,
+        params: Vec<Value>,
+        sink: &mut RowSink<'_>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            sink(self.fetch(sql, params).await?);
+            Ok(())
+        }
+    }
     fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Option<Vec<Value>>>> + Send;
     fn execute_many(&mut self, sql: &str, params: Vec<Vec<Value>>) -> impl Future<Output = Result<u64>> + Send;
     fn savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;

@@ -6,6 +6,7 @@
 
 pub mod any;
 pub mod backend;
+pub mod batches;
 pub mod config;
 pub mod error;
 mod pool_errors;

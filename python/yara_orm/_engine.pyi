@@ -25,17 +25,25 @@ class Json:
     raw: bool
     def __init__(self, value: Any, raw: bool = False) -> None: ...
 
+class Lookup:
+    """A converter that is a table: ``table[value]`` when present, else ``fallback(value)``;
+    None stays None. The engine applies it without calling into Python."""
+
+    def __init__(self, table: dict[Any, Any], fallback: Callable[[Any], Any]) -> None: ...
+    def __call__(self, value: Any) -> Any: ...
+
 class InstanceSpec:
     """How one query shape's rows become model instances: ``names[i]`` is the attribute column
-    ``i`` fills, ``converters[i]`` (or None) converts its value, ``extra`` is merged into every
-    instance's ``__dict__``. Instances are allocated without running ``__init__``."""
+    ``i`` fills, ``converters[i]`` (a callable, a :class:`Lookup`, or None) converts its value,
+    ``extra`` is merged into every instance's ``__dict__``. Instances are allocated without
+    running ``__init__``."""
 
     width: int
     def __init__(
         self,
         cls: type,
         names: list[str],
-        converters: list[Callable[[Any], Any] | None],
+        converters: list[Callable[[Any], Any] | Lookup | None],
         extra: dict[str, Any] | None = None,
     ) -> None: ...
 
@@ -95,3 +103,10 @@ async def connect(url: str, options: dict[str, Any] | None = None) -> EnginePool
     ``max_lifetime`` (seconds), ``statement_cache_size`` (0 disables; PgBouncer),
     ``sslmode`` (disable, prefer, require, verify-ca, verify-full), ``sslrootcert``,
     ``busy_timeout`` (SQLite, seconds), ``journal_mode`` (SQLite), ``foreign_keys`` (SQLite)."""
+
+def configure_runtime(*, worker_threads: int | None = None, busy_poll_us: int | None = None) -> None:
+    """Worker threads (before the runtime starts, else ConfigurationError) and the busy-poll
+    window in microseconds (any time; 0 is off). See ``yara_orm.runtime``."""
+
+def runtime_settings() -> dict[str, Any]:
+    """``worker_threads``, ``busy_poll_us``, ``started``, ``busy_polling``."""

@@ -83,3 +83,43 @@ async def test_cursor_chunks_become_instances(pool: Pool) -> None:
     assert chunks == [[0, 1, 2], [3, 4, 5], [6]]
     assert all(type(t) is Thing for t in chunk)
     await cursor.close()
+
+
+def test_lookup_converts_by_table_and_falls_back_on_a_miss() -> None:
+    misses: list[Any] = []
+
+    def fallback(value: Any) -> Any:
+        misses.append(value)
+        if isinstance(value, int):
+            raise ValueError(f"{value!r} is not a colour")
+        return ("fallback", value)
+
+    marker = object()
+    lookup = _engine.Lookup({"red": marker, 2: "two"}, fallback)
+    assert lookup("red") is marker
+    assert lookup(2) == "two"
+    assert lookup(None) is None  # NULL stays NULL without asking the fallback
+    assert lookup([1]) == ("fallback", [1])  # unhashable: the fallback decides
+    with pytest.raises(ValueError, match="not a colour"):
+        lookup(7)
+    assert misses == [[1], 7]
+
+
+async def test_lookup_converters_run_inside_the_engine(pool: Pool) -> None:
+    table = await create_table(pool, "id INTEGER PRIMARY KEY, colour TEXT")
+    await pool.execute_many(
+        f"INSERT INTO {table} (id, colour) VALUES ({ph(pool, 1)}, {ph(pool, 2)})",
+        [[1, "red"], [2, None], [3, "mauve"]],
+    )
+    red = object()
+
+    def unknown(value: Any) -> Any:
+        raise LookupError(f"no colour {value!r}")
+
+    spec = _engine.InstanceSpec(Thing, ["id", "colour"], [None, _engine.Lookup({"red": red}, unknown)])
+    things = await pool.fetch_instances(
+        f"SELECT id, colour FROM {table} WHERE id < 3 ORDER BY id", None, spec
+    )
+    assert [t.colour for t in things] == [red, None]
+    with pytest.raises(LookupError, match="mauve"):
+        await pool.fetch_instances(f"SELECT id, colour FROM {table} ORDER BY id", None, spec)

@@ -211,3 +211,20 @@ async def test_bulk_create_round_trips_every_type(orm: Connection) -> None:
         for obj in objs:
             for name in names:
                 _same(name, getattr(obj, name), getattr(fetched[obj.pk], name))
+
+
+async def test_a_stored_value_the_enum_lacks_fails_loudly(orm: Connection) -> None:
+    created = await Every.create(color=Color.RED, mood=Mood.HAPPY)
+    table = Every._meta.table
+    await orm.execute(f"UPDATE {table} SET mood = 'meh' WHERE id = {int(created.pk)}")
+    with pytest.raises(
+        ValidationError, match=r"Every.mood: 'meh' is not a valid Mood \(valid: 'happy', 'grumpy'\)"
+    ):
+        await Every.get(pk=created.pk)
+    await orm.execute(f"UPDATE {table} SET color = 9 WHERE id = {int(created.pk)}")
+    with pytest.raises(ValidationError, match="9 is not a valid Color"):
+        await Every.filter(pk=created.pk).values_list("color", flat=True)
+    # Known values still decode to the members themselves.
+    await orm.execute(f"UPDATE {table} SET mood = 'grumpy', color = 2 WHERE id = {int(created.pk)}")
+    fetched = await Every.get(pk=created.pk)
+    assert fetched.mood is Mood.GRUMPY and fetched.color is Color.GREEN

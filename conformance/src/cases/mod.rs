@@ -1,6 +1,7 @@
 //! The registry of every test in the suite.
 
 mod basics;
+mod batched;
 mod cancel;
 mod common;
 mod concurrency;
@@ -41,6 +42,7 @@ fn listed<B: Backend>(caps: &Capabilities, types: &TypeNames) -> Vec<Case<B>> {
     v.extend(tx::cases(caps));
     v.extend(integrity::cases(caps));
     v.extend(cursor::cases(caps));
+    v.extend(batched::cases());
     v.extend(concurrency::cases());
     v.extend(cancel::cases());
     v

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult};
+use futures_util::TryStreamExt;
 use lru::LruCache;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{CancelToken, Client, NoTls, Statement};
@@ -12,6 +13,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::decode::decode_row;
 use super::error::map_pg_error;
+use crate::batches::{Batcher, RowSink};
 use crate::config::{PgConfig, SslMode};
 use crate::error::{EngineError, Result};
 use crate::value::{Rows, Value};
@@ -189,6 +191,20 @@ fn check_arity(stmt: &Statement, given: usize) -> Result<()> {
     Ok(())
 }
 
+async fn stream_rows(client: &Client, stmt: &Statement, params: &[Value], mut batcher: Batcher<'_, '_>) -> Result<()> {
+    let stream = client
+        .query_raw(stmt, params.iter().map(|v| v as &(dyn ToSql + Sync)))
+        .await
+        .map_err(map_pg_error)?;
+    let mut stream = std::pin::pin!(stream);
+    while let Some(row) = stream.try_next().await.map_err(map_pg_error)? {
+        decode_row(&row, batcher.cells())?;
+        batcher.row_done();
+    }
+    batcher.finish();
+    Ok(())
+}
+
 /// True for the errors a stale cached statement produces after a schema change.
 pub fn is_stale_statement(err: &EngineError) -> bool {
     match err.sqlstate.as_deref() {
@@ -254,6 +270,19 @@ impl PgConn {
             decode_row(row, &mut out.values)?;
         }
         Ok(out)
+    }
+
+    /// Like `fetch`, decoding rows as they arrive and handing them to `sink` in batches.
+    pub async fn fetch_batched(&mut self, sql: &str, params: &[Value], sink: &mut RowSink<'_>) -> Result<()> {
+        let stmt = self.statement(sql).await?;
+        check_arity(&stmt, params.len())?;
+        let columns = stmt.columns().iter().map(|c| c.name().to_string()).collect();
+        let guard = InFlight::arm(self);
+        let result = stream_rows(&self.client, &stmt, params, Batcher::new(columns, sink)).await;
+        // A decode error leaves the rest of the reply unread; tokio-postgres drains it before
+        // the connection's next reply, so the connection stays usable.
+        guard.disarm();
+        result
     }
 
     pub async fn fetch_one(&mut self, sql: &str, params: &[Value]) -> Result<Option<Vec<Value>>> {

@@ -15,6 +15,7 @@ use deadpool::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{check_savepoint_name, Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, Transaction};
+use crate::batches::RowSink;
 use crate::config::PgConfig;
 use crate::error::{EngineError, Result};
 use crate::pool_errors::map_pool_error;
@@ -144,6 +145,23 @@ impl Backend for PgBackend {
         retry_stale!(conn, sql, conn.fetch(sql, &params).await)
     }
 
+    async fn fetch_batched(&self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
+        let mut conn = self.acquire().await?;
+        // Retried only while nothing was handed over (a stale statement fails before any row).
+        let mut sent = false;
+        let mut tracked = |rows: Rows| {
+            sent = true;
+            sink(rows)
+        };
+        match conn.fetch_batched(sql, &params, &mut tracked).await {
+            Err(e) if is_stale_statement(&e) && !sent => {
+                conn.forget(sql);
+                conn.fetch_batched(sql, &params, sink).await
+            }
+            other => other,
+        }
+    }
+
     async fn fetch_one(&self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
         let mut conn = self.acquire().await?;
         retry_stale!(conn, sql, conn.fetch_one(sql, &params).await)
@@ -255,6 +273,11 @@ impl Transaction for PgTransaction {
 
     async fn fetch(&mut self, sql: &str, params: Vec<Value>) -> Result<Rows> {
         let r = self.conn()?.fetch(sql, &params).await;
+        self.track(r)
+    }
+
+    async fn fetch_batched(&mut self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
+        let r = self.conn()?.fetch_batched(sql, &params, sink).await;
         self.track(r)
     }
 

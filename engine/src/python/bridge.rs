@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 use tokio::task::AbortHandle;
 
 use super::errors::to_pyerr;
+use super::runtime;
 use crate::error::Result;
 
 /// A finished operation's result, converted to Python on the loop thread.
@@ -25,7 +26,21 @@ pub trait Deliver: Send + 'static {
 
 /// Builds the Python result on the loop thread.
 type MakeResult = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
-type Completion = (Py<PyAny>, MakeResult);
+/// Appends one part of a result to the list being built, on the loop thread.
+type AppendPart = Box<dyn FnOnce(Python<'_>) -> PyResult<()> + Send>;
+
+/// What the loop does with a finished step of an operation.
+enum Step {
+    /// A part of the result: converted now, while the operation goes on producing the next.
+    Part(AppendPart),
+    /// The operation's end: its result (or error) resolves the future.
+    Done(MakeResult),
+}
+
+/// The future a step belongs to (shared: the steps of one operation each hold it, and cloning
+/// an `Arc` needs no GIL on the runtime's threads).
+type FutureRef = Arc<Py<PyAny>>;
+type Completion = (FutureRef, Step);
 
 struct Shared {
     queue: Mutex<Vec<Completion>>,
@@ -107,13 +122,20 @@ impl Completer {
             }
         }
         let batch = std::mem::take(&mut *self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()));
-        for (future, make) in batch {
+        for (future, step) in batch {
             let future = future.bind(py);
-            // A future cancelled by its caller no longer wants a result.
+            // A future cancelled by its caller (or failed by an earlier part) wants nothing more.
             if future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
                 continue;
             }
-            match make(py) {
+            let outcome = match step {
+                Step::Part(append) => match append(py) {
+                    Ok(()) => continue,
+                    Err(err) => Err(err),
+                },
+                Step::Done(make) => make(py),
+            };
+            match outcome {
                 Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,))?,
                 Err(err) => future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))?,
             };
@@ -202,25 +224,32 @@ impl AbortOnCancel {
     }
 }
 
-/// Run `fut` on the engine's runtime; return an asyncio future for its result.
-pub fn spawn<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
-where
-    F: Future<Output = Result<T>> + Send + 'static,
-    T: Deliver,
-{
+/// The running loop's completion queue and a new asyncio future on it.
+fn new_future<'py>(py: Python<'py>) -> PyResult<(Arc<Shared>, Bound<'py, PyAny>)> {
     let get_loop = GET_RUNNING_LOOP.import(py, "asyncio", "get_running_loop")?;
     let event_loop = get_loop.call0()?;
     let shared = shared_for(py, &event_loop)?;
     let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
-    let future_ref = future.clone().unbind();
-    let runtime = pyo3_async_runtimes::tokio::get_runtime();
-    let handle = runtime.spawn(async move {
+    Ok((shared, future))
+}
+
+/// Spawn the task that ends with `fut`'s result, and make cancelling `future` abort it.
+fn run<'py, F, T>(shared: Arc<Shared>, future: Bound<'py, PyAny>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Deliver,
+{
+    let py = future.py();
+    let future_ref: FutureRef = Arc::new(future.clone().unbind());
+    runtime::note_activity();
+    let handle = runtime::get().spawn(async move {
         let result = fut.await;
+        runtime::note_activity();
         let make: MakeResult = Box::new(move |py| match result {
             Ok(value) => value.into_py(py),
             Err(err) => Err(to_pyerr(py, &err)),
         });
-        shared.push((future_ref, make));
+        shared.push((future_ref, Step::Done(make)));
     });
     future.call_method1(
         pyo3::intern!(py, "add_done_callback"),
@@ -229,6 +258,66 @@ where
         },),
     )?;
     Ok(future)
+}
+
+/// Run `fut` on the engine's runtime; return an asyncio future for its result.
+pub fn spawn<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Deliver,
+{
+    let (shared, future) = new_future(py)?;
+    run(shared, future, fut)
+}
+
+/// A piece of a list result, appended to the list on the loop thread.
+pub trait Part: Send + 'static {
+    fn append_to(self, py: Python<'_>, out: &Bound<'_, PyList>) -> PyResult<()>;
+}
+
+/// Hands the parts of one operation's list result to the loop as they are ready.
+pub struct PartSender {
+    shared: Arc<Shared>,
+    future: FutureRef,
+    list: Arc<Py<PyList>>,
+}
+
+impl PartSender {
+    pub fn send<P: Part>(&self, part: P) {
+        let list = self.list.clone();
+        let append: AppendPart = Box::new(move |py| part.append_to(py, list.bind(py)));
+        self.shared.push((self.future.clone(), Step::Part(append)));
+    }
+}
+
+/// The finished list: every part already appended.
+struct Collected(Arc<Py<PyList>>);
+
+impl Deliver for Collected {
+    fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.0.clone_ref(py).into_any())
+    }
+}
+
+/// Like [`spawn`] for an operation whose result is a list made of parts: `start` gets a
+/// [`PartSender`], and each part it sends is converted on the loop thread while the operation
+/// produces the next, so the two threads work at once on a large result. The future resolves
+/// to the list once the operation returns; if it fails, or converting a part fails, the future
+/// gets that error and the parts are dropped.
+pub fn spawn_parts<'py, F, Fut>(py: Python<'py>, start: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: FnOnce(PartSender) -> Fut,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
+    let (shared, future) = new_future(py)?;
+    let list = Arc::new(PyList::empty(py).unbind());
+    let sender = PartSender {
+        shared: shared.clone(),
+        future: Arc::new(future.clone().unbind()),
+        list: list.clone(),
+    };
+    let fut = start(sender);
+    run(shared, future, async move { fut.await.map(|()| Collected(list)) })
 }
 
 /// Options given as a Python dict, as strings for the engine's parser.

@@ -5,17 +5,74 @@
 //! between and without running `__init__`: allocate, fill a fresh `__dict__`, done.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyType};
+use pyo3::types::{PyDict, PyList, PyString, PyType};
 
 use super::convert::to_py;
 use crate::value::Rows;
+
+/// A converter that is a table: the database value is looked up in `table`, and `fallback` is
+/// called only on a miss (to convert or to raise). NULL stays None. Enum fields use it: a dict
+/// lookup per cell instead of a call into `Enum.__call__` (measured: 2.4 ms of a 10 ms fetch of
+/// 5000 rows with one enum column).
+#[pyclass(module = "yara_orm._engine", frozen)]
+pub struct Lookup {
+    table: Py<PyDict>,
+    fallback: Py<PyAny>,
+}
+
+impl Lookup {
+    fn convert<'py>(&self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if value.is_none() {
+            return Ok(value);
+        }
+        // An unhashable value cannot be in the table: the fallback decides what it means.
+        if let Ok(Some(hit)) = self.table.bind(py).get_item(&value) {
+            return Ok(hit);
+        }
+        self.fallback.bind(py).call1((value,))
+    }
+}
+
+#[pymethods]
+impl Lookup {
+    #[new]
+    fn new(table: Py<PyDict>, fallback: Py<PyAny>) -> Self {
+        Lookup { table, fallback }
+    }
+
+    fn __call__<'py>(&self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.convert(py, value)
+    }
+}
+
+/// One column's conversion, resolved once when the spec is built.
+enum Converter {
+    Call(Py<PyAny>),
+    Lookup(Py<Lookup>),
+}
+
+impl Converter {
+    fn from_py(obj: Py<PyAny>, py: Python<'_>) -> Self {
+        match obj.bind(py).cast::<Lookup>() {
+            Ok(lookup) => Converter::Lookup(lookup.clone().unbind()),
+            Err(_) => Converter::Call(obj),
+        }
+    }
+
+    fn convert<'py>(&self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Converter::Call(f) => f.bind(py).call1((value,)),
+            Converter::Lookup(lookup) => lookup.get().convert(py, value),
+        }
+    }
+}
 
 /// How one query shape's rows become instances (built once per shape by the ORM).
 #[pyclass(module = "yara_orm._engine", frozen)]
 pub struct InstanceSpec {
     cls: Py<PyType>,
     names: Vec<Py<PyString>>,
-    converters: Vec<Option<Py<PyAny>>>,
+    converters: Vec<Option<Converter>>,
     /// Extra entries every instance's `__dict__` gets (e.g. which fields were loaded).
     extra: Option<Py<PyDict>>,
 }
@@ -37,6 +94,10 @@ impl InstanceSpec {
             ));
         }
         let names = names.iter().map(|n| PyString::intern(py, n).unbind()).collect();
+        let converters = converters
+            .into_iter()
+            .map(|c| c.map(|c| Converter::from_py(c, py)))
+            .collect();
         Ok(InstanceSpec {
             cls,
             names,
@@ -54,6 +115,13 @@ impl InstanceSpec {
 impl InstanceSpec {
     /// Every row as an instance; a list.
     pub fn build<'py>(&self, py: Python<'py>, rows: &Rows) -> PyResult<Bound<'py, PyAny>> {
+        let out = PyList::empty(py);
+        self.build_into(py, rows, &out)?;
+        Ok(out.into_any())
+    }
+
+    /// Every row as an instance, appended to `out`.
+    pub fn build_into(&self, py: Python<'_>, rows: &Rows, out: &Bound<'_, PyList>) -> PyResult<()> {
         if rows.width != self.names.len() && !rows.is_empty() {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
                 "the query returned {} columns but the decode plan names {}",
@@ -64,13 +132,12 @@ impl InstanceSpec {
         let _pause = super::convert::GcPause::new(py);
         let cls = self.cls.bind(py);
         let extra = self.extra.as_ref().map(|e| e.bind(py));
-        let mut out = Vec::with_capacity(rows.len());
         for row in rows.iter().take(rows.len()) {
             let dict = PyDict::new(py);
             for ((value, name), conv) in row.iter().zip(&self.names).zip(&self.converters) {
                 let mut item = to_py(py, value)?;
                 if let Some(conv) = conv {
-                    item = conv.bind(py).call1((item,))?;
+                    item = conv.convert(py, item)?;
                 }
                 dict.set_item(name.bind(py), item)?;
             }
@@ -88,8 +155,8 @@ impl InstanceSpec {
                 }
                 obj
             };
-            out.push(obj);
+            out.append(obj)?;
         }
-        Ok(pyo3::types::PyList::new(py, out)?.into_any())
+        Ok(())
     }
 }

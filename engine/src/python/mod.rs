@@ -4,6 +4,7 @@ mod bridge;
 mod convert;
 mod errors;
 mod instances;
+mod runtime;
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::any::{AnyBackend, AnyCursor, AnyTransaction};
 use crate::backend::{Backend, Capabilities, Cursor, IsolationLevel, Transaction};
 use crate::error::EngineError;
 use crate::value::{Rows, Value};
-use bridge::{spawn, Deliver};
+use bridge::{spawn, spawn_parts, Deliver, Part};
 use convert::{row_to_py, rows_to_py, to_param_sets, to_params};
 use instances::InstanceSpec;
 
@@ -88,6 +89,27 @@ struct Instances(Rows, Py<InstanceSpec>);
 impl Deliver for Instances {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Ok(self.1.get().build(py, &self.0)?.unbind())
+    }
+}
+
+/// A batch of rows as instances, appended to the list a batched fetch builds.
+struct InstancesPart(Rows, Arc<Py<InstanceSpec>>);
+
+impl Part for InstancesPart {
+    fn append_to(self, py: Python<'_>, out: &Bound<'_, PyList>) -> PyResult<()> {
+        self.1.get().build_into(py, &self.0, out)
+    }
+}
+
+/// A batch of rows as tuples, appended to the list a batched fetch builds.
+struct TuplesPart(Rows);
+
+impl Part for TuplesPart {
+    fn append_to(self, py: Python<'_>, out: &Bound<'_, PyList>) -> PyResult<()> {
+        for row in self.0.iter().take(self.0.len()) {
+            out.append(row_to_py(py, row)?)?;
+        }
+        Ok(())
     }
 }
 
@@ -238,7 +260,11 @@ impl EnginePool {
     ) -> PyResult<Bound<'py, PyAny>> {
         let params = to_params(py, params)?;
         let inner = self.inner.clone();
-        spawn(py, async move { inner.fetch(&sql, params).await.map(AllRows) })
+        spawn_parts(py, move |parts| async move {
+            inner
+                .fetch_batched(&sql, params, &mut |rows| parts.send(TuplesPart(rows)))
+                .await
+        })
     }
 
     #[pyo3(signature = (sql, params = None))]
@@ -275,8 +301,11 @@ impl EnginePool {
     ) -> PyResult<Bound<'py, PyAny>> {
         let params = to_params(py, params)?;
         let inner = self.inner.clone();
-        spawn(py, async move {
-            inner.fetch(&sql, params).await.map(|rows| Instances(rows, spec))
+        let spec = Arc::new(spec);
+        spawn_parts(py, move |parts| async move {
+            inner
+                .fetch_batched(&sql, params, &mut |rows| parts.send(InstancesPart(rows, spec.clone())))
+                .await
         })
     }
 
@@ -336,6 +365,18 @@ macro_rules! with_tx {
     }};
 }
 
+/// `with_tx!` for a fetch whose rows are handed to the loop in parts (see `spawn_parts`).
+macro_rules! with_tx_parts {
+    ($self:ident, $py:ident, |$tx:ident, $parts:ident| $body:expr) => {{
+        let inner = $self.inner.clone();
+        spawn_parts($py, move |$parts| async move {
+            let mut guard = inner.lock().await;
+            let $tx = guard.as_mut().ok_or_else(finished)?;
+            $body
+        })
+    }};
+}
+
 #[pymethods]
 impl EngineTransaction {
     #[pyo3(signature = (sql, params = None))]
@@ -367,7 +408,9 @@ impl EngineTransaction {
         params: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let params = to_params(py, params)?;
-        with_tx!(self, py, |tx| tx.fetch(&sql, params).await.map(AllRows))
+        with_tx_parts!(self, py, |tx, parts| tx
+            .fetch_batched(&sql, params, &mut |rows| parts.send(TuplesPart(rows)))
+            .await)
     }
 
     #[pyo3(signature = (sql, params = None))]
@@ -400,10 +443,10 @@ impl EngineTransaction {
         spec: Py<InstanceSpec>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let params = to_params(py, params)?;
-        with_tx!(self, py, |tx| tx
-            .fetch(&sql, params)
-            .await
-            .map(|rows| Instances(rows, spec)))
+        let spec = Arc::new(spec);
+        with_tx_parts!(self, py, |tx, parts| tx
+            .fetch_batched(&sql, params, &mut |rows| parts.send(InstancesPart(rows, spec.clone())))
+            .await)
     }
 
     fn savepoint<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
@@ -449,7 +492,7 @@ impl Drop for EngineTransaction {
     fn drop(&mut self) {
         if let Ok(mut guard) = self.inner.try_lock() {
             if let Some(tx) = guard.take() {
-                let _context = pyo3_async_runtimes::tokio::get_runtime().enter();
+                let _context = runtime::get().enter();
                 drop(tx);
             }
         }
@@ -515,12 +558,16 @@ fn connect<'py>(py: Python<'py>, url: String, options: Option<&Bound<'py, PyDict
 
 #[pymodule]
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    runtime::configure_from_env(m.py())?;
     m.add_class::<Json>()?;
     m.add_class::<InstanceSpec>()?;
+    m.add_class::<instances::Lookup>()?;
     m.add_class::<EnginePool>()?;
     m.add_class::<EngineTransaction>()?;
     m.add_class::<EngineCursor>()?;
     m.add_class::<bridge::Completer>()?;
     m.add_function(wrap_pyfunction!(connect, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::configure_runtime, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::runtime_settings, m)?)?;
     Ok(())
 }

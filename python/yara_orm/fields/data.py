@@ -431,6 +431,12 @@ CE = TypeVar("CE", bound=enum.Enum)
 class _EnumMixin:
     enum_type: type[enum.Enum]
 
+    def _member_lookup(self) -> Callable[[Any], Any]:
+        """Decoding as a table lookup (stored value -> member), which the engine runs without
+        calling Python; a stored value the enum lacks raises ValidationError naming the valid
+        ones."""
+        return _engine.Lookup({member.value: member for member in self.enum_type}, self._member)
+
     def _member(self, value: Any) -> Any:
         try:
             return self.enum_type(value)
@@ -451,7 +457,7 @@ class IntEnumFieldInstance(_EnumMixin, SmallIntField, Generic[IE]):
             raise ConfigurationError("IntEnumField needs an enum.IntEnum subclass")
         super().__init__(**kwargs)
         self.enum_type = enum_type
-        self.from_db = self._from_db
+        self.from_db = self._member_lookup()
 
     if TYPE_CHECKING:
 
@@ -461,9 +467,6 @@ class IntEnumFieldInstance(_EnumMixin, SmallIntField, Generic[IE]):
         def __get__(self, instance: object, owner: type) -> IE: ...
         def __get__(self, instance: object | None, owner: type) -> Self | IE: ...
         def __set__(self, instance: object, value: IE) -> None: ...  # type: ignore[override]
-
-    def _from_db(self, value: Any) -> Any:
-        return None if value is None else self.enum_type(value)
 
     def coerce(self, value: Any) -> Any:
         if type(value) is self.enum_type:
@@ -495,7 +498,7 @@ class CharEnumFieldInstance(_EnumMixin, CharField, Generic[CE]):
         longest = max((len(m.value) for m in enum_type), default=1)
         super().__init__(max_length=max(max_length, longest, 1), **kwargs)
         self.enum_type = enum_type
-        self.from_db = self._from_db
+        self.from_db = self._member_lookup()
 
     if TYPE_CHECKING:
 
@@ -505,9 +508,6 @@ class CharEnumFieldInstance(_EnumMixin, CharField, Generic[CE]):
         def __get__(self, instance: object, owner: type) -> CE: ...
         def __get__(self, instance: object | None, owner: type) -> Self | CE: ...
         def __set__(self, instance: object, value: CE) -> None: ...  # type: ignore[override]
-
-    def _from_db(self, value: Any) -> Any:
-        return None if value is None else self.enum_type(value)
 
     def coerce(self, value: Any) -> Any:
         if type(value) is self.enum_type:
