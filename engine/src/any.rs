@@ -65,6 +65,10 @@ impl Backend for AnyBackend {
         dispatch!(self, AnyBackend, b => b.fetch_one(sql, params).await)
     }
 
+    async fn copy_in(&self, copy_sql: &str, types_from: &str, columns: Vec<Vec<Value>>) -> Result<u64> {
+        dispatch!(self, AnyBackend, b => b.copy_in(copy_sql, types_from, columns).await)
+    }
+
     async fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
         dispatch!(self, AnyBackend, b => b.execute_many(sql, params).await)
     }
@@ -115,6 +119,10 @@ impl Transaction for AnyTransaction {
 
     async fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
         dispatch!(self, AnyTransaction, t => t.fetch_one(sql, params).await)
+    }
+
+    async fn copy_in(&mut self, copy_sql: &str, types_from: &str, columns: Vec<Vec<Value>>) -> Result<u64> {
+        dispatch!(self, AnyTransaction, t => t.copy_in(copy_sql, types_from, columns).await)
     }
 
     async fn execute_many(&mut self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {

@@ -7,6 +7,10 @@ use crate::error::{EngineError, Result};
 use crate::value::{Rows, Value};
 
 /// Transaction isolation levels, as SQL names them.
+fn copy_unsupported() -> EngineError {
+    EngineError::programming("this backend has no bulk load (COPY); it does not declare `copy_in`")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IsolationLevel {
     ReadUncommitted,
@@ -78,6 +82,8 @@ pub struct Capabilities {
     pub skip_locked: bool,
     pub statement_timeout: bool,
     pub streaming: bool,
+    /// `copy_in` loads rows in bulk (otherwise it fails with a Programming error).
+    pub copy_in: bool,
     /// Placeholder style: `$1` (dollar) or `?1` (question).
     pub placeholder: &'static str,
 }
@@ -112,6 +118,19 @@ pub trait Backend: Send + Sync + 'static {
     fn fetch_one(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Option<Vec<Value>>>> + Send;
     /// Run one statement once per parameter set, on one connection; the total rows affected.
     fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> impl Future<Output = Result<u64>> + Send;
+    /// Load many rows at once (PostgreSQL: `COPY ... FROM STDIN` in the binary format), for
+    /// backends that declare the `copy_in` capability. `copy_sql` is the backend's bulk-load
+    /// statement, `types_from` a statement whose parameters have the target columns' types (the
+    /// one-row INSERT), `columns` the values column by column. Returns the rows stored.
+    fn copy_in(
+        &self,
+        copy_sql: &str,
+        types_from: &str,
+        columns: Vec<Vec<Value>>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let _ = (copy_sql, types_from, columns);
+        async { Err(copy_unsupported()) }
+    }
     /// Open a transaction on a connection of its own.
     fn begin(&self, isolation: Option<IsolationLevel>) -> impl Future<Output = Result<Self::Tx>> + Send;
     /// Stream a query's rows `chunk_size` at a time, holding one connection.
@@ -156,6 +175,16 @@ pub trait Transaction: Send + 'static {
     }
     fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Option<Vec<Value>>>> + Send;
     fn execute_many(&mut self, sql: &str, params: Vec<Vec<Value>>) -> impl Future<Output = Result<u64>> + Send;
+    /// See [`Backend::copy_in`].
+    fn copy_in(
+        &mut self,
+        copy_sql: &str,
+        types_from: &str,
+        columns: Vec<Vec<Value>>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let _ = (copy_sql, types_from, columns);
+        async { Err(copy_unsupported()) }
+    }
     fn savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;
     fn rollback_to(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;
     fn release(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;

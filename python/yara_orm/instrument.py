@@ -21,7 +21,15 @@ from typing import Any
 from . import pool
 
 # Every method that sends a statement (pools and transactions share them); the cursor is extra.
-STATEMENT_METHODS = ("execute", "execute_many", "fetch", "fetch_with_columns", "fetch_one", "fetch_instances")
+STATEMENT_METHODS = (
+    "execute",
+    "execute_many",
+    "copy_in",
+    "fetch",
+    "fetch_with_columns",
+    "fetch_one",
+    "fetch_instances",
+)
 _METHODS = STATEMENT_METHODS
 _active: list[StatementCounter] = []
 _originals: dict[str, Callable[..., Any]] = {}

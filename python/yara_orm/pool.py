@@ -55,6 +55,11 @@ class _Executor:
         total number of rows affected."""
         return await self._runner().execute_many(sql, params_seq)
 
+    async def copy_in(self, copy_sql: str, types_from: str, columns: Sequence[Sequence[Any]]) -> int:
+        """Bulk-load rows, column by column, where the backend declares ``copy_in`` (PostgreSQL
+        binary COPY; see ``_engine.EnginePool.copy_in``); the number of rows stored."""
+        return await self._runner().copy_in(copy_sql, types_from, columns)
+
     async def fetch(self, sql: str, params: Params = None) -> list[Row]:
         """Run a query; return its rows as tuples in SELECT-list order."""
         return await self._runner().fetch(sql, params)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from yara_orm import Connection, fields
+from yara_orm import Connection, count_statements, fields
 from yara_orm.exceptions import ConfigurationError, FieldError, ValidationError
 
 from .models import Color, Doc, Every, Mood, Person, Token
@@ -211,6 +211,23 @@ async def test_bulk_create_round_trips_every_type(orm: Connection) -> None:
         for obj in objs:
             for name in names:
                 _same(name, getattr(obj, name), getattr(fetched[obj.pk], name))
+
+
+async def test_bulk_create_with_pks_round_trips_every_type(orm: Connection) -> None:
+    """Enough rows with their pks for PostgreSQL's binary COPY (VALUES batches on SQLite)."""
+    width = max(len(v) for v in SAMPLES.values())
+    rows = [{name: values[i % len(values)] for name, values in SAMPLES.items()} for i in range(150)]
+    rows[width] = {}
+    objs = [Every(id=i + 1, **r) for i, r in enumerate(rows)]
+    with count_statements() as counter:
+        await Every.bulk_create(objs)
+    if orm.backend == "postgres":
+        assert [s.split(" ", 1)[0] for s in counter.statements] == ["COPY"]
+    fetched = {o.pk: o for o in await Every.all()}
+    assert len(fetched) == len(objs)
+    for obj in objs:
+        for name in SAMPLES:
+            _same(name, getattr(obj, name), getattr(fetched[obj.pk], name))
 
 
 async def test_a_stored_value_the_enum_lacks_fails_loudly(orm: Connection) -> None:

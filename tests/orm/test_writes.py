@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from yara_orm import Connection, F, in_transaction
+from yara_orm import Connection, F, count_statements, in_transaction
 from yara_orm.exceptions import DoesNotExist, FieldError, IntegrityError, ParamsError, ValidationError
 
 from .models import Article, Counter, Person, Product, Row, Token
@@ -236,3 +236,49 @@ async def test_db_default_is_filled_in_by_the_database(orm: Connection) -> None:
     assert (await Counter.get(pk=explicit.pk)).state == "set"
     await Counter.bulk_create([Counter(key="f"), Counter(key="g")])
     assert await Counter.filter(state="new").count() == 3
+
+
+async def test_bulk_create_of_many_rows_with_pks_is_one_copy_on_postgres(orm: Connection) -> None:
+    objs = [Row(id=i, n=i, label=f"r{i}") for i in range(1, 301)]
+    with count_statements() as counter:
+        await Row.bulk_create(objs)
+    if orm.backend == "postgres":
+        assert len(counter.statements) == 1 and counter.statements[0].startswith('COPY "')
+    else:
+        assert all(s.startswith("INSERT") for s in counter.statements)
+    assert all(o._saved_in_db for o in objs)
+    assert await Row.all().order_by("id").values_list("id", "n", "label") == [
+        (i, i, f"r{i}") for i in range(1, 301)
+    ]
+    # A duplicate key fails the whole load: nothing of the second batch is stored.
+    with pytest.raises(IntegrityError):
+        await Row.bulk_create([Row(id=i, n=0, label="dup") for i in range(300, 700)])
+    assert await Row.all().count() == 300
+
+
+async def test_bulk_create_uses_copy_only_where_it_can(pg_orm: Connection) -> None:
+    async def statements_of(objs: list[Row], **kwargs: Any) -> list[str]:
+        with count_statements() as counter:
+            await Row.bulk_create(objs, **kwargs)
+        return counter.statements
+
+    # Without pks the ids come back through RETURNING: one UNNEST statement.
+    (sql,) = await statements_of([Row(n=i, label="a") for i in range(200)])
+    assert "UNNEST" in sql and "RETURNING" in sql
+    # ON CONFLICT is not available to COPY.
+    (sql,) = await statements_of(
+        [Row(id=10_000 + i, n=i, label="b") for i in range(200)], ignore_conflicts=True
+    )
+    assert "UNNEST" in sql and "ON CONFLICT" in sql
+    # Too few rows to pay for COPY's extra round trip.
+    (sql,) = await statements_of([Row(id=20_000 + i, n=i, label="c") for i in range(5)])
+    assert "UNNEST" in sql
+    # A field whose values binary COPY cannot carry opts out.
+    label = Row._meta.fields_map["label"]
+    label.copy_safe = False  # type: ignore[misc]
+    try:
+        (sql,) = await statements_of([Row(id=30_000 + i, n=i, label="d") for i in range(200)])
+    finally:
+        del label.copy_safe
+    assert "UNNEST" in sql
+    assert await Row.all().count() == 605

@@ -5,6 +5,7 @@ mod batched;
 mod cancel;
 mod common;
 mod concurrency;
+mod copy;
 mod cursor;
 mod exec;
 mod integrity;
@@ -43,6 +44,7 @@ fn listed<B: Backend>(caps: &Capabilities, types: &TypeNames) -> Vec<Case<B>> {
     v.extend(integrity::cases(caps));
     v.extend(cursor::cases(caps));
     v.extend(batched::cases());
+    v.extend(copy::cases(caps));
     v.extend(concurrency::cases());
     v.extend(cancel::cases());
     v

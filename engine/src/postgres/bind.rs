@@ -42,7 +42,7 @@ fn is_text_type(ty: &Type) -> bool {
 }
 
 /// Whether `value` is sent in binary for parameter type `ty` (otherwise as text).
-fn binary_for(value: &Value, ty: &Type) -> bool {
+pub(super) fn binary_for(value: &Value, ty: &Type) -> bool {
     match value {
         Value::Null => true,
         Value::Bool(_) => *ty == Type::BOOL,
@@ -72,7 +72,7 @@ fn range_error(value: impl std::fmt::Display, ty: &Type) -> BoxError {
     fail(format!("value {value} is out of range for type {}", ty.name()))
 }
 
-fn write_binary(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+pub(super) fn write_binary(value: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
     match value {
         Value::Null => return Ok(IsNull::Yes),
         Value::Bool(b) => pgt::bool_to_sql(*b, out),

@@ -11,6 +11,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{CancelToken, Client, NoTls, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::copy;
 use super::decode::decode_row;
 use super::error::map_pg_error;
 use crate::batches::{Batcher, RowSink};
@@ -288,6 +289,19 @@ impl PgConn {
     pub async fn fetch_one(&mut self, sql: &str, params: &[Value]) -> Result<Option<Vec<Value>>> {
         let rows = self.fetch(sql, params).await?;
         Ok(rows.first().map(|r| r.to_vec()))
+    }
+
+    /// Load `columns` (values column by column) with `COPY ... FROM STDIN (FORMAT binary)`;
+    /// `types_from` is a statement whose parameters have the target columns' types.
+    pub async fn copy_in(&mut self, copy_sql: &str, types_from: &str, columns: &[Vec<Value>]) -> Result<u64> {
+        let probe = self.statement(types_from).await?;
+        let rows = copy::check(probe.params(), columns)?;
+        let copy = self.statement(copy_sql).await?;
+        let guard = InFlight::arm(self);
+        let result = copy::copy_in(&self.client, &copy, probe.params(), columns, rows).await;
+        // An encoding error aborted the COPY cleanly (the sink sent CopyFail when dropped).
+        guard.disarm();
+        result
     }
 
     /// Every parameter set pipelined on this connection: one round trip's latency, not N.

@@ -2,6 +2,7 @@
 
 mod bind;
 mod connection;
+mod copy;
 mod decode;
 mod error;
 pub mod numeric;
@@ -60,6 +61,7 @@ pub fn capabilities() -> Capabilities {
         skip_locked: true,
         statement_timeout: true,
         streaming: true,
+        copy_in: true,
         placeholder: "dollar",
     }
 }
@@ -165,6 +167,11 @@ impl Backend for PgBackend {
     async fn fetch_one(&self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
         let mut conn = self.acquire().await?;
         retry_stale!(conn, sql, conn.fetch_one(sql, &params).await)
+    }
+
+    async fn copy_in(&self, copy_sql: &str, types_from: &str, columns: Vec<Vec<Value>>) -> Result<u64> {
+        let mut conn = self.acquire().await?;
+        conn.copy_in(copy_sql, types_from, &columns).await
     }
 
     async fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
@@ -283,6 +290,11 @@ impl Transaction for PgTransaction {
 
     async fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
         let r = self.conn()?.fetch_one(sql, &params).await;
+        self.track(r)
+    }
+
+    async fn copy_in(&mut self, copy_sql: &str, types_from: &str, columns: Vec<Vec<Value>>) -> Result<u64> {
+        let r = self.conn()?.copy_in(copy_sql, types_from, &columns).await;
         self.track(r)
     }
 

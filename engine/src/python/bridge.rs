@@ -276,26 +276,40 @@ pub trait Part: Send + 'static {
 }
 
 /// Hands the parts of one operation's list result to the loop as they are ready.
+///
+/// The newest part is held back until the next one arrives or the operation ends, so the last
+/// part travels with the result itself: a result of one part (every point query) costs the
+/// loop one completion and one wake-up, not two.
 pub struct PartSender {
     shared: Arc<Shared>,
     future: FutureRef,
     list: Arc<Py<PyList>>,
+    held: Arc<Mutex<Option<AppendPart>>>,
 }
 
 impl PartSender {
     pub fn send<P: Part>(&self, part: P) {
         let list = self.list.clone();
         let append: AppendPart = Box::new(move |py| part.append_to(py, list.bind(py)));
-        self.shared.push((self.future.clone(), Step::Part(append)));
+        let previous = self.held.lock().unwrap_or_else(|p| p.into_inner()).replace(append);
+        if let Some(previous) = previous {
+            self.shared.push((self.future.clone(), Step::Part(previous)));
+        }
     }
 }
 
-/// The finished list: every part already appended.
-struct Collected(Arc<Py<PyList>>);
+/// The finished list: every part appended but the last, which is appended now.
+struct Collected {
+    list: Arc<Py<PyList>>,
+    last: Option<AppendPart>,
+}
 
 impl Deliver for Collected {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(self.0.clone_ref(py).into_any())
+        if let Some(append) = self.last {
+            append(py)?;
+        }
+        Ok(self.list.clone_ref(py).into_any())
     }
 }
 
@@ -311,13 +325,19 @@ where
 {
     let (shared, future) = new_future(py)?;
     let list = Arc::new(PyList::empty(py).unbind());
+    let held = Arc::new(Mutex::new(None));
     let sender = PartSender {
         shared: shared.clone(),
         future: Arc::new(future.clone().unbind()),
         list: list.clone(),
+        held: held.clone(),
     };
     let fut = start(sender);
-    run(shared, future, async move { fut.await.map(|()| Collected(list)) })
+    run(shared, future, async move {
+        fut.await?;
+        let last = held.lock().unwrap_or_else(|p| p.into_inner()).take();
+        Ok(Collected { list, last })
+    })
 }
 
 /// Options given as a Python dict, as strings for the engine's parser.

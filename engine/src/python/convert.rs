@@ -150,10 +150,12 @@ pub fn to_value(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         return Ok(Value::Decimal(text));
     }
     if obj.is_instance(uuid_type(py)?)? {
-        let bytes: Vec<u8> = obj.getattr("bytes")?.extract()?;
-        return uuid::Uuid::from_slice(&bytes)
-            .map(Value::Uuid)
-            .map_err(|e| params_error(py, format!("bad UUID: {e}")));
+        // The 128-bit `int` slot, not the `bytes` property (a Python-level call per value).
+        let int: u128 = obj
+            .getattr(pyo3::intern!(py, "int"))?
+            .extract()
+            .map_err(|e| params_error(py, format!("bad UUID: {e}")))?;
+        return Ok(Value::Uuid(uuid::Uuid::from_u128(int)));
     }
     if let Ok(j) = obj.cast::<Json>() {
         let j = j.get();

@@ -195,6 +195,7 @@ fn capabilities_dict<'py>(py: Python<'py>, caps: &Capabilities) -> PyResult<Boun
     d.set_item("skip_locked", caps.skip_locked)?;
     d.set_item("statement_timeout", caps.statement_timeout)?;
     d.set_item("streaming", caps.streaming)?;
+    d.set_item("copy_in", caps.copy_in)?;
     d.set_item("placeholder", caps.placeholder)?;
     Ok(d)
 }
@@ -249,6 +250,21 @@ impl EnginePool {
         let sets = to_param_sets(py, params_seq)?;
         let inner = self.inner.clone();
         spawn(py, async move { inner.execute_many(&sql, sets).await.map(Count) })
+    }
+
+    /// Bulk-load `columns` (one sequence of values per column) with `copy_sql`; see the stub.
+    fn copy_in<'py>(
+        &self,
+        py: Python<'py>,
+        copy_sql: String,
+        types_from: String,
+        columns: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let columns = to_param_sets(py, columns)?;
+        let inner = self.inner.clone();
+        spawn(py, async move {
+            inner.copy_in(&copy_sql, &types_from, columns).await.map(Count)
+        })
     }
 
     #[pyo3(signature = (sql, params = None))]
@@ -398,6 +414,20 @@ impl EngineTransaction {
     ) -> PyResult<Bound<'py, PyAny>> {
         let sets = to_param_sets(py, params_seq)?;
         with_tx!(self, py, |tx| tx.execute_many(&sql, sets).await.map(Count))
+    }
+
+    fn copy_in<'py>(
+        &self,
+        py: Python<'py>,
+        copy_sql: String,
+        types_from: String,
+        columns: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let columns = to_param_sets(py, columns)?;
+        with_tx!(self, py, |tx| tx
+            .copy_in(&copy_sql, &types_from, columns)
+            .await
+            .map(Count))
     }
 
     #[pyo3(signature = (sql, params = None))]

@@ -96,6 +96,9 @@ async fn busy_poll() {
                 return;
             }
         }
+        // Give the CPU to any other runnable thread first (the loop thread, the database server,
+        // another process): polling must only use time nobody else wants.
+        std::thread::yield_now();
         tokio::task::yield_now().await;
     }
 }

@@ -54,6 +54,7 @@ pub fn capabilities() -> Capabilities {
         skip_locked: false,
         statement_timeout: false,
         streaming: true,
+        copy_in: false,
         placeholder: "question",
     }
 }

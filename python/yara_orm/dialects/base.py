@@ -33,6 +33,8 @@ class Dialect:
     # CREATE TABLE may reference a table that does not exist yet (SQLite checks keys lazily).
     inline_forward_references: ClassVar[bool] = False
     supports_unnest: ClassVar[bool] = False
+    # Bulk loads through ``copy_sql`` (used by bulk_create where the executor has ``copy_in``).
+    supports_copy: ClassVar[bool] = False
     supports_returning: ClassVar[bool] = True
     # Whether an expression's value comes back typed (PostgreSQL) or as a storage class that
     # needs the expression's output field to convert it (SQLite).
@@ -119,6 +121,9 @@ class Dialect:
 
     def unnest_sql(self, c: Compiler, arrays: list[tuple[ir.Param, Field[Any]]]) -> str:
         raise UnSupportedError(f"{self.name} has no UNNEST")
+
+    def copy_sql(self, c: Compiler, s: ir.Copy) -> str:
+        raise UnSupportedError(f"{self.name} has no bulk load (COPY)")
 
     def explain_sql(self, sql: str) -> str:
         return "EXPLAIN " + sql

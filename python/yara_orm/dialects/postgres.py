@@ -53,6 +53,7 @@ class PostgresDialect(Dialect):
     supports_json_containment = True
     supports_for_update = True
     supports_unnest = True
+    supports_copy = True
     typed_expressions = True
     default_max_bind_params = 65535
 
@@ -103,6 +104,10 @@ class PostgresDialect(Dialect):
     def unnest_sql(self, c: Compiler, arrays: list[tuple[ir.Param, Field[Any]]]) -> str:
         args = ", ".join(f"{c.add_param(p.value)}::{self.cast_type(f)}[]" for p, f in arrays)
         return f"SELECT * FROM UNNEST({args})"
+
+    def copy_sql(self, c: Compiler, s: ir.Copy) -> str:
+        cols = ", ".join(self.quote(col) for col in s.columns)
+        return f"COPY {self.quote(s.table)} ({cols}) FROM STDIN (FORMAT binary)"
 
     # -- expressions --------------------------------------------------------------------------------
 

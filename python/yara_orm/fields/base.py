@@ -77,6 +77,11 @@ class Field(Generic[VT]):
     # ``to_db`` returns its input unchanged for a value ``to_python`` already produced, so bulk
     # paths can skip the call for values that came through ``Model.__init__``.
     identity_db: ClassVar[bool] = True
+    # Whether every value ``to_db`` returns can travel in PostgreSQL's binary COPY for this field's
+    # column type (built-in fields: yes). A custom field that stores text into a non-text column
+    # (an INET, say) sets False; bulk_create then binds arrays instead. The engine refuses such a
+    # value loudly before sending anything.
+    copy_safe: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -165,6 +170,12 @@ class Field(Generic[VT]):
         if not isinstance(value, self.python_type):
             self.fail(value)
         return value
+
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        """A Python expression, true when the value in variable ``var`` needs no ``coerce``
+        (the generated ``__init__`` inlines it), or None to always coerce. Names the expression
+        needs go into ``namespace`` under keys starting with ``tag``."""
+        return None
 
     def to_db(self, value: Any) -> Any:
         """Validate ``value`` and return what the engine binds."""

@@ -55,6 +55,9 @@ class IntField(Field[int]):
         kwargs.setdefault("generated", is_pk)
         super().__init__(primary_key=primary_key, **kwargs)
 
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        return f"type({var}) is int and {self.min_value} <= {var} <= {self.max_value}"
+
     def coerce(self, value: Any) -> int:
         if type(value) is int:
             result = value
@@ -102,6 +105,9 @@ class FloatField(Field[float]):
 
     type_key = "float"
     python_type = float
+
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        return f"type({var}) is float"
 
     def coerce(self, value: Any) -> float:
         if type(value) is float:
@@ -190,6 +196,9 @@ class CharField(Field[str]):
         super().__init__(**kwargs)
         self.max_length = int(max_length)
 
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        return f"type({var}) is str and len({var}) <= {self.max_length}"
+
     def coerce(self, value: Any) -> str:
         if type(value) is not str:
             if not isinstance(value, str) or isinstance(value, enum.Enum):
@@ -207,6 +216,9 @@ class TextField(Field[str]):
 
     type_key = "text"
     python_type = str
+
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        return f"type({var}) is str"
 
     def coerce(self, value: Any) -> str:
         if type(value) is str:
@@ -236,6 +248,9 @@ class BooleanField(Field[bool]):
 
     type_key = "bool"
     python_type = bool
+
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        return f"({var} is True or {var} is False)"
 
     def coerce(self, value: Any) -> bool:
         if value is True or value is False:
@@ -305,6 +320,10 @@ class DatetimeField(Field[dt.datetime]):
         self.auto_now = auto_now
         self.auto_now_add = auto_now_add or auto_now
 
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        namespace[f"{tag}_datetime"], namespace[f"{tag}_utc"] = dt.datetime, dt.UTC
+        return f"type({var}) is {tag}_datetime and {var}.tzinfo is {tag}_utc"
+
     def coerce(self, value: Any) -> dt.datetime:
         if isinstance(value, dt.datetime):
             if value.tzinfo is dt.UTC:
@@ -351,6 +370,10 @@ class UUIDField(Field[uuid.UUID]):
         if (kwargs.get("primary_key") or kwargs.get("pk")) and "default" not in kwargs:
             kwargs["default"] = uuid.uuid4
         super().__init__(**kwargs)
+
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        namespace[f"{tag}_uuid"] = uuid.UUID
+        return f"type({var}) is {tag}_uuid"
 
     def coerce(self, value: Any) -> uuid.UUID:
         if type(value) is uuid.UUID:
@@ -430,6 +453,17 @@ CE = TypeVar("CE", bound=enum.Enum)
 
 class _EnumMixin:
     enum_type: type[enum.Enum]
+
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        namespace[f"{tag}_enum"] = self.enum_type
+        return f"type({var}) is {tag}_enum"
+
+    def to_db(self, value: Any) -> Any:
+        # A member's stored value is its ``_value_`` (str or int, checked when the field was
+        # declared): no coercion or property lookup per value in bulk writes.
+        if type(value) is self.enum_type:
+            return value._value_
+        return super().to_db(value)  # type: ignore[misc]
 
     def _member_lookup(self) -> Callable[[Any], Any]:
         """Decoding as a table lookup (stored value -> member), which the engine runs without

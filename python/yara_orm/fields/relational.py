@@ -236,20 +236,27 @@ class RelationIdField(Field[Any]):
                 if hasattr(pk, attr):
                     self.__dict__[attr] = getattr(pk, attr)
             self.__dict__["array_safe"] = pk.array_safe
+            # Bulk writes may pass already-coerced ids through exactly when the target's may.
+            self.__dict__["identity_db"] = pk.identity_db
             self.__dict__["from_db"] = pk.from_db
         return pk
 
     def finish(self) -> None:
         """Resolve the target now (called once the models are registered)."""
         self._target_pk = None
-        for attr in ("type_key", "python_type", "max_length", "max_digits", "decimal_places"):
+        for attr in ("type_key", "python_type", "max_length", "max_digits", "decimal_places", "identity_db"):
             self.__dict__.pop(attr, None)
         _ = self.target_pk
 
-    def coerce(self, value: Any) -> Any:
-        from ..models.model import Model
+    def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
+        # The target's check once it is known (the model's __init__ is generated again then).
+        pk = self._target_pk
+        return None if pk is None else pk.init_check(var, namespace, tag)
 
-        if isinstance(value, Model):
+    def coerce(self, value: Any) -> Any:
+        # A model instance stands for its primary key (checked without importing Model here:
+        # this runs once per value in bulk paths).
+        if hasattr(type(value), "_meta"):
             value = value.pk
         return self.target_pk.coerce(value)
 

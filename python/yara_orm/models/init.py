@@ -2,7 +2,8 @@
 
 ``Model(**kwargs)`` runs once per new instance (bulk inserts build thousands), so each model
 gets an ``__init__`` whose keyword parameters are its fields: Python binds the arguments, values
-already of the right type pass an inline check, and only the rest call the field's coercion.
+already of the right type pass an inline check (``Field.init_check``), and only the rest call the
+field's coercion.
 """
 
 from __future__ import annotations
@@ -23,22 +24,6 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-def _fast_check(field: Any, var: str) -> str | None:
-    """An expression true when ``var`` needs no coercion for ``field`` (None: always coerce)."""
-    key = type(field).__name__
-    if key in ("IntField", "SmallIntField", "BigIntField"):
-        return f"type({var}) is int and {field.min_value} <= {var} <= {field.max_value}"
-    if key == "CharField":
-        return f"type({var}) is str and len({var}) <= {field.max_length}"
-    if key == "TextField":
-        return f"type({var}) is str"
-    if key == "FloatField":
-        return f"type({var}) is float"
-    if key == "BooleanField":
-        return f"({var} is True or {var} is False)"
-    return None
-
-
 def make_init(meta: MetaInfo) -> Callable[..., None] | None:
     """The generated ``__init__`` for ``meta.model``, or None when a field name cannot be a
     Python parameter (the generic ``Model.__init__`` then handles it)."""
@@ -54,7 +39,7 @@ def make_init(meta: MetaInfo) -> Callable[..., None] | None:
         namespace[f"co{i}"] = coerce
         namespace[f"df{i}"] = default
         fallback = f"df{i}()" if factory else f"df{i}"
-        check = _fast_check(field, name)
+        check = field.init_check(name, namespace, f"k{i}")
         lines.append(f"    if {name} is MISSING:")
         lines.append(f"        {name} = {fallback}")
         if check is None:
@@ -71,4 +56,14 @@ def make_init(meta: MetaInfo) -> Callable[..., None] | None:
     init: Callable[..., None] = namespace["__init__"]
     init.__doc__ = f"Create a {meta.model.__name__} (not saved until ``save()``)."
     init.__qualname__ = f"{meta.model.__qualname__}.__init__"
+    init._yara_generated = True  # type: ignore[attr-defined]
     return init
+
+
+def refresh_init(model: type) -> None:
+    """Generate ``model``'s ``__init__`` again if it is ours, now that its foreign keys know
+    their targets (their type checks can then be inlined too)."""
+    if getattr(model.__dict__.get("__init__"), "_yara_generated", False):
+        init = make_init(model._meta)  # type: ignore[attr-defined]
+        if init is not None:
+            model.__init__ = init  # type: ignore[misc]

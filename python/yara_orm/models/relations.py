@@ -612,6 +612,11 @@ def setup(models: Iterable[type[Model]]) -> list[type[Model]]:
                 )
             elif isinstance(rel_field, ManyToManyFieldInstance):
                 _setup_m2m(model, rel_field, target, known)
+    from .init import refresh_init
+
+    for model in chosen:
+        if model._meta.declared_relations:
+            refresh_init(model)
     return chosen
 
 

@@ -48,6 +48,8 @@ class Compiler:
             sql = self.select(stmt)
         elif isinstance(stmt, ir.Insert):
             sql = self.insert(stmt)
+        elif isinstance(stmt, ir.Copy):
+            sql = self.dialect.copy_sql(self, stmt)
         elif isinstance(stmt, ir.Update):
             sql = self.update(stmt)
         else:

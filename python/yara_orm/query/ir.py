@@ -317,6 +317,17 @@ class Insert:
         self.default_values = False
 
 
+class Copy:
+    """A bulk load of ``columns`` into ``table`` (PostgreSQL ``COPY ... FROM STDIN``); the values
+    travel beside the statement, column by column."""
+
+    __slots__ = ("columns", "table")
+
+    def __init__(self, table: str, columns: list[str]) -> None:
+        self.table = table
+        self.columns = columns
+
+
 class Update:
     __slots__ = ("assignments", "returning", "table", "where")
 
@@ -337,4 +348,4 @@ class Delete:
         self.where = where
 
 
-Statement = Select | Insert | Update | Delete
+Statement = Select | Insert | Copy | Update | Delete

@@ -3,6 +3,7 @@ get-by-pk, bulk_create/bulk_update, and race-safe get_or_create/update_or_create
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -278,6 +279,43 @@ def _on_conflict(
     return ir.OnConflict([column(n) for n in names], [column(n) for n in update_fields])
 
 
+# From this many rows a plain insert uses COPY rather than one UNNEST statement on PostgreSQL.
+# COPY costs one round trip more but encodes and loads faster. Measured on loopback (ms, COPY vs
+# UNNEST, 11-column rows): 10 rows 0.45/0.47, 100 rows 0.88/0.98, 3000 rows 13.4/15.2. Below
+# 100 rows the gain is within noise, and on a distant server the extra round trip would lose.
+COPY_MIN_ROWS = 100
+
+
+def _copy_statements(model: type[Model], dialect: Dialect, columns: list[str]) -> tuple[str, str]:
+    """The COPY of ``columns`` into ``model``'s table, and the one-row INSERT of the same columns
+    whose parameter types tell the engine how to encode each column (compiled once, cached)."""
+    meta = model._meta
+    key = ("copy", dialect.name, tuple(columns))
+    cached: tuple[str, str] | None = meta.statements.get(key)
+    if cached is None:
+        copy_sql, _ = Compiler(dialect).compile(ir.Copy(meta.table, columns))
+        probe = ir.Insert(meta.table, columns, [[ir.Param(None) for _ in columns]])
+        types_from, _ = Compiler(dialect).compile(probe)
+        cached = meta.statements[key] = (copy_sql, types_from)
+    return cached
+
+
+def _field_columns(objs: list[Any], names: list[str]) -> list[Sequence[Any]]:
+    """The instances' values, one sequence per field name (a field missing from an instance's
+    ``__dict__`` reads as None). One C-level getter call per instance and one transpose, not a
+    Python-level lookup per cell."""
+    if not names:
+        return []
+    getter = operator.itemgetter(*names)
+    try:
+        rows = [getter(o.__dict__) for o in objs]
+    except KeyError:
+        rows = [tuple(o.__dict__.get(n) for n in names) for o in objs]
+    if len(names) == 1:
+        return [rows]
+    return list(zip(*rows, strict=True)) if rows else [() for _ in names]
+
+
 async def _insert_group(
     model: type[Model],
     db: Any,
@@ -297,10 +335,8 @@ async def _insert_group(
             f.db_default is not NO_DEFAULT and all(o.__dict__.get(f.model_field_name) is None for o in objs)
         )
     ]
-    columns: list[list[Any]] = []
-    for field in fields:
-        name = field.model_field_name
-        raw = [o.__dict__.get(name) for o in objs]
+    columns: list[Sequence[Any]] = []
+    for field, raw in zip(fields, _field_columns(objs, [f.model_field_name for f in fields]), strict=True):
         if field.identity_db and field.null:
             columns.append(raw)
         elif field.identity_db:
@@ -320,9 +356,25 @@ async def _insert_group(
         if batch_size:
             size = min(size, batch_size)
     col_names = [f.column for f in fields]
+    # Plain inserts of many rows go through the bulk-load path (PostgreSQL binary COPY): no
+    # RETURNING or ON CONFLICT there, so only when neither is wanted.
+    copy_ok = (
+        dialect.supports_copy
+        and not returning
+        and conflict is None
+        and bool(fields)
+        and all(f.copy_safe for f in fields)
+        and hasattr(db._runner(), "copy_in")
+    )
     for start in range(0, len(objs), size):
         stop = min(start + size, len(objs))
         count = stop - start
+        if copy_ok and count >= COPY_MIN_ROWS:
+            copy_sql, types_from = _copy_statements(model, dialect, col_names)
+            await db.copy_in(copy_sql, types_from, [col[start:stop] for col in columns])
+            for obj in objs[start:stop]:
+                obj.__dict__["_saved_in_db"] = True
+            continue
         stmt = ir.Insert(meta.table, col_names, [], [f.column for f in returning], conflict)
         if use_unnest:
             stmt.unnest = [(ir.Param(col[start:stop]), f) for col, f in zip(columns, fields, strict=True)]
