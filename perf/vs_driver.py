@@ -861,6 +861,7 @@ def report(result: BackendResult) -> str:
         f"engine/{base}",
         "orm ms",
         f"orm/{base}",
+        f"orm cpu/{base} cpu",
         "orm stmts",
     ]
     rows = []
@@ -877,6 +878,11 @@ def report(result: BackendResult) -> str:
             r = op.ratio(name, base)
             return f"{r:.2f}x" if r is not None else "n/a"
 
+        def cpu_ratio(name: str, s: dict[str, Samples] = s) -> str:
+            if name in s and base in s and s[base].cpu_median > 0:
+                return f"{s[name].cpu_median / s[base].cpu_median:.2f}x"
+            return "n/a"
+
         rows.append(
             [
                 op.label,
@@ -886,6 +892,7 @@ def report(result: BackendResult) -> str:
                 ratio("engine"),
                 ms("orm"),
                 ratio("orm"),
+                cpu_ratio("orm"),
                 op.statements.get("orm", "n/a"),
             ]
         )
@@ -909,6 +916,7 @@ def to_json(results: Sequence[BackendResult]) -> dict[str, Any]:
                 op.key: {
                     "label": op.label,
                     "median_ms": {k: v.median_ms for k, v in op.samples.items()},
+                    "median_cpu_ms": {k: v.cpu_median * 1000 for k, v in op.samples.items()},
                     "errors": op.errors,
                     "statements": op.statements,
                     "peak_mb": op.peak_mb,

@@ -10,8 +10,10 @@ use crate::value::{Rows, Value};
 /// Receives a query's rows, batch after batch, in order.
 pub type RowSink<'a> = dyn FnMut(Rows) + Send + 'a;
 
-const FIRST_BATCH: usize = 128;
-const MAX_BATCH: usize = 4096;
+// Measured on a 5000-row fetch: with batches up to 4096 rows the loop converted the last two
+// (3000 rows) after the runtime had finished; with 512 the tail is at most 512 rows.
+const FIRST_BATCH: usize = 64;
+const MAX_BATCH: usize = 512;
 
 /// Collects decoded rows and hands them to a sink in growing batches.
 pub struct Batcher<'a, 's> {
@@ -84,10 +86,11 @@ mod tests {
     fn batches_start_small_double_and_cover_every_row_in_order() {
         assert_eq!(run(0), vec![0]);
         assert_eq!(run(5), vec![5]);
-        assert_eq!(run(128), vec![128]);
-        assert_eq!(run(129), vec![128, 1]);
+        assert_eq!(run(64), vec![64]);
+        assert_eq!(run(65), vec![64, 1]);
         let sizes = run(20_000);
-        assert_eq!(&sizes[..7], &[128, 256, 512, 1024, 2048, 4096, 4096]);
+        assert_eq!(&sizes[..6], &[64, 128, 256, 512, 512, 512]);
+        assert!(sizes.iter().all(|&n| n <= 512));
         assert_eq!(sizes.iter().sum::<usize>(), 20_000);
     }
 

@@ -277,28 +277,40 @@ pub trait Part: Send + 'static {
 
 /// Hands the parts of one operation's list result to the loop as they are ready.
 ///
-/// The newest part is held back until the next one arrives or the operation ends, so the last
-/// part travels with the result itself: a result of one part (every point query) costs the
-/// loop one completion and one wake-up, not two.
+/// The first part is held back until a second one arrives: a result of one part (every point
+/// query) then travels with the operation's end, one completion and one wake-up for the loop.
+/// Later parts go at once, so the loop converts each while the next is read.
 pub struct PartSender {
     shared: Arc<Shared>,
     future: FutureRef,
     list: Arc<Py<PyList>>,
-    held: Arc<Mutex<Option<AppendPart>>>,
+    held: Arc<Mutex<Held>>,
+}
+
+#[derive(Default)]
+struct Held {
+    first: Option<AppendPart>,
+    released: bool,
 }
 
 impl PartSender {
     pub fn send<P: Part>(&self, part: P) {
         let list = self.list.clone();
         let append: AppendPart = Box::new(move |py| part.append_to(py, list.bind(py)));
-        let previous = self.held.lock().unwrap_or_else(|p| p.into_inner()).replace(append);
-        if let Some(previous) = previous {
-            self.shared.push((self.future.clone(), Step::Part(previous)));
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if !held.released && held.first.is_none() {
+            held.first = Some(append);
+            return;
         }
+        held.released = true;
+        if let Some(first) = held.first.take() {
+            self.shared.push((self.future.clone(), Step::Part(first)));
+        }
+        self.shared.push((self.future.clone(), Step::Part(append)));
     }
 }
 
-/// The finished list: every part appended but the last, which is appended now.
+/// The finished list: every part appended, or all but a lone first part, appended now.
 struct Collected {
     list: Arc<Py<PyList>>,
     last: Option<AppendPart>,
@@ -325,7 +337,7 @@ where
 {
     let (shared, future) = new_future(py)?;
     let list = Arc::new(PyList::empty(py).unbind());
-    let held = Arc::new(Mutex::new(None));
+    let held = Arc::new(Mutex::new(Held::default()));
     let sender = PartSender {
         shared: shared.clone(),
         future: Arc::new(future.clone().unbind()),
@@ -335,7 +347,7 @@ where
     let fut = start(sender);
     run(shared, future, async move {
         fut.await?;
-        let last = held.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let last = held.lock().unwrap_or_else(|p| p.into_inner()).first.take();
         Ok(Collected { list, last })
     })
 }

@@ -73,8 +73,12 @@ pub struct InstanceSpec {
     cls: Py<PyType>,
     names: Vec<Py<PyString>>,
     converters: Vec<Option<Converter>>,
-    /// Extra entries every instance's `__dict__` gets (e.g. which fields were loaded).
-    extra: Option<Py<PyDict>>,
+    /// Every instance's `__dict__` starts as a copy of this: the column names (None for now) then
+    /// the extra entries (e.g. which fields were loaded). A copy of a ready-made dict costs one
+    /// allocation and no rehashing; filling an empty one resized it twice per row.
+    template: Py<PyDict>,
+    /// Columns not written per row, because an extra entry of the same name wins.
+    shadowed: Vec<bool>,
 }
 
 #[pymethods]
@@ -93,16 +97,29 @@ impl InstanceSpec {
                 "names and converters must have the same length",
             ));
         }
-        let names = names.iter().map(|n| PyString::intern(py, n).unbind()).collect();
+        let names: Vec<Py<PyString>> = names.iter().map(|n| PyString::intern(py, n).unbind()).collect();
         let converters = converters
             .into_iter()
             .map(|c| c.map(|c| Converter::from_py(c, py)))
             .collect();
+        let template = PyDict::new(py);
+        for name in &names {
+            template.set_item(name.bind(py), py.None())?;
+        }
+        let mut shadowed = vec![false; names.len()];
+        if let Some(extra) = &extra {
+            let extra = extra.bind(py);
+            for (name, hidden) in names.iter().zip(shadowed.iter_mut()) {
+                *hidden = extra.contains(name.bind(py))?;
+            }
+            template.update(extra.as_mapping())?;
+        }
         Ok(InstanceSpec {
             cls,
             names,
             converters,
-            extra,
+            template: template.unbind(),
+            shadowed,
         })
     }
 
@@ -131,18 +148,18 @@ impl InstanceSpec {
         }
         let _pause = super::convert::GcPause::new(py);
         let cls = self.cls.bind(py);
-        let extra = self.extra.as_ref().map(|e| e.bind(py));
+        let template = self.template.bind(py);
         for row in rows.iter().take(rows.len()) {
-            let dict = PyDict::new(py);
-            for ((value, name), conv) in row.iter().zip(&self.names).zip(&self.converters) {
+            let dict = template.copy()?;
+            let cells = row.iter().zip(&self.names).zip(&self.converters).zip(&self.shadowed);
+            for (((value, name), conv), &shadowed) in cells {
                 let mut item = to_py(py, value)?;
                 if let Some(conv) = conv {
                     item = conv.convert(py, item)?;
                 }
-                dict.set_item(name.bind(py), item)?;
-            }
-            if let Some(extra) = extra {
-                dict.update(extra.as_mapping())?;
+                if !shadowed {
+                    dict.set_item(name.bind(py), item)?;
+                }
             }
             // SAFETY: PyType_GenericAlloc returns a new, zeroed, GC-tracked instance of `cls`
             // (checked for NULL), as object.__new__ would; PyObject_GenericSetDict installs the
