@@ -140,3 +140,20 @@ async def test_reading_past_the_end_returns_empty(db_url: str) -> None:
                 failures.append(f"{type(exc).__name__}: {exc}")
         assert not failures, f"{len(failures)}/300 reads past the end failed, e.g. {failures[0]}"
         assert await _released(pool)
+
+
+async def test_an_error_midway_arrives_in_order_and_releases(pg_url: str) -> None:
+    """Chunks are read one ahead: a failure in chunk 2 still comes after chunk 1, on the request
+    for chunk 2, and the connection goes back to the pool."""
+    from yara_orm.exceptions import DataError
+
+    async with await connect(pg_url, max_size=1, acquire_timeout=5) as pool:
+        # No ORDER BY: a sort would evaluate every row before returning the first.
+        sql = "SELECT g, 1 / (g - 150) FROM generate_series(1, 300) g"
+        cursor = await pool.cursor(sql, chunk_size=100)
+        first = await cursor.fetch_chunk()
+        assert [r[0] for r in first] == list(range(1, 101))
+        with pytest.raises(DataError, match="division by zero"):
+            await cursor.fetch_chunk()
+        assert await _released(pool), pool.status()
+        assert await pool.fetch_one("SELECT 1") == (1,)

@@ -428,27 +428,29 @@ impl PgCursor {
             if ready_tx.send(Ok(columns.clone())).is_err() {
                 return;
             }
-            while let Some(reply) = req_rx.recv().await {
-                let result = match tx.query_portal(&portal, chunk as i32).await {
+            let next_chunk = || async {
+                match tx.query_portal(&portal, chunk as i32).await {
                     Ok(rows) => {
                         let mut out = Rows::new(columns.clone());
-                        let mut decoded = Ok(());
                         for row in &rows {
-                            if let Err(e) = decode::decode_row(row, &mut out.values) {
-                                decoded = Err(e);
-                                break;
-                            }
+                            decode::decode_row(row, &mut out.values)?;
                         }
-                        decoded.map(|_| out)
+                        Ok(out)
                     }
                     Err(e) => Err(map_pg_error(e)),
-                };
+                }
+            };
+            // One chunk is always read ahead: while the caller turns chunk k into objects, this
+            // task is already reading chunk k + 1 (memory stays bounded by two chunks).
+            let mut ahead = next_chunk().await;
+            while let Some(reply) = req_rx.recv().await {
                 // A short chunk (or an error) ends the stream: release the connection now.
-                let finished = result.as_ref().map(|r| r.len() < chunk).unwrap_or(true);
-                let _ = reply.send(result);
+                let finished = ahead.as_ref().map(|r| r.len() < chunk).unwrap_or(true);
+                let _ = reply.send(ahead);
                 if finished {
                     break;
                 }
+                ahead = next_chunk().await;
             }
             // Dropping the transaction rolls it back; the connection returns to the pool.
             drop(tx);

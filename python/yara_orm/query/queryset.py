@@ -311,11 +311,11 @@ class QuerySet(Generic[M]):
     def __aiter__(self) -> AsyncIterator[M]:
         return self.iterator()
 
-    async def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[M]:
+    def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[M]:
         """Stream the results ``chunk_size`` rows at a time through a server-side cursor, so
         memory stays bounded however many rows match."""
-        async for item in _stream(self, chunk_size):
-            yield item
+        # The generator itself, not a generator re-yielding it: one resumption per row, not two.
+        return _stream(self, chunk_size)
 
     async def count(self) -> int:
         db, dialect = self._executor()
@@ -498,9 +498,8 @@ class ValuesQuery(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         return self.iterator()
 
-    async def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[T]:
-        async for item in _stream(self._qs, chunk_size):
-            yield item
+    def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[T]:
+        return _stream(self._qs, chunk_size)
 
     def _wrap(self, qs: QuerySet[Any]) -> ValuesQuery[T]:
         return ValuesQuery(qs)
