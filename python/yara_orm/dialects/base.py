@@ -35,6 +35,10 @@ class Dialect:
     supports_unnest: ClassVar[bool] = False
     # Bulk loads through ``copy_sql`` (used by bulk_create where the executor has ``copy_in``).
     supports_copy: ClassVar[bool] = False
+    # Bulk inserts that need no RETURNING run one prepared one-row INSERT per row in a single
+    # transaction (``execute_many``) rather than multi-row VALUES: right where a statement costs
+    # no network round trip.
+    prepared_bulk_insert: ClassVar[bool] = False
     supports_returning: ClassVar[bool] = True
     # Whether an expression's value comes back typed (PostgreSQL) or as a storage class that
     # needs the expression's output field to convert it (SQLite).

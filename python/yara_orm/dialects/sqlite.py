@@ -71,6 +71,7 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     typed_expressions = False
     default_max_bind_params = 32766
+    prepared_bulk_insert = True
 
     type_names: ClassVar[dict[str, str]] = {
         "smallint": "SMALLINT",

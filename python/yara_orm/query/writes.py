@@ -294,10 +294,24 @@ def _copy_statements(model: type[Model], dialect: Dialect, columns: list[str]) -
     cached: tuple[str, str] | None = meta.statements.get(key)
     if cached is None:
         copy_sql, _ = Compiler(dialect).compile(ir.Copy(meta.table, columns))
-        probe = ir.Insert(meta.table, columns, [[ir.Param(None) for _ in columns]])
-        types_from, _ = Compiler(dialect).compile(probe)
-        cached = meta.statements[key] = (copy_sql, types_from)
+        cached = meta.statements[key] = (copy_sql, _one_row_insert(model, dialect, columns, None))
     return cached
+
+
+def _one_row_insert(
+    model: type[Model], dialect: Dialect, columns: list[str], conflict: ir.OnConflict | None
+) -> str:
+    """``INSERT INTO table (columns) VALUES (one row of placeholders)`` (cached without a
+    conflict clause, whose objects vary per call)."""
+    meta = model._meta
+    key = ("insert_one_row", dialect.name, tuple(columns))
+    sql: str | None = meta.statements.get(key) if conflict is None else None
+    if sql is None:
+        stmt = ir.Insert(meta.table, columns, [[ir.Param(None) for _ in columns]], (), conflict)
+        sql = _compile(dialect, stmt)
+        if conflict is None:
+            meta.statements[key] = sql
+    return sql
 
 
 def _field_columns(objs: list[Any], names: list[str]) -> list[Sequence[Any]]:
@@ -348,7 +362,10 @@ async def _insert_group(
             columns.append([to_db(v) for v in raw])
     returning = (pk,) if (not include_pk and conflict is None) else ()
     use_unnest = dialect.supports_unnest and fields and all(f.array_safe for f in fields)
-    if use_unnest:
+    # Where a statement costs no round trip (SQLite), one prepared one-row INSERT stepped per row
+    # inside one transaction beats a multi-row VALUES statement (5000 rows: ~11 against ~18 ms).
+    row_by_row = dialect.prepared_bulk_insert and not returning and bool(fields)
+    if use_unnest or row_by_row:
         size = batch_size or len(objs)
     else:
         per_row = max(len(fields), 1)
@@ -372,6 +389,12 @@ async def _insert_group(
         if copy_ok and count >= COPY_MIN_ROWS:
             copy_sql, types_from = _copy_statements(model, dialect, col_names)
             await db.copy_in(copy_sql, types_from, [col[start:stop] for col in columns])
+            for obj in objs[start:stop]:
+                obj.__dict__["_saved_in_db"] = True
+            continue
+        if row_by_row:
+            sql = _one_row_insert(model, dialect, col_names, conflict)
+            await db.execute_many(sql, list(zip(*(col[start:stop] for col in columns), strict=True)))
             for obj in objs[start:stop]:
                 obj.__dict__["_saved_in_db"] = True
             continue
