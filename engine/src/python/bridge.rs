@@ -310,15 +310,15 @@ impl PartSender {
     }
 }
 
-/// The finished list: every part appended, or all but a lone first part, appended now.
+/// The finished list: every part appended, or a lone (held-back) part still to append.
 struct Collected {
     list: Arc<Py<PyList>>,
-    last: Option<AppendPart>,
+    lone_part: Option<AppendPart>,
 }
 
 impl Deliver for Collected {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if let Some(append) = self.last {
+        if let Some(append) = self.lone_part {
             append(py)?;
         }
         Ok(self.list.clone_ref(py).into_any())
@@ -347,8 +347,8 @@ where
     let fut = start(sender);
     run(shared, future, async move {
         fut.await?;
-        let last = held.lock().unwrap_or_else(|p| p.into_inner()).first.take();
-        Ok(Collected { list, last })
+        let lone_part = held.lock().unwrap_or_else(|p| p.into_inner()).first.take();
+        Ok(Collected { list, lone_part })
     })
 }
 
