@@ -141,6 +141,11 @@ def model_values(value: Any) -> Any:
 
     if isinstance(value, Model):
         return value.pk
-    if isinstance(value, list | tuple | set | frozenset) and any(isinstance(v, Model) for v in value):
-        return [v.pk if isinstance(v, Model) else v for v in value]
+    if isinstance(value, list | tuple | set | frozenset):
+        # Lists of plain values (thousands of ids in a prefetch) skip the per-item Model check,
+        # which goes through ABCMeta.__instancecheck__.
+        if all(type(v) in _PLAIN for v in value):
+            return value
+        if any(isinstance(v, Model) for v in value):
+            return [v.pk if isinstance(v, Model) else v for v in value]
     return value

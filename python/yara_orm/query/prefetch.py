@@ -219,13 +219,17 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
         id_attr = rel.field.id_field.model_field_name
         back_key = cache_key(rel.field.name)
         rows = await _target_qs(rel, node, using_db).filter(**{f"{id_attr}__in": pks})
-        groups = {}
         by_pk = {o.pk: o for o in objs}
+        groups = {pk: [] for pk in by_pk}
         for obj in rows:
-            owner_pk = obj.__dict__[id_attr]
+            d = obj.__dict__
+            owner_pk = d[id_attr]
             # The other side is already in memory: link it so obj.<fk> costs no query.
-            obj.__dict__[back_key] = by_pk.get(owner_pk)
-            groups.setdefault(owner_pk, []).append(obj)
+            d[back_key] = by_pk.get(owner_pk)
+            group = groups.get(owner_pk)
+            if group is None:  # an id that compares equal to no owner's pk as given
+                group = groups[owner_pk] = []
+            group.append(obj)
     many = rel.kind in (REVERSE, M2M)
     for o in objs:
         group = groups.get(o.pk, [])
