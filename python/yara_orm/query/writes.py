@@ -279,7 +279,7 @@ def _on_conflict(
     return ir.OnConflict([column(n) for n in names], [column(n) for n in update_fields])
 
 
-# From this many rows a plain insert uses COPY rather than one UNNEST statement on PostgreSQL.
+# From this many rows (in one bulk_create) a plain insert uses COPY rather than UNNEST on PostgreSQL.
 # COPY costs one round trip more but encodes and loads faster. Measured on loopback (ms, COPY vs
 # UNNEST, 11-column rows): 10 rows 0.45/0.47, 100 rows 0.88/0.98, 3000 rows 13.4/15.2. Below
 # 100 rows the gain is within noise, and on a distant server the extra round trip would lose.
@@ -361,6 +361,25 @@ async def _insert_group(
             to_db = field.to_db
             columns.append([to_db(v) for v in raw])
     returning = (pk,) if (not include_pk and conflict is None) else ()
+    col_names = [f.column for f in fields]
+    # Plain inserts of many rows go through the bulk-load path (PostgreSQL binary COPY): no
+    # RETURNING or ON CONFLICT there, and no bind-parameter limit (batch_size still applies).
+    if (
+        len(objs) >= COPY_MIN_ROWS
+        and dialect.supports_copy
+        and not returning
+        and conflict is None
+        and bool(fields)
+        and all(f.copy_safe for f in fields)
+        and hasattr(db._runner(), "copy_in")
+    ):
+        copy_sql, types_from = _copy_statements(model, dialect, col_names)
+        size = batch_size or len(objs)
+        for start in range(0, len(objs), size):
+            await db.copy_in(copy_sql, types_from, [col[start : start + size] for col in columns])
+            for obj in objs[start : start + size]:
+                obj.__dict__["_saved_in_db"] = True
+        return
     use_unnest = dialect.supports_unnest and fields and all(f.array_safe for f in fields)
     # Where a statement costs no round trip (SQLite), one prepared one-row INSERT stepped per row
     # inside one transaction beats a multi-row VALUES statement (5000 rows: ~11 against ~18 ms).
@@ -372,26 +391,9 @@ async def _insert_group(
         size = max(1, dialect.max_bind_params // per_row)
         if batch_size:
             size = min(size, batch_size)
-    col_names = [f.column for f in fields]
-    # Plain inserts of many rows go through the bulk-load path (PostgreSQL binary COPY): no
-    # RETURNING or ON CONFLICT there, so only when neither is wanted.
-    copy_ok = (
-        dialect.supports_copy
-        and not returning
-        and conflict is None
-        and bool(fields)
-        and all(f.copy_safe for f in fields)
-        and hasattr(db._runner(), "copy_in")
-    )
     for start in range(0, len(objs), size):
         stop = min(start + size, len(objs))
         count = stop - start
-        if copy_ok and count >= COPY_MIN_ROWS:
-            copy_sql, types_from = _copy_statements(model, dialect, col_names)
-            await db.copy_in(copy_sql, types_from, [col[start:stop] for col in columns])
-            for obj in objs[start:stop]:
-                obj.__dict__["_saved_in_db"] = True
-            continue
         if row_by_row:
             sql = _one_row_insert(model, dialect, col_names, conflict)
             await db.execute_many(sql, list(zip(*(col[start:stop] for col in columns), strict=True)))
