@@ -208,8 +208,119 @@ pub struct EnginePool {
     backend: &'static str,
 }
 
-#[pymethods]
-impl EnginePool {
+/// Run one operation on the pool.
+macro_rules! on_pool {
+    ($self:ident, $py:ident, |$backend:ident| $body:expr) => {{
+        let $backend = $self.inner.clone();
+        spawn($py, async move { $body })
+    }};
+}
+
+/// `on_pool!` for a fetch whose rows are handed to the loop in parts (see `spawn_parts`).
+macro_rules! on_pool_parts {
+    ($self:ident, $py:ident, |$backend:ident, $parts:ident| $body:expr) => {{
+        let $backend = $self.inner.clone();
+        spawn_parts($py, move |$parts| async move { $body })
+    }};
+}
+
+/// The `#[pymethods]` of a pool or a transaction: the statement methods both have, generated
+/// once for each so they cannot drift apart, then `$extra`, the methods of that type alone.
+/// `$run` runs one operation (`on_pool!` or `with_tx!`); `$run_parts` one whose list result
+/// reaches the loop in parts.
+macro_rules! statement_methods {
+    ($ty:ident, $run:ident, $run_parts:ident, { $($extra:tt)* }) => {
+        #[pymethods]
+        impl $ty {
+            #[pyo3(signature = (sql, params = None))]
+            fn execute<'py>(
+                &self,
+                py: Python<'py>,
+                sql: String,
+                params: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let params = to_params(py, params)?;
+                $run!(self, py, |r| r.execute(&sql, params).await.map(Count))
+            }
+
+            fn execute_many<'py>(
+                &self,
+                py: Python<'py>,
+                sql: String,
+                params_seq: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let sets = to_param_sets(py, params_seq)?;
+                $run!(self, py, |r| r.execute_many(&sql, sets).await.map(Count))
+            }
+
+            /// Bulk-load `columns` (one sequence of values per column) with `copy_sql`; see the stub.
+            fn copy_in<'py>(
+                &self,
+                py: Python<'py>,
+                copy_sql: String,
+                types_from: String,
+                columns: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let columns = to_param_sets(py, columns)?;
+                $run!(self, py, |r| r.copy_in(&copy_sql, &types_from, columns).await.map(Count))
+            }
+
+            #[pyo3(signature = (sql, params = None))]
+            fn fetch<'py>(
+                &self,
+                py: Python<'py>,
+                sql: String,
+                params: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let params = to_params(py, params)?;
+                $run_parts!(self, py, |r, parts| r
+                    .fetch_batched(&sql, params, &mut |rows| parts.send(TuplesPart(rows)))
+                    .await)
+            }
+
+            #[pyo3(signature = (sql, params = None))]
+            fn fetch_with_columns<'py>(
+                &self,
+                py: Python<'py>,
+                sql: String,
+                params: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let params = to_params(py, params)?;
+                $run!(self, py, |r| r.fetch(&sql, params).await.map(RowsWithColumns))
+            }
+
+            #[pyo3(signature = (sql, params = None))]
+            fn fetch_one<'py>(
+                &self,
+                py: Python<'py>,
+                sql: String,
+                params: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let params = to_params(py, params)?;
+                $run!(self, py, |r| r.fetch_one(&sql, params).await.map(OneRow))
+            }
+
+            /// Run a query and build one instance per row as `spec` describes.
+            fn fetch_instances<'py>(
+                &self,
+                py: Python<'py>,
+                sql: String,
+                params: Option<&Bound<'py, PyAny>>,
+                spec: Py<InstanceSpec>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let params = to_params(py, params)?;
+                let spec = Arc::new(spec);
+                $run_parts!(self, py, |r, parts| r
+                    .fetch_batched(&sql, params, &mut |rows| parts.send(InstancesPart(rows, spec.clone())))
+                    .await)
+            }
+
+            $($extra)*
+        }
+    };
+}
+
+statement_methods!(EnginePool, on_pool, on_pool_parts, {
     fn capabilities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         capabilities_dict(py, self.inner.capabilities())
     }
@@ -227,102 +338,6 @@ impl EnginePool {
     #[getter]
     fn is_closed(&self) -> bool {
         self.inner.is_closed()
-    }
-
-    #[pyo3(signature = (sql, params = None))]
-    fn execute<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        let inner = self.inner.clone();
-        spawn(py, async move { inner.execute(&sql, params).await.map(Count) })
-    }
-
-    fn execute_many<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params_seq: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let sets = to_param_sets(py, params_seq)?;
-        let inner = self.inner.clone();
-        spawn(py, async move { inner.execute_many(&sql, sets).await.map(Count) })
-    }
-
-    /// Bulk-load `columns` (one sequence of values per column) with `copy_sql`; see the stub.
-    fn copy_in<'py>(
-        &self,
-        py: Python<'py>,
-        copy_sql: String,
-        types_from: String,
-        columns: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let columns = to_param_sets(py, columns)?;
-        let inner = self.inner.clone();
-        spawn(py, async move {
-            inner.copy_in(&copy_sql, &types_from, columns).await.map(Count)
-        })
-    }
-
-    #[pyo3(signature = (sql, params = None))]
-    fn fetch<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        let inner = self.inner.clone();
-        spawn_parts(py, move |parts| async move {
-            inner
-                .fetch_batched(&sql, params, &mut |rows| parts.send(TuplesPart(rows)))
-                .await
-        })
-    }
-
-    #[pyo3(signature = (sql, params = None))]
-    fn fetch_with_columns<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        let inner = self.inner.clone();
-        spawn(py, async move { inner.fetch(&sql, params).await.map(RowsWithColumns) })
-    }
-
-    #[pyo3(signature = (sql, params = None))]
-    fn fetch_one<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        let inner = self.inner.clone();
-        spawn(py, async move { inner.fetch_one(&sql, params).await.map(OneRow) })
-    }
-
-    /// Run a query and build one instance per row as `spec` describes.
-    fn fetch_instances<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-        spec: Py<InstanceSpec>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        let inner = self.inner.clone();
-        let spec = Arc::new(spec);
-        spawn_parts(py, move |parts| async move {
-            inner
-                .fetch_batched(&sql, params, &mut |rows| parts.send(InstancesPart(rows, spec.clone())))
-                .await
-        })
     }
 
     #[pyo3(signature = (isolation = None))]
@@ -357,7 +372,7 @@ impl EnginePool {
             Ok(Unit)
         })
     }
-}
+});
 
 fn finished() -> EngineError {
     EngineError::transaction("the transaction has already been committed or rolled back")
@@ -393,92 +408,7 @@ macro_rules! with_tx_parts {
     }};
 }
 
-#[pymethods]
-impl EngineTransaction {
-    #[pyo3(signature = (sql, params = None))]
-    fn execute<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        with_tx!(self, py, |tx| tx.execute(&sql, params).await.map(Count))
-    }
-
-    fn execute_many<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params_seq: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let sets = to_param_sets(py, params_seq)?;
-        with_tx!(self, py, |tx| tx.execute_many(&sql, sets).await.map(Count))
-    }
-
-    fn copy_in<'py>(
-        &self,
-        py: Python<'py>,
-        copy_sql: String,
-        types_from: String,
-        columns: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let columns = to_param_sets(py, columns)?;
-        with_tx!(self, py, |tx| tx
-            .copy_in(&copy_sql, &types_from, columns)
-            .await
-            .map(Count))
-    }
-
-    #[pyo3(signature = (sql, params = None))]
-    fn fetch<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        with_tx_parts!(self, py, |tx, parts| tx
-            .fetch_batched(&sql, params, &mut |rows| parts.send(TuplesPart(rows)))
-            .await)
-    }
-
-    #[pyo3(signature = (sql, params = None))]
-    fn fetch_with_columns<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        with_tx!(self, py, |tx| tx.fetch(&sql, params).await.map(RowsWithColumns))
-    }
-
-    #[pyo3(signature = (sql, params = None))]
-    fn fetch_one<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        with_tx!(self, py, |tx| tx.fetch_one(&sql, params).await.map(OneRow))
-    }
-
-    fn fetch_instances<'py>(
-        &self,
-        py: Python<'py>,
-        sql: String,
-        params: Option<&Bound<'py, PyAny>>,
-        spec: Py<InstanceSpec>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = to_params(py, params)?;
-        let spec = Arc::new(spec);
-        with_tx_parts!(self, py, |tx, parts| tx
-            .fetch_batched(&sql, params, &mut |rows| parts.send(InstancesPart(rows, spec.clone())))
-            .await)
-    }
-
+statement_methods!(EngineTransaction, with_tx, with_tx_parts, {
     fn savepoint<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
         with_tx!(self, py, |tx| tx.savepoint(&name).await.map(|_| Unit))
     }
@@ -514,7 +444,7 @@ impl EngineTransaction {
             Err(_) => true,
         }
     }
-}
+});
 
 impl Drop for EngineTransaction {
     /// Garbage-collected while still open (on the loop thread, outside the runtime): drop the
