@@ -62,6 +62,10 @@
 //!   locks are released at once, not when the connection is next acquired). A failed
 //!   `execute_many` must leave the pool clean too.
 //! - Concurrent use of the pool by many tasks at once, and streaming cursors.
+//! - `fetch_batched` hands over exactly the rows `fetch` returns, in order, each batch naming the
+//!   columns (an empty result too), inside a transaction as well; errors are reported.
+//! - `copy_in` stores exactly the rows given where the `copy_in` capability is declared, and is a
+//!   `Programming` error where it is not.
 //!
 //! # Capabilities, skips and failures
 //!
