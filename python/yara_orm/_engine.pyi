@@ -121,4 +121,4 @@ def configure_runtime(*, worker_threads: int | None = None, busy_poll_us: int | 
     window in microseconds (any time; 0 is off). See ``yara_orm.runtime``."""
 
 def runtime_settings() -> dict[str, Any]:
-    """``worker_threads``, ``busy_poll_us``, ``started``, ``busy_polling``."""
+    """``worker_threads``, ``busy_poll_us``, ``started``, ``busy_polling``, ``running_workers``."""

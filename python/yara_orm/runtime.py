@@ -25,6 +25,7 @@ class RuntimeSettings(TypedDict):
     busy_poll_us: int
     started: bool
     busy_polling: bool
+    running_workers: int | None  # as the running runtime reports it; None before it starts
 
 
 def configure(*, worker_threads: int | None = None, busy_poll_us: int | None = None) -> None:
@@ -34,11 +35,13 @@ def configure(*, worker_threads: int | None = None, busy_poll_us: int | None = N
 
 
 def settings() -> RuntimeSettings:
-    """The current settings; ``busy_polling`` tells whether a worker is polling right now."""
+    """The current settings; ``busy_polling`` tells whether a worker is polling right now and
+    ``running_workers`` how many worker threads the running runtime has."""
     raw = _engine.runtime_settings()
     return RuntimeSettings(
         worker_threads=int(raw["worker_threads"]),
         busy_poll_us=int(raw["busy_poll_us"]),
         started=bool(raw["started"]),
         busy_polling=bool(raw["busy_polling"]),
+        running_workers=None if raw["running_workers"] is None else int(raw["running_workers"]),
     )

@@ -172,13 +172,16 @@ pub fn configure_runtime(py: Python<'_>, worker_threads: Option<usize>, busy_pol
     Ok(())
 }
 
-/// The runtime's settings, and whether it has started.
+/// The runtime's settings, whether it has started, and its worker count as tokio reports it.
 #[pyfunction]
 pub fn runtime_settings(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let out = PyDict::new(py);
     out.set_item("worker_threads", THREADS.load(Ordering::SeqCst))?;
     out.set_item("busy_poll_us", BUSY_POLL.window_ns.load(Ordering::Relaxed) / 1000)?;
     out.set_item("started", STARTED.get().is_some())?;
+    // What the running runtime reports, as opposed to what was asked for.
+    let running = STARTED.get().map(|rt| rt.metrics().num_workers());
+    out.set_item("running_workers", running)?;
     out.set_item("busy_polling", BUSY_POLL.polling.load(Ordering::SeqCst))?;
     Ok(out)
 }
