@@ -82,6 +82,21 @@ class Orm:
 _MODELS: dict[str, Any] | None = None
 
 
+def wide_field_kinds(fields: Any) -> list[Callable[[], Any]]:
+    """The column kinds of the ``wide`` table, cycled through its 20 columns, as factories of
+    ``fields`` (Yara's module, or Tortoise's, whose field API is the same for these)."""
+    return [
+        lambda: fields.IntField(),
+        lambda: fields.TextField(),
+        lambda: fields.DecimalField(max_digits=12, decimal_places=3),
+        lambda: fields.FloatField(),
+        lambda: fields.BooleanField(),
+        lambda: fields.DatetimeField(),
+        lambda: fields.UUIDField(),
+        lambda: fields.DateField(),
+    ]
+
+
 def _define_models() -> dict[str, Any]:
     """Define the perf models once per process (model classes register globally)."""
     global _MODELS
@@ -133,16 +148,7 @@ def _define_models() -> dict[str, Any]:
         )
         Item = type(Model)("Item", (Model,), item_attrs)
 
-    wide_kinds = [
-        lambda: fields.IntField(),
-        lambda: fields.TextField(),
-        lambda: fields.DecimalField(max_digits=12, decimal_places=3),
-        lambda: fields.FloatField(),
-        lambda: fields.BooleanField(),
-        lambda: fields.DatetimeField(),
-        lambda: fields.UUIDField(),
-        lambda: fields.DateField(),
-    ]
+    wide_kinds = wide_field_kinds(fields)
     wide_attrs: dict[str, Any] = {
         "__module__": __name__,
         "__qualname__": "Wide",

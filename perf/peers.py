@@ -28,7 +28,7 @@ from common import (
     md_table,
     scratch_postgres,
 )
-from orm_adapter import item_kwargs
+from orm_adapter import item_kwargs, wide_field_kinds
 from vs_driver import OPS, QUICK, BackendResult, Bench, Setup, Sizes, Timed
 
 PEER_OPS = [k for k, _ in OPS if k != "stream"]
@@ -70,16 +70,7 @@ def tortoise_models() -> dict[str, Any]:
             table = "item"
             app = "models"
 
-    kinds: list[Callable[[], Any]] = [
-        lambda: fields.IntField(),
-        lambda: fields.TextField(),
-        lambda: fields.DecimalField(max_digits=12, decimal_places=3),
-        lambda: fields.FloatField(),
-        lambda: fields.BooleanField(),
-        lambda: fields.DatetimeField(),
-        lambda: fields.UUIDField(),
-        lambda: fields.DateField(),
-    ]
+    kinds = wide_field_kinds(fields)
     attrs: dict[str, Any] = {
         "__module__": __name__,
         "id": fields.IntField(primary_key=True),

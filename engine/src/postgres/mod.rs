@@ -149,19 +149,8 @@ impl Backend for PgBackend {
 
     async fn fetch_batched(&self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
         let mut conn = self.acquire().await?;
-        // Retried only while nothing was handed over (a stale statement fails before any row).
-        let mut sent = false;
-        let mut tracked = |rows: Rows| {
-            sent = true;
-            sink(rows)
-        };
-        match conn.fetch_batched(sql, &params, &mut tracked).await {
-            Err(e) if is_stale_statement(&e) && !sent => {
-                conn.forget(sql);
-                conn.fetch_batched(sql, &params, sink).await
-            }
-            other => other,
-        }
+        // A stale statement fails at Bind, before any row reached `sink`: retrying is safe.
+        retry_stale!(conn, sql, conn.fetch_batched(sql, &params, sink).await)
     }
 
     async fn fetch_one(&self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {

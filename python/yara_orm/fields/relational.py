@@ -263,13 +263,6 @@ class RelationIdField(Field[Any]):
     def db_value(self, value: Any) -> Any:
         return self.target_pk.db_value(value)
 
-    def lookup_value(self, value: Any) -> Any:
-        if value is None:
-            return None
-        if hasattr(type(value), "_meta"):
-            value = value.pk
-        return self.target_pk.lookup_value(value)
-
     def parse_raw(self, value: Any) -> Any:
         return self.target_pk.parse_raw(value)
 

@@ -52,23 +52,31 @@ def _validate(obj: Model, fields: Iterable[Field[Any]]) -> None:
 # -- single rows ----------------------------------------------------------------------------------
 
 
-def _insert_statement(
+def insert_statement(
     model: type[Model],
     dialect: Dialect,
     fields: tuple[Field[Any], ...],
-    returning: tuple[Field[Any], ...],
-    on_conflict: bool,
+    returning: tuple[Field[Any], ...] = (),
+    conflict: ir.OnConflict | None = None,
 ) -> str:
+    """The one-row INSERT of ``fields`` (``DEFAULT VALUES`` when there are none), compiled once
+    per field set, RETURNING list and conflict clause, and cached on the model: ``create()``,
+    bulk_create's COPY type probe and its row-by-row path all use it."""
     meta = model._meta
-    stmt = ir.Insert(
-        meta.table,
-        [f.column for f in fields],
-        [[ir.Param(None) for _ in fields]],
-        returning=[f.column for f in returning],
-        on_conflict=ir.OnConflict() if on_conflict else None,
-    )
-    stmt.default_values = not fields
-    return _compile(dialect, stmt)
+    clause = None if conflict is None else (conflict.target, conflict.update_columns)
+    key = ("insert", dialect.name, fields, returning, clause)
+    sql: str | None = meta.statements.get(key)
+    if sql is None:
+        stmt = ir.Insert(
+            meta.table,
+            [f.column for f in fields],
+            [[ir.Param(None) for _ in fields]],
+            returning=[f.column for f in returning],
+            on_conflict=conflict,
+        )
+        stmt.default_values = not fields
+        sql = meta.statements[key] = _compile(dialect, stmt)
+    return sql
 
 
 async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: bool = False) -> bool:
@@ -92,11 +100,8 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
     _validate(obj, meta.validated_fields)
     if ignore_conflict and meta.pk not in returning:
         returning.insert(0, meta.pk)
-    key = ("insert", dialect.name, tuple(fields), tuple(returning), ignore_conflict)
-    sql = meta.statements.get(key)
-    if sql is None:
-        sql = _insert_statement(model, dialect, tuple(fields), tuple(returning), ignore_conflict)
-        meta.statements[key] = sql
+    conflict = ir.OnConflict() if ignore_conflict else None
+    sql = insert_statement(model, dialect, tuple(fields), tuple(returning), conflict)
     if returning:
         row = await db.fetch_one(sql, values)
         if row is None:
@@ -286,32 +291,17 @@ def _on_conflict(
 COPY_MIN_ROWS = 100
 
 
-def _copy_statements(model: type[Model], dialect: Dialect, columns: list[str]) -> tuple[str, str]:
-    """The COPY of ``columns`` into ``model``'s table, and the one-row INSERT of the same columns
-    whose parameter types tell the engine how to encode each column (compiled once, cached)."""
+def _copy_statements(model: type[Model], dialect: Dialect, fields: tuple[Field[Any], ...]) -> tuple[str, str]:
+    """The COPY of ``fields`` into ``model``'s table (compiled once, cached), and the one-row
+    INSERT of the same columns, whose parameter types tell the engine how to encode each one."""
     meta = model._meta
-    key = ("copy", dialect.name, tuple(columns))
-    cached: tuple[str, str] | None = meta.statements.get(key)
-    if cached is None:
-        copy_sql, _ = Compiler(dialect).compile(ir.Copy(meta.table, columns))
-        cached = meta.statements[key] = (copy_sql, _one_row_insert(model, dialect, columns, None))
-    return cached
-
-
-def _one_row_insert(
-    model: type[Model], dialect: Dialect, columns: list[str], conflict: ir.OnConflict | None
-) -> str:
-    """``INSERT INTO table (columns) VALUES (one row of placeholders)`` (cached without a
-    conflict clause, whose objects vary per call)."""
-    meta = model._meta
-    key = ("insert_one_row", dialect.name, tuple(columns))
-    sql: str | None = meta.statements.get(key) if conflict is None else None
-    if sql is None:
-        stmt = ir.Insert(meta.table, columns, [[ir.Param(None) for _ in columns]], (), conflict)
-        sql = _compile(dialect, stmt)
-        if conflict is None:
-            meta.statements[key] = sql
-    return sql
+    key = ("copy", dialect.name, fields)
+    copy_sql: str | None = meta.statements.get(key)
+    if copy_sql is None:
+        copy_sql = meta.statements[key] = Compiler(dialect).compile(
+            ir.Copy(meta.table, [f.column for f in fields])
+        )[0]
+    return copy_sql, insert_statement(model, dialect, fields)
 
 
 def _field_columns(objs: list[Any], names: list[str]) -> list[Sequence[Any]]:
@@ -373,7 +363,7 @@ async def _insert_group(
         and all(f.copy_safe for f in fields)
         and hasattr(db._runner(), "copy_in")
     ):
-        copy_sql, types_from = _copy_statements(model, dialect, col_names)
+        copy_sql, types_from = _copy_statements(model, dialect, tuple(fields))
         size = batch_size or len(objs)
         for start in range(0, len(objs), size):
             await db.copy_in(copy_sql, types_from, [col[start : start + size] for col in columns])
@@ -395,7 +385,7 @@ async def _insert_group(
         stop = min(start + size, len(objs))
         count = stop - start
         if row_by_row:
-            sql = _one_row_insert(model, dialect, col_names, conflict)
+            sql = insert_statement(model, dialect, tuple(fields), (), conflict)
             await db.execute_many(sql, list(zip(*(col[start:stop] for col in columns), strict=True)))
             for obj in objs[start:stop]:
                 obj.__dict__["_saved_in_db"] = True
