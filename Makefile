@@ -42,6 +42,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check python tests examples perf
 	$(VENV)/bin/ruff format --check python tests examples perf
 	$(VENV)/bin/mypy
+	$(PY) scripts/check_layers.py
 
 fmt: $(STAMP)
 	cargo fmt --all

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Protocol, runtime_checkable
 
+from .dialects import register_dialect
 from .exceptions import ConfigurationError
 
 __all__ = [
@@ -171,8 +172,6 @@ def find_backend(scheme: str) -> BackendSpec:
 
 async def connect_external(url: str, options: dict[str, Any]) -> BackendPool:
     """Open a pool through the registered backend for ``url``'s scheme and register its dialect."""
-    from .dialects import register_dialect
-
     spec = find_backend(scheme_of(url))
     register_dialect(spec.name, spec.dialect)
     return await spec.connect(url, options)

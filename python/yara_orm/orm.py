@@ -24,10 +24,10 @@ from . import schema, timezone
 from .connection import Connection, connections
 from .dialects import get_dialect
 from .exceptions import ConfigurationError
-from .models import relations
-from .models.meta import MODEL_REGISTRY
+from .models import wiring
 from .models.model import Model
 from .pool import connect
+from .registry import MODEL_REGISTRY
 
 T = TypeVar("T")
 
@@ -185,7 +185,7 @@ class YaraOrm:
             module_list = app.get("models") if isinstance(app, dict) else app
             app_conn = (app.get("default_connection") if isinstance(app, dict) else None) or default_conn
             if module_list is None:
-                # Join models are added by relations.setup for the relations that use them.
+                # Join models are added by wiring.setup for the relations that use them.
                 found = [
                     m
                     for m in MODEL_REGISTRY
@@ -197,7 +197,7 @@ class YaraOrm:
                     found += _models_in(item)
             registry: dict[str, type[Model]] = {}
             # Resolves relation targets, adds reverse sides and the auto-created join models.
-            found = relations.setup(found)
+            found = wiring.setup(found)
             for model in dict.fromkeys(found):
                 meta = model._meta
                 if meta.app is None or module_list is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..exceptions import UnSupportedError
+from ..fields.base import NO_DEFAULT
 from ..query import ir
 
 if TYPE_CHECKING:
@@ -325,8 +326,6 @@ class Dialect:
         return f"FOREIGN KEY ({q(column)}) REFERENCES {q(table)} ({q(ref_column)}) ON DELETE {on_delete}"
 
     def db_default_sql(self, field: Field[Any]) -> str | None:
-        from ..fields.base import NO_DEFAULT
-
         value = field.db_default
         if value is NO_DEFAULT:
             return None

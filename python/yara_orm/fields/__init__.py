@@ -1,5 +1,8 @@
 """Model fields: ``from yara_orm import fields`` then ``fields.IntField(...)``."""
 
+from typing import TYPE_CHECKING, Any
+
+from . import relational
 from .base import NO_DEFAULT, Field
 from .data import (
     BigIntField,
@@ -28,7 +31,6 @@ from .relational import (
     RESTRICT,
     SET_DEFAULT,
     SET_NULL,
-    BackwardFKRelation,
     BackwardOneToOneRelation,
     ForeignKeyField,
     ForeignKeyFieldInstance,
@@ -36,15 +38,22 @@ from .relational import (
     ForeignKeyRelation,
     ManyToManyField,
     ManyToManyFieldInstance,
-    ManyToManyRelation,
     OnDelete,
     OneToOneField,
     OneToOneFieldInstance,
     OneToOneNullableRelation,
     OneToOneRelation,
     RelationIdField,
-    ReverseRelation,
 )
+
+if TYPE_CHECKING:
+    from .relational import BackwardFKRelation, ManyToManyRelation, ReverseRelation
+
+
+def __getattr__(name: str) -> Any:
+    # The manager aliases need the model layer, which imports this package: built on first use.
+    return getattr(relational, name)
+
 
 __all__ = [
     "CASCADE",

@@ -8,16 +8,18 @@ still decode positionally into ``__dict__`` with no per-row relation work.
 
 from __future__ import annotations
 
+import copy
 import enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, overload
 
 from ..exceptions import ConfigurationError
-from ..models.relations import ManyToManyManager, ReverseManager
+from ..registry import resolve_model
 from .base import NO_DEFAULT, Field
 
 if TYPE_CHECKING:
     from ..dialects.base import Dialect
     from ..models.model import Model
+    from ..models.related import ManyToManyManager, ReverseManager
 
 MT = TypeVar("MT", bound="Model")
 
@@ -35,33 +37,6 @@ RESTRICT = OnDelete.RESTRICT
 SET_NULL = OnDelete.SET_NULL
 SET_DEFAULT = OnDelete.SET_DEFAULT
 NO_ACTION = OnDelete.NO_ACTION
-
-
-def _resolve_model(ref: Any, owner: type[Model], known: dict[str, type[Model]] | None = None) -> type[Model]:
-    """A model from a class, ``"self"``, ``"app.Model"`` or ``"Model"``."""
-    from ..models.meta import MODEL_REGISTRY
-
-    if isinstance(ref, type):
-        return ref
-    if not isinstance(ref, str):
-        raise ConfigurationError(
-            f"{owner.__name__}: a relation target must be a model or a name, got {ref!r}"
-        )
-    if ref == "self":
-        return owner
-    app, _, name = ref.rpartition(".")
-    candidates = [m for m in (known or {}).values() if m.__name__ == name]
-    if not candidates:
-        candidates = [m for m in MODEL_REGISTRY if m.__name__ == name]
-    if app and len(candidates) > 1:
-        candidates = [m for m in candidates if m._meta.app in (None, app)] or candidates
-    if not candidates:
-        raise ConfigurationError(
-            f"{owner.__name__}: relation target {ref!r} is not a defined model "
-            "(define it, and pass its module to YaraOrm.init)"
-        )
-    # The most recent definition wins (tests redefine models with the same name).
-    return candidates[-1]
 
 
 class RelationField(Generic[MT]):
@@ -100,12 +75,10 @@ class RelationField(Generic[MT]):
     def related_model(self) -> type[Model]:
         if self._target is None:
             assert self.model is not None
-            self._target = _resolve_model(self.reference, self.model)
+            self._target = resolve_model(self.reference, self.model)
         return self._target
 
     def clone(self) -> RelationField[MT]:
-        import copy
-
         new = copy.copy(self)
         new.model = None
         new._target = None
@@ -204,7 +177,7 @@ class ManyToManyFieldInstance(RelationField[MT]):
         self.through = through
         self.forward_key = forward_key
         self.backward_key = backward_key
-        # Set up by models/relations.py: the through model and its two foreign keys.
+        # Set up by models/wiring.py: the through model and its two foreign keys.
         self.through_model: type[Model] | None = None
         self.source_fk: ForeignKeyFieldInstance[Any] | None = None
         self.target_fk: ForeignKeyFieldInstance[Any] | None = None
@@ -335,6 +308,22 @@ ForeignKeyNullableRelation = Union[MT, None]  # noqa: UP007
 OneToOneRelation = Union[MT]  # noqa: UP007
 OneToOneNullableRelation = Union[MT, None]  # noqa: UP007
 BackwardOneToOneRelation = Union[MT]  # noqa: UP007
-ReverseRelation = ReverseManager[MT]
-BackwardFKRelation = ReverseManager[MT]
-ManyToManyRelation = ManyToManyManager[MT]
+# The many sides are managers, which live in the model layer above this one: for type checkers
+# they are plain aliases, at run time module ``__getattr__`` builds them on first use.
+if TYPE_CHECKING:
+    ReverseRelation = ReverseManager[MT]
+    BackwardFKRelation = ReverseManager[MT]
+    ManyToManyRelation = ManyToManyManager[MT]
+
+MANAGER_ALIASES = frozenset(("ReverseRelation", "BackwardFKRelation", "ManyToManyRelation"))
+
+
+def __getattr__(name: str) -> Any:
+    if name not in MANAGER_ALIASES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # Lazy by design (see the layering test): the model layer imports this module.
+    from ..models import related
+
+    alias = (related.ManyToManyManager if name == "ManyToManyRelation" else related.ReverseManager)[MT]
+    globals()[name] = alias
+    return alias

@@ -7,20 +7,23 @@ import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import registry
 from ..exceptions import ConfigurationError
 from ..fields.base import _IMMUTABLE, NO_DEFAULT, Field
 from ..fields.data import IntField
+from ..query.cache import StatementCache
+from ..registry import MODEL_REGISTRY
+from .init import make_init
+from .manager import Manager
+from .wiring import collect, contribute
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..fields.relational import RelationField
-    from .manager import Manager
+    from ..relations import Relation
     from .model import Model
-    from .relations import Relation
 
-# Every concrete model class defined so far, in definition order (``YaraOrm.init`` without
-# ``modules`` registers these).
-MODEL_REGISTRY: list[type[Model]] = []
+__all__ = ["MODEL_REGISTRY", "Index", "MetaInfo", "ModelMeta"]
 
 _META_OPTIONS = frozenset(
     (
@@ -37,8 +40,6 @@ _META_OPTIONS = frozenset(
     )
 )
 _INHERITED_OPTIONS = ("ordering", "unique_together", "indexes", "manager", "default_connection", "app")
-
-_QUERY_CACHE_LIMIT = 512
 
 
 class Index:
@@ -96,9 +97,13 @@ class MetaInfo:
         self.pk_attr = self.pk.model_field_name
         self.pk_column = self.pk.column
         self._lookup: dict[str, Field[Any]] = {"pk": self.pk, **fields}
-        # Relations by name (forward keys, reverse sides, many-to-many), see models/relations.py.
+        # Relations by name (forward keys, reverse sides, many-to-many), see models/wiring.py.
         self.relations: dict[str, Relation] = {}
         self.declared_relations: list[RelationField[Any]] = []
+        # Read when an abstract model is inherited: whether its ``id`` was added automatically
+        # (the child adds its own) and the Meta options it passes on.
+        self.auto_pk = False
+        self.options: dict[str, Any] = options
         manager = options.get("manager")
         # A manager inherited from an abstract base is copied: each model binds its own.
         self.manager: Manager[Any] | None = copy.copy(manager) if manager is not None else None
@@ -121,9 +126,8 @@ class MetaInfo:
         # -- bound by YaraOrm.init --
         self.db: Connection | None = None
         self.connection_name: str | None = None
-        # -- caches (cleared when the model is bound to a connection) --
-        self.statements: dict[Any, Any] = {}
-        self.query_cache: dict[Any, Any] = {}
+        # -- the statement cache (cleared when the model is bound to a connection) --
+        self.statements = StatementCache()
         # Tortoise style ``unique_together = (("club", "member"),)`` names foreign keys by relation.
         self.unique_together = tuple(tuple(self._canonical(n) for n in g) for g in self.unique_together)
         self.indexes = tuple(
@@ -158,12 +162,11 @@ class MetaInfo:
         self.db = db
         self.connection_name = name
         self.statements.clear()
-        self.query_cache.clear()
 
-    def cache_query(self, key: Any, value: Any) -> None:
-        if len(self.query_cache) >= _QUERY_CACHE_LIMIT:
-            self.query_cache.clear()
-        self.query_cache[key] = value
+    @property
+    def query_cache(self) -> StatementCache:
+        """The statement cache under its 1.19 name (query shapes live in it too)."""
+        return self.statements
 
     @property
     def db_fields(self) -> list[Field[Any]]:
@@ -201,7 +204,9 @@ class ModelMeta(type):
         declared_order = list(attrs)
         model_bases = [b for b in bases if isinstance(b, ModelMeta) and hasattr(b, "_meta")]
         if not model_bases and attrs.get("__module__") == "yara_orm.models.model" and name == "Model":
-            return super().__new__(mcs, name, bases, attrs, **kwargs)
+            base = super().__new__(mcs, name, bases, attrs, **kwargs)
+            registry.register_base(base)
+            return base
 
         options: dict[str, Any] = {}
         fields: dict[str, Field[Any]] = {}
@@ -213,7 +218,7 @@ class ModelMeta(type):
                     "only abstract models (Meta.abstract = True) can be inherited"
                 )
             for field_name, field in base_meta.fields_map.items():
-                if field_name == "id" and getattr(base_meta, "auto_pk", False):
+                if field_name == "id" and base_meta.auto_pk:
                     continue
                 if getattr(field, "relation", None) is not None:
                     continue  # re-created from the cloned relation declaration below
@@ -221,7 +226,7 @@ class ModelMeta(type):
             for rel_field in base_meta.declared_relations:
                 attrs.setdefault(rel_field.name, rel_field.clone())
             for option in _INHERITED_OPTIONS:
-                value = getattr(base_meta, "_options", {}).get(option)
+                value = base_meta.options.get(option)
                 if value is not None:
                     options[option] = value
 
@@ -248,8 +253,6 @@ class ModelMeta(type):
                 fields[attr] = value
                 del attrs[attr]
 
-        from .relations import collect, contribute
-
         declared = collect(name, attrs, fields)
         if declared:
             # A foreign key's ``<name>_id`` column sits where the relation was declared.
@@ -267,22 +270,17 @@ class ModelMeta(type):
         for attr, field in fields.items():
             field.contribute(cls, attr)  # type: ignore[arg-type]
         meta = MetaInfo(cls, options, fields)  # type: ignore[arg-type]
-        meta.auto_pk = auto_pk  # type: ignore[attr-defined]
+        meta.auto_pk = auto_pk
         meta.declared_relations = declared
-        meta._options = options  # type: ignore[attr-defined]
         if meta.manager is None:
-            from .manager import Manager
-
             meta.manager = Manager()
         meta.manager._bind(cls)
         cls._meta = meta  # type: ignore[attr-defined]
         contribute(cls, declared)  # type: ignore[arg-type]
         if not meta.abstract and "__init__" not in attrs:
-            from .init import make_init
-
             init = make_init(meta)
             if init is not None:
                 cls.__init__ = init  # type: ignore[misc]
         if not meta.abstract:
-            MODEL_REGISTRY.append(cls)  # type: ignore[arg-type]
+            registry.register(cls)  # type: ignore[arg-type]
         return cls

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from .. import signals
 from ..connection import executor_for
 from ..exceptions import DoesNotExist, FieldError, IncompleteInstanceError, ParamsError
-from ..query import writes
+from ..query import decode, reads, writes
 from ..query.expressions import Expression, Q
+from ..query.prefetch import prefetch
 from ..query.queryset import QuerySet, QuerySetSingle
 from .manager import Manager
 from .meta import MetaInfo, ModelMeta
@@ -38,7 +39,7 @@ class _PkGet(QuerySetSingle[Any]):
         self._mode = "get"
 
     def __await__(self) -> Generator[Any, None, Any]:
-        return writes.get_by_pk(self._model, self._value).__await__()
+        return reads.get_by_pk(self._model, self._value).__await__()
 
     def _wrap(self, qs: QuerySet[Any]) -> QuerySetSingle[Any]:
         return QuerySetSingle(qs, "get")
@@ -175,8 +176,6 @@ class Model(metaclass=ModelMeta):
     async def fetch_related(self, *names: str | Any, using_db: Any = None) -> None:
         """Load relations (``"author"``, nested ``"author__country"`` or ``Prefetch`` objects) into
         this instance, one query per relation level."""
-        from ..query.prefetch import prefetch
-
         await prefetch([self], names, using_db)
 
     async def refresh_from_db(self, fields: Iterable[str] | None = None, using_db: Any = None) -> None:
@@ -301,8 +300,6 @@ class Model(metaclass=ModelMeta):
     @classmethod
     async def fetch_for_list(cls, instances: Iterable[Self], *names: Any, using_db: Any = None) -> None:
         """``fetch_related`` for many instances at once: one query per relation level."""
-        from ..query.prefetch import prefetch
-
         await prefetch(list(instances), names, using_db)
 
     @classmethod
@@ -418,8 +415,6 @@ class RawQuery(Generic[M]):
         return self._fetch().__await__()
 
     async def _fetch(self) -> list[M]:
-        from ..query import decode
-
         model = self._model
         meta = model._meta
         db, _dialect = executor_for(model, self._using)

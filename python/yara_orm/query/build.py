@@ -1,7 +1,7 @@
 """Turn a queryset's state into IR statements, and cache whole query shapes.
 
 A shape is everything about a queryset except its filter values. When the same shape comes
-again, the cached SQL and decoder are reused and only the values are re-bound, through the
+again, the cached SQL and decode plan are reused and only the values are re-bound, through the
 same parameter builders a fresh compile would have used.
 """
 
@@ -10,23 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import fields
 from ..exceptions import FieldError, ParamsError
 from . import decode, ir
+from .cache import ShapeKey
 from .compiler import Compiler
 from .context import QueryContext
 from .expressions import Expression, OrderBy, Q, Value
+from .prefetch import add_select_related
 
 if TYPE_CHECKING:
     from ..dialects.base import Dialect
     from ..fields.base import Field
     from .queryset import QuerySet
 
-MODE_INSTANCES = 0
-MODE_DICTS = 1
-MODE_TUPLES = 2
-MODE_FLAT = 3
-
-Decoder = Callable[[list[tuple[Any, ...]]], list[Any]]
+ResultMode = decode.ResultMode
 
 
 class SelectPlan:
@@ -47,7 +45,7 @@ class SelectPlan:
         self.names = names
         self.converters = converters
         self.loaded = loaded
-        self.related: list[Any] = []
+        self.related: list[decode.RelatedColumns] = []
         self.base_count = len(names)
 
 
@@ -67,7 +65,7 @@ def selected_fields(qs: QuerySet[Any]) -> list[Field[Any]]:
     return [f for f in meta.fields if f.model_field_name in wanted]
 
 
-def _column_node(ctx: QueryContext, field: Field[Any], alias: str | None = None) -> ir.Node:
+def column_node(ctx: QueryContext, field: Field[Any], alias: str | None = None) -> ir.Node:
     col = ctx.column(field) if alias is None else ir.Column(alias, field.column, field)
     if field.type_key == "json" and getattr(field, "custom_decoder", False):
         # A custom decoder gets the document's text, not the engine's parsed value.
@@ -99,12 +97,12 @@ def build_select(
     converters: list[decode.Converter | None] = []
     loaded: frozenset[str] | None = None
     selected_annotations: set[str] = set()
-    if qs._mode == MODE_INSTANCES:
+    if qs._mode is ResultMode.INSTANCES:
         fields = selected_fields(qs)
         if len(fields) != len(meta.fields):
             loaded = frozenset(f.model_field_name for f in fields)
         for field in fields:
-            items.append(ir.SelectItem(_column_node(ctx, field)))
+            items.append(ir.SelectItem(column_node(ctx, field)))
             names.append(field.model_field_name)
             converters.append(field.from_db)
         for name, node in ctx.annotations.items():
@@ -118,7 +116,7 @@ def build_select(
             node = ctx.resolve_ref(source)
             out_field = node.output_field
             if isinstance(node, ir.Column) and out_field is not None:
-                items.append(ir.SelectItem(_column_node(ctx, out_field, node.alias)))
+                items.append(ir.SelectItem(column_node(ctx, out_field, node.alias)))
                 converters.append(out_field.from_db)
             else:
                 items.append(ir.SelectItem(node, source))
@@ -126,11 +124,9 @@ def build_select(
                 selected_annotations.add(source)
             names.append(out_name)
 
-    related: list[Any] = []
+    related: list[decode.RelatedColumns] = []
     base_count = len(items)
-    if qs._select_related and qs._mode == MODE_INSTANCES:
-        from .prefetch import add_select_related
-
+    if qs._select_related and qs._mode is ResultMode.INSTANCES:
         related = add_select_related(ctx, qs._select_related, items, names, converters)
     select = ir.Select(ctx.table, items)
     select.joins = ctx.joins
@@ -174,27 +170,18 @@ def _order_item(ctx: QueryContext, item: str | OrderBy, selected: set[str]) -> i
         raise FieldError(f"cannot order by {item!r}: {exc}") from None
 
 
-def make_decoder(qs: QuerySet[Any], plan: SelectPlan, generated: bool) -> Decoder:
-    mode = qs._mode
-    if mode == MODE_INSTANCES and plan.related:
-        from .prefetch import related_decoder
-
-        n = plan.base_count
-        decode_base = decode.instance_decoder(qs.model, plan.names[:n], plan.converters[:n], plan.loaded)[1]
-        return related_decoder(n, decode_base, plan.related)
-    if mode == MODE_INSTANCES:
-        if generated:
-            return decode.engine_instance_decoder(qs.model, plan.names, plan.converters, plan.loaded)
-        return decode.generic_instance_decoder(qs.model, plan.names, plan.converters, plan.loaded)
-    if mode == MODE_DICTS:
-        if generated:
-            return decode.dict_decoder(plan.names, plan.converters)
-        return decode.generic_dict_decoder(plan.names, plan.converters)
-    if mode == MODE_TUPLES:
-        if generated:
-            return decode.tuple_decoder(plan.converters)
-        return decode.generic_tuple_decoder(plan.converters)
-    return decode.flat_decoder(plan.converters[0])
+def decode_plan(qs: QuerySet[Any], plan: SelectPlan, generated: bool) -> decode.DecodePlan:
+    """The decode plan of a built SELECT (``generated``: worth generating Python code for)."""
+    return decode.DecodePlan(
+        qs._mode,
+        qs.model,
+        plan.names,
+        plan.converters,
+        plan.loaded,
+        plan.related,
+        plan.base_count,
+        generated,
+    )
 
 
 def _leaf_values(qs: QuerySet[Any]) -> list[tuple[str, Any]]:
@@ -214,39 +201,38 @@ def _bind(builders: Sequence[Callable[[Any], list[Any]]], leaves: list[tuple[str
 
 def compile_select(
     qs: QuerySet[Any], dialect: Dialect, kind: str = "select"
-) -> tuple[str, list[Any], Decoder]:
-    """SQL, parameters and row decoder for ``qs`` (``kind``: select, count or exists)."""
+) -> tuple[str, list[Any], decode.DecodePlan | None]:
+    """SQL, parameters and decode plan for ``qs`` (``kind``: select, count or exists; the
+    latter two read one scalar and have no plan)."""
     meta = qs.model._meta
     shape = qs._shape_key()
-    key = (dialect.name, kind, shape) if shape is not None else None
+    key = ShapeKey(dialect.name, kind, shape) if shape is not None else None
     if key is not None:
-        cached = meta.query_cache.get(key)
+        cached = meta.statements.get(key)
         if cached is not None:
-            sql, builders, cached_decoder = cached
-            return sql, _bind(builders, _leaf_values(qs)), cached_decoder
+            sql, builders, cached_plan = cached
+            return sql, _bind(builders, _leaf_values(qs)), cached_plan
     plan = build_select(qs, dialect, collect=key is not None)
-    decoder: Decoder
+    rows: decode.DecodePlan | None = None
     if kind == "count":
         stmt = count_statement(plan)
-        decoder = decode._first
     elif kind == "exists":
         stmt = plan.select
         stmt.columns = [ir.SelectItem(ir.Literal("1"))]
         stmt.order_by = []
         if stmt.limit is None or stmt.limit > 1:
             stmt.limit = 1
-        decoder = decode._first
     else:
         stmt = plan.select
-        decoder = make_decoder(qs, plan, generated=key is not None)
+        rows = decode_plan(qs, plan, generated=key is not None)
     sql, params = Compiler(dialect).compile(stmt)
     builders = plan.ctx.builders
     if key is not None and builders is not None:
         leaves = _leaf_values(qs)
         # Cache only when re-binding reproduces exactly what this compile bound.
         if len(builders) == len(leaves) and _same(_bind(builders, leaves), params):
-            meta.cache_query(key, (sql, tuple(builders), decoder))
-    return sql, params, decoder
+            meta.statements.put(key, (sql, tuple(builders), rows))
+    return sql, params, rows
 
 
 def _same(a: list[Any], b: list[Any]) -> bool:
@@ -256,8 +242,6 @@ def _same(a: list[Any], b: list[Any]) -> bool:
 
 
 def count_statement(plan: SelectPlan) -> ir.Select:
-    from .. import fields
-
     inner = plan.select
     count = ir.Aggregate("count", None, output_field=fields.BigIntField())
     inner.order_by = []
@@ -300,7 +284,7 @@ def where_for_write(qs: QuerySet[Any], dialect: Dialect, action: str) -> tuple[Q
         raise ParamsError(
             f"{action}() cannot be used on a sliced queryset (limit/offset); filter by pk instead"
         )
-    if qs._fields is not None and qs._mode != MODE_INSTANCES:
+    if qs._fields is not None and qs._mode is not ResultMode.INSTANCES:
         raise ParamsError(f"{action}() cannot be used after values()/values_list()")
     ctx = QueryContext(qs.model, dialect)
     where = _write_where(qs, ctx, action)

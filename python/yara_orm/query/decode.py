@@ -1,15 +1,21 @@
-"""Decode plans: turn positional rows into instances, dicts or tuples.
+"""Decode plans: turn positional rows into instances, dicts, tuples or values.
 
-A plan is computed once per query shape and compiled to a small Python function, so the
-per-row work is one dict display (instances skip ``__init__``), and only the columns that need
-a conversion pay for a call.
+A :class:`DecodePlan` is computed once per query shape (and cached with it). It holds what
+each column becomes and builds, on first use, whichever decoder the executor needs: the
+engine's ``InstanceSpec`` (the engine builds instances straight from the rows, no tuple per
+row) or a Python decoder. Python decoders of cached shapes are compiled to a small function,
+so the per-row work is one dict display (instances skip ``__init__``) and only the columns
+that need a conversion pay for a call; one-off shapes use generic loops instead of paying for
+code generation.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import _engine
 from . import ir
 
 if TYPE_CHECKING:
@@ -19,6 +25,15 @@ if TYPE_CHECKING:
 Row = tuple[Any, ...]
 Converter = Callable[[Any], Any]
 RowsDecoder = Callable[[list[Row]], list[Any]]
+
+
+class ResultMode(enum.Enum):
+    """What a query's rows become."""
+
+    INSTANCES = "instances"
+    DICTS = "dicts"  # values()
+    TUPLES = "tuples"  # values_list()
+    FLAT = "flat"  # values_list(flat=True)
 
 
 def _to_int(value: Any) -> Any:
@@ -118,32 +133,6 @@ def instance_decoder(
     return namespace["decode_rows"], namespace["decode_row"]
 
 
-class EngineInstanceDecoder:
-    """An instance decoder the engine can run itself: ``spec`` tells it which attribute each
-    column fills and which columns need a converter, so rows become instances in one pass
-    without a tuple per row. ``decode`` does the same in Python, for executors without
-    ``fetch_instances`` (a third-party backend) and for rows fetched another way."""
-
-    __slots__ = ("decode", "spec")
-
-    def __init__(self, decode: RowsDecoder, spec: Any) -> None:
-        self.decode = decode
-        self.spec = spec
-
-    def __call__(self, rows: list[Row]) -> list[Any]:
-        return self.decode(rows)
-
-
-def engine_instance_decoder(
-    cls: type, names: Sequence[str], converters: Sequence[Converter | None], loaded: frozenset[str] | None
-) -> EngineInstanceDecoder:
-    from .. import _engine
-
-    extra = None if loaded is None else {"_loaded": loaded}
-    spec = _engine.InstanceSpec(cls, list(names), list(converters), extra)
-    return EngineInstanceDecoder(instance_decoder(cls, names, converters, loaded)[0], spec)
-
-
 def dict_decoder(names: Sequence[str], converters: Sequence[Converter | None]) -> RowsDecoder:
     namespace: dict[str, Any] = {}
     items = [f"{name!r}: {cell}" for name, cell in zip(names, _cells(converters, namespace), strict=True)]
@@ -236,3 +225,151 @@ def generic_tuple_decoder(converters: Sequence[Converter | None]) -> RowsDecoder
         return out
 
     return decode
+
+
+# -- select_related ---------------------------------------------------------------------------------
+
+
+class RelatedColumns:
+    """Where one select_related relation's columns sit in the row."""
+
+    __slots__ = ("decode_row", "key", "parent", "pk_index", "start", "stop")
+
+    def __init__(self, parent: int, key: str, start: int, stop: int, pk_index: int) -> None:
+        self.parent = parent  # index into the decoded objects of the row (0 = the main instance)
+        self.key = key
+        self.start = start
+        self.stop = stop
+        self.pk_index = pk_index
+        self.decode_row: Callable[[Row], Any] | None = None
+
+
+def related_decoder(
+    base_count: int, decode_base: Callable[[Row], Any], related: list[RelatedColumns]
+) -> Callable[[list[Row]], list[Any]]:
+    """Decode rows into main instances whose select_related relations are filled in."""
+    plan = [(r.parent, r.key, r.start, r.stop, r.start + r.pk_index, r.decode_row) for r in related]
+
+    def decode(rows: list[Row]) -> list[Any]:
+        out = []
+        for row in rows:
+            obj = decode_base(row[:base_count])
+            objs = [obj]
+            for parent, key, start, stop, pk_at, decode_row in plan:
+                owner = objs[parent]
+                child = None if row[pk_at] is None else decode_row(row[start:stop])  # type: ignore[misc]
+                objs.append(child)
+                if owner is not None:
+                    owner.__dict__[key] = child
+            out.append(obj)
+        return out
+
+    return decode
+
+
+# -- the plan -------------------------------------------------------------------------------------
+
+
+def engine_builds_instances(executor: Any) -> bool:
+    """Whether ``executor`` runs on the engine, which builds instances itself (a backend outside
+    the engine, see yara_orm.backends, returns rows for Python to decode)."""
+    return hasattr(executor._runner(), "fetch_instances")
+
+
+class DecodePlan:
+    """How the rows of one query shape become results; decoders are built on first use."""
+
+    __slots__ = (
+        "_python",
+        "_spec",
+        "base_count",
+        "cls",
+        "converters",
+        "generated",
+        "loaded",
+        "mode",
+        "names",
+        "related",
+    )
+
+    def __init__(
+        self,
+        mode: ResultMode,
+        cls: type,
+        names: Sequence[str],
+        converters: Sequence[Converter | None],
+        loaded: frozenset[str] | None = None,
+        related: Sequence[RelatedColumns] = (),
+        base_count: int | None = None,
+        generated: bool = True,
+    ) -> None:
+        self.mode = mode
+        self.cls = cls
+        self.names = list(names)
+        self.converters = list(converters)
+        self.loaded = loaded
+        self.related = list(related)
+        # Columns of the main model (select_related appends the related models' after them).
+        self.base_count = len(self.names) if base_count is None else base_count
+        # Generate code for the Python decoder (worth it for shapes that are cached and reused).
+        self.generated = generated
+        self._python: RowsDecoder | None = None
+        self._spec: Any = None
+
+    @property
+    def engine_spec(self) -> Any:
+        """The engine's ``InstanceSpec`` for these rows, or None when the engine cannot build
+        the results (dicts, tuples, or select_related's nested instances)."""
+        if self.mode is not ResultMode.INSTANCES or self.related:
+            return None
+        spec = self._spec
+        if spec is None:
+            extra = None if self.loaded is None else {"_loaded": self.loaded}
+            spec = self._spec = _engine.InstanceSpec(self.cls, self.names, self.converters, extra)
+        return spec
+
+    @property
+    def python(self) -> RowsDecoder:
+        """The Python decoder of fetched rows."""
+        decoder = self._python
+        if decoder is None:
+            decoder = self._python = self._build_python()
+        return decoder
+
+    def __call__(self, rows: list[Row]) -> list[Any]:
+        return self.python(rows)
+
+    def _build_python(self) -> RowsDecoder:
+        names, converters, mode = self.names, self.converters, self.mode
+        if mode is ResultMode.INSTANCES and self.related:
+            n = self.base_count
+            decode_base = instance_decoder(self.cls, names[:n], converters[:n], self.loaded)[1]
+            return related_decoder(n, decode_base, self.related)
+        if mode is ResultMode.INSTANCES:
+            if self.generated:
+                return instance_decoder(self.cls, names, converters, self.loaded)[0]
+            return generic_instance_decoder(self.cls, names, converters, self.loaded)
+        if mode is ResultMode.DICTS:
+            return (
+                dict_decoder(names, converters) if self.generated else generic_dict_decoder(names, converters)
+            )
+        if mode is ResultMode.TUPLES:
+            return tuple_decoder(converters) if self.generated else generic_tuple_decoder(converters)
+        return flat_decoder(converters[0])
+
+    async def fetch(self, executor: Any, sql: str, params: list[Any]) -> list[Any]:
+        """Run ``sql`` on ``executor`` and decode its rows the fastest way it supports."""
+        spec = self.engine_spec
+        if spec is not None and engine_builds_instances(executor):
+            result: list[Any] = await executor.fetch_instances(sql, params, spec)
+            return result
+        return self.python(await executor.fetch(sql, params))
+
+    async def fetch_chunk(self, cursor: Any) -> tuple[list[Any], int]:
+        """The next chunk of a server-side cursor, decoded: (results, rows fetched)."""
+        spec = self.engine_spec
+        if spec is not None and hasattr(cursor, "fetch_chunk_instances"):
+            items: list[Any] = await cursor.fetch_chunk_instances(spec)
+            return items, len(items)
+        rows = await cursor.fetch_chunk()
+        return self.python(rows), len(rows)

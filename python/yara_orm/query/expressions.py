@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import fields
 from ..exceptions import FieldError, ParamsError
 from . import ir
 
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
 def infer_field(value: Any) -> Field[Any] | None:
     """A field describing a bare Python value (for casts and decoding)."""
-    from .. import fields
-
     if isinstance(value, bool):
         return fields.BooleanField()
     if isinstance(value, int):
@@ -199,8 +198,6 @@ class CombinedExpression(Expression):
         elif "decimal" in kinds and not kinds & {"datetime", "date", "time", "interval"}:
             field = next(f for f in (left.output_field, right.output_field) if f and f.type_key == "decimal")
         elif self.op == "/" and field is not None and field.type_key in ("smallint", "int", "bigint"):
-            from .. import fields
-
             # SQL's integer division, decoded as an integer whatever the column's range.
             field = fields.BigIntField()
         return ir.BinOp(self.op, left, right, field)
@@ -379,8 +376,6 @@ class Exists(Expression):
         self.negated = False
 
     def resolve(self, ctx: QueryContext) -> ir.Node:
-        from .. import fields
-
         select = self.queryset._as_subquery(ctx, exists=True)
         # As an annotation it decodes as a boolean (SQLite returns 0/1).
         node: ir.Node = ir.Exists(select, fields.BooleanField())

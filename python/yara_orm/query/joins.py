@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FieldError
+from ..registry import model_base
 from . import ir, lookups
 
 if TYPE_CHECKING:
     from ..fields.base import Field
     from ..models.model import Model
-    from ..models.relations import Relation
+    from ..relations import Relation
     from .context import QueryContext
 
 
@@ -137,8 +138,7 @@ def model_values(value: Any) -> Any:
     """A model instance (or a list of them) used as a filter value compares by primary key."""
     if type(value) in _PLAIN:
         return value
-    from ..models.model import Model
-
+    Model = model_base()
     if isinstance(value, Model):
         return value.pk
     if isinstance(value, list | tuple | set | frozenset):

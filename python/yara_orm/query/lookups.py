@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import _engine, fields
-from ..exceptions import FieldError, ParamsError, ValidationError
+from ..exceptions import FieldError, ParamsError, UnSupportedError, ValidationError
 from . import ir
 from .functions import DATE_PARTS
 
@@ -127,12 +127,8 @@ def build(
             raise ValidationError(f"the {lookup!r} lookup needs True or False, got {value!r}")
         return ir.Lookup(lookup, lhs, [], field, extra=bool(value))
     if lookup in ("regex", "iregex") and not dialect.supports_regex:
-        from ..exceptions import UnSupportedError
-
         raise UnSupportedError(f"the {dialect.name} backend does not support the {lookup!r} lookup")
     if lookup == "search" and not dialect.supports_full_text:
-        from ..exceptions import UnSupportedError
-
         raise UnSupportedError(f"the {dialect.name} backend has no full-text 'search' lookup")
     params = prepare_params(dialect, lookup, field, value)
     return ir.Lookup(lookup, lhs, [ir.Param(p) for p in params], field)
@@ -143,8 +139,6 @@ def build_json(
 ) -> ir.Node:
     """Lookups on a JSON column (``data__contains={...}``) or a key path in it
     (``data__owner__name="x"``, ``data__size__gt=3``)."""
-    from ..exceptions import UnSupportedError
-
     if not path:
         if lookup not in JSON_LOOKUPS:
             raise FieldError(

@@ -1,7 +1,8 @@
 """Eager loading.
 
-``select_related`` adds LEFT JOINs and extra columns to one SELECT; :func:`related_decoder`
-slices each row positionally into the main instance and its related instances in one pass.
+``select_related`` adds LEFT JOINs and extra columns to one SELECT; the decode plan
+(``decode.related_decoder``) slices each row positionally into the main instance and its
+related instances in one pass.
 ``prefetch_related`` / ``fetch_related`` run one query per relation level (``pk IN (...)`` over
 the keys collected from the previous level), so the statement count depends on the number of
 relations, never on the number of rows.
@@ -9,21 +10,20 @@ relations, never on the number of rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FieldError, ParamsError
+from ..relations import FORWARD, M2M, REVERSE, REVERSE_O2O, Relation, cache_key, reverse_name
 from . import ir, joins
+from .decode import RelatedColumns, instance_decoder
 from .expressions import F
 
 if TYPE_CHECKING:
     from ..models.model import Model
-    from ..models.relations import Relation
     from .context import QueryContext
     from .decode import Converter
     from .queryset import QuerySet
-
-Row = tuple[Any, ...]
 
 
 class Prefetch:
@@ -42,20 +42,6 @@ class Prefetch:
 # -- select_related -----------------------------------------------------------------------------------
 
 
-class RelatedColumns:
-    """Where one select_related relation's columns sit in the row."""
-
-    __slots__ = ("decode_row", "key", "parent", "pk_index", "start", "stop")
-
-    def __init__(self, parent: int, key: str, start: int, stop: int, pk_index: int) -> None:
-        self.parent = parent  # index into the decoded objects of the row (0 = the main instance)
-        self.key = key
-        self.start = start
-        self.stop = stop
-        self.pk_index = pk_index
-        self.decode_row: Callable[[Row], Any] | None = None
-
-
 def add_select_related(
     ctx: QueryContext,
     paths: Sequence[str],
@@ -64,9 +50,6 @@ def add_select_related(
     converters: list[Converter | None],
 ) -> list[RelatedColumns]:
     """Join every relation of ``paths`` and append its columns to the select list."""
-    from ..models.relations import FORWARD, REVERSE_O2O, cache_key
-    from .decode import instance_decoder
-
     placed: dict[tuple[str, ...], int] = {(): 0}
     out: list[RelatedColumns] = []
     for path in paths:
@@ -103,29 +86,6 @@ def add_select_related(
             placed[prefix] = len(out) + 1
             out.append(entry)
     return out
-
-
-def related_decoder(
-    base_count: int, decode_base: Callable[[Row], Any], related: list[RelatedColumns]
-) -> Callable[[list[Row]], list[Any]]:
-    """Decode rows into main instances whose select_related relations are filled in."""
-    plan = [(r.parent, r.key, r.start, r.stop, r.start + r.pk_index, r.decode_row) for r in related]
-
-    def decode(rows: list[Row]) -> list[Any]:
-        out = []
-        for row in rows:
-            obj = decode_base(row[:base_count])
-            objs = [obj]
-            for parent, key, start, stop, pk_at, decode_row in plan:
-                owner = objs[parent]
-                child = None if row[pk_at] is None else decode_row(row[start:stop])  # type: ignore[misc]
-                objs.append(child)
-                if owner is not None:
-                    owner.__dict__[key] = child
-            out.append(obj)
-        return out
-
-    return decode
 
 
 # -- prefetch_related -------------------------------------------------------------------------------
@@ -190,8 +150,6 @@ def _target_qs(rel: Relation, node: _Node, using_db: Any) -> QuerySet[Any]:
 
 
 async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db: Any) -> list[Model]:
-    from ..models.relations import FORWARD, M2M, REVERSE, _reverse_name, cache_key
-
     key = node.to_attr or cache_key(rel.name)
     if rel.kind == FORWARD:
         assert rel.field is not None and rel.field.id_field is not None
@@ -206,7 +164,7 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
         return list(found.values())
     pks = list(dict.fromkeys(o.pk for o in objs))
     if rel.kind == M2M:
-        reverse = _reverse_name(rel)
+        reverse = reverse_name(rel)
         qs = _target_qs(rel, node, using_db)
         # Filtering on the annotation keeps one join through the link table (a relation filter
         # would become a subquery and the annotation would join every link).

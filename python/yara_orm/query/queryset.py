@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from ..connection import executor_for
 from ..exceptions import DoesNotExist, FieldError, MultipleObjectsReturned, ParamsError
 from ..pool import Pool
-from . import build, decode, ir
-from .expressions import Expression, OrderBy, Q
+from . import build, ir
+from .decode import ResultMode
+from .expressions import Exists, Expression, OrderBy, Q
+from .prefetch import prefetch
 
 if TYPE_CHECKING:
     from ..dialects.base import Dialect
@@ -39,7 +41,7 @@ class QuerySet(Generic[M]):
         self._annotations: dict[str, Expression] = {}
         self._group_by: tuple[str, ...] = ()
         self._fields: tuple[tuple[str, str], ...] | None = None
-        self._mode = build.MODE_INSTANCES
+        self._mode = ResultMode.INSTANCES
         self._only: tuple[str, ...] | None = None
         self._defer: tuple[str, ...] = ()
         self._for_update: ir.ForUpdate | None = None
@@ -68,8 +70,6 @@ class QuerySet(Generic[M]):
             q = Q(**kwargs)
             conds.append(~q if negate else q)
         if negate and any(not isinstance(c, Q) for c in conds):
-            from .expressions import Exists
-
             conds = [~c if isinstance(c, Exists) else c for c in conds]
         clone = self._clone()
         clone._where = (*self._where, *conds)
@@ -212,7 +212,7 @@ class QuerySet(Generic[M]):
         """Rows as dicts (all fields, or these fields/annotations; ``alias="field"`` renames)."""
         clone = self._clone()
         clone._fields = self._values_fields(fields, aliases)
-        clone._mode = build.MODE_DICTS
+        clone._mode = ResultMode.DICTS
         return ValuesQuery(clone)
 
     @overload
@@ -225,7 +225,7 @@ class QuerySet(Generic[M]):
             raise ParamsError("values_list(flat=True) needs exactly one field")
         clone = self._clone()
         clone._fields = self._values_fields(fields, {})
-        clone._mode = build.MODE_FLAT if flat else build.MODE_TUPLES
+        clone._mode = ResultMode.FLAT if flat else ResultMode.TUPLES
         return ValuesQuery(clone)
 
     # -- compiling --------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ class QuerySet(Generic[M]):
         if exists:
             select.columns = [ir.SelectItem(ir.Literal("1"))]
             select.order_by = []
-        elif self._mode == build.MODE_INSTANCES:
+        elif self._mode == ResultMode.INSTANCES:
             # ``id__in=Model.filter(...)``: compare against the primary key.
             pk = self.model._meta.pk
             select.columns = [ir.SelectItem(plan.ctx.column(pk))]
@@ -292,16 +292,11 @@ class QuerySet(Generic[M]):
 
     async def _fetch(self) -> list[Any]:
         db, dialect = self._executor()
-        sql, params, decoder = build.compile_select(self, dialect)
-        # A backend outside the engine (yara_orm.backends) has no fetch_instances: decode rows here.
-        if isinstance(decoder, decode.EngineInstanceDecoder) and hasattr(db._runner(), "fetch_instances"):
-            # The hot path: the engine builds the instances from the rows directly.
-            result: list[Any] = await db.fetch_instances(sql, params, decoder.spec)
-        else:
-            result = decoder(await db.fetch(sql, params))
-        if self._prefetch and self._mode == build.MODE_INSTANCES and result:
-            from .prefetch import prefetch
-
+        sql, params, plan = build.compile_select(self, dialect)
+        assert plan is not None
+        # The hot path: the engine builds the instances from the rows directly where it can.
+        result = await plan.fetch(db, sql, params)
+        if self._prefetch and self._mode == ResultMode.INSTANCES and result:
             await prefetch(result, self._prefetch, self._db)
         return result
 
@@ -592,25 +587,15 @@ async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
         raise ParamsError(f"chunk_size must be a positive int, got {chunk_size!r}")
     db, dialect = qs._executor()
     if isinstance(db, Pool) and db.current_transaction() is None:
-        sql, params, decoder = build.compile_select(qs, dialect)
+        sql, params, plan = build.compile_select(qs, dialect)
+        assert plan is not None
         cursor = await db.cursor(sql, params, chunk_size)
-        # The engine builds each chunk's instances itself where it can (as in _fetch).
-        spec = decoder.spec if isinstance(decoder, decode.EngineInstanceDecoder) else None
-        if not hasattr(cursor, "fetch_chunk_instances"):
-            spec = None
         try:
             while True:
-                if spec is not None:
-                    items = await cursor.fetch_chunk_instances(spec)
-                    fetched = len(items)
-                else:
-                    rows = await cursor.fetch_chunk()
-                    items = decoder(rows)
-                    fetched = len(rows)
-                if qs._prefetch and qs._mode == build.MODE_INSTANCES and items:
+                # The engine builds each chunk's instances itself where it can (as in _fetch).
+                items, fetched = await plan.fetch_chunk(cursor)
+                if qs._prefetch and qs._mode == ResultMode.INSTANCES and items:
                     # One prefetch query per relation per chunk keeps memory bounded.
-                    from .prefetch import prefetch
-
                     await prefetch(items, qs._prefetch, qs._db)
                 for item in items:
                     yield item

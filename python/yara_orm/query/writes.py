@@ -1,19 +1,19 @@
 """Writes: single-row INSERT/UPDATE/DELETE (statements compiled once per model and column set),
-get-by-pk, bulk_create/bulk_update, and race-safe get_or_create/update_or_create."""
+bulk_create/bulk_update, and race-safe get_or_create/update_or_create."""
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..connection import connections, executor_for, not_initialised
-from ..exceptions import DoesNotExist, FieldError, IntegrityError, ParamsError
+from ..connection import executor_for
+from ..exceptions import FieldError, IntegrityError, ParamsError
 from ..fields.base import NO_DEFAULT
 from ..pool import Pool
 from ..timezone import now
-from . import decode, ir
-from .build import _column_node
+from . import ir
+from .cache import CopyKey, DeleteKey, InsertKey, UpdateKey, ValuesKey
 from .compiler import Compiler
 from .context import QueryContext
 
@@ -64,7 +64,7 @@ def insert_statement(
     bulk_create's COPY type probe and its row-by-row path all use it."""
     meta = model._meta
     clause = None if conflict is None else (conflict.target, conflict.update_columns)
-    key = ("insert", dialect.name, fields, returning, clause)
+    key = InsertKey(dialect.name, fields, returning, clause)
     sql: str | None = meta.statements.get(key)
     if sql is None:
         stmt = ir.Insert(
@@ -75,7 +75,7 @@ def insert_statement(
             on_conflict=conflict,
         )
         stmt.default_values = not fields
-        sql = meta.statements[key] = _compile(dialect, stmt)
+        sql = meta.statements.put(key, _compile(dialect, stmt))
     return sql
 
 
@@ -146,7 +146,7 @@ async def update_instance(
     if pk_value is None:
         raise ParamsError(f"cannot update a {model.__name__} without a primary key value")
     values.append(meta.pk.to_db(pk_value))
-    key = ("update", dialect.name, tuple(fields))
+    key = UpdateKey(dialect.name, tuple(fields))
     sql = meta.statements.get(key)
     if sql is None:
         ctx = QueryContext(model, dialect)
@@ -155,8 +155,7 @@ async def update_instance(
             [(f.column, ir.Param(None)) for f in fields],
             ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)]),
         )
-        sql = _compile(dialect, stmt)
-        meta.statements[key] = sql
+        sql = meta.statements.put(key, _compile(dialect, stmt))
     return await db.execute(sql, values)
 
 
@@ -167,55 +166,17 @@ async def delete_instance(obj: Model, using_db: Any = None) -> int:
     if pk_value is None:
         raise ParamsError(f"cannot delete a {model.__name__} that has no primary key value (never saved?)")
     db, dialect = executor_for(model, using_db, write=True)
-    key = ("delete", dialect.name)
+    key = DeleteKey(dialect.name)
     sql = meta.statements.get(key)
     if sql is None:
         ctx = QueryContext(model, dialect)
-        sql = _compile(
-            dialect, ir.Delete(ctx.table, ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)]))
+        sql = meta.statements.put(
+            key,
+            _compile(
+                dialect, ir.Delete(ctx.table, ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)]))
+            ),
         )
-        meta.statements[key] = sql
     return await db.execute(sql, [meta.pk.to_db(pk_value)])
-
-
-def get_pk_statement(model: type[Model], dialect: Dialect) -> tuple[str, Callable[[tuple[Any, ...]], Any]]:
-    """``SELECT <all columns> WHERE pk = ?`` and its single-row decoder, compiled once."""
-    meta = model._meta
-    key = ("get_pk", dialect.name)
-    entry = meta.statements.get(key)
-    if entry is None:
-        ctx = QueryContext(model, dialect)
-        select = ir.Select(ctx.table, [ir.SelectItem(_column_node(ctx, f)) for f in meta.fields])
-        select.where = ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)])
-        sql = _compile(dialect, select)
-        decode_row = decode.instance_decoder(
-            model, [f.model_field_name for f in meta.fields], [f.from_db for f in meta.fields], None
-        )[1]
-        entry = (sql, decode_row)
-        meta.statements[key] = entry
-    return entry
-
-
-async def get_by_pk(model: type[M], value: Any) -> M:
-    """The hot path of ``Model.get(pk=...)``: one cached statement, one row decode."""
-    meta = model._meta
-    conn = meta.db
-    if conn is None:
-        raise not_initialised(model)
-    if connections.router is not None:
-        db, dialect = executor_for(model)
-        sql, decode_row = get_pk_statement(model, dialect)
-        found = await db.fetch_one(sql, [meta.pk.lookup_value(value)])
-        if found is None:
-            raise DoesNotExist(f"{model.__name__} with {meta.pk_attr}={value!r} does not exist")
-        obj: M = decode_row(found)
-        return obj
-    sql, decode_row = get_pk_statement(model, conn.dialect)
-    row = await conn.pool.fetch_one(sql, [meta.pk.lookup_value(value)])
-    if row is None:
-        raise DoesNotExist(f"{model.__name__} with {meta.pk_attr}={value!r} does not exist")
-    result: M = decode_row(row)
-    return result
 
 
 # -- bulk -----------------------------------------------------------------------------------------
@@ -295,12 +256,12 @@ def _copy_statements(model: type[Model], dialect: Dialect, fields: tuple[Field[A
     """The COPY of ``fields`` into ``model``'s table (compiled once, cached), and the one-row
     INSERT of the same columns, whose parameter types tell the engine how to encode each one."""
     meta = model._meta
-    key = ("copy", dialect.name, fields)
+    key = CopyKey(dialect.name, fields)
     copy_sql: str | None = meta.statements.get(key)
     if copy_sql is None:
-        copy_sql = meta.statements[key] = Compiler(dialect).compile(
-            ir.Copy(meta.table, [f.column for f in fields])
-        )[0]
+        copy_sql = meta.statements.put(
+            key, _compile(dialect, ir.Copy(meta.table, [f.column for f in fields]))
+        )
     return copy_sql, insert_statement(model, dialect, fields)
 
 
@@ -404,18 +365,16 @@ async def _insert_group(
                 obj.__dict__["_saved_in_db"] = True
             continue
         else:
-            key = (
-                "bulk_insert",
-                dialect.name,
-                tuple(col_names),
-                count,
-                bool(returning),
-                id(conflict) if conflict else 0,
-            )
-            stmt.rows = [[ir.Param(None) for _ in fields] for _ in range(count)]
-            sql = _compile(dialect, stmt) if key not in meta.statements else meta.statements[key]
-            if conflict is None:
-                meta.statements[key] = sql
+            # Statements with a conflict clause are not cached (the clause is not part of the key).
+            key = ValuesKey(dialect.name, tuple(col_names), count, bool(returning))
+            cached = meta.statements.get(key) if conflict is None else None
+            if cached is None:
+                stmt.rows = [[ir.Param(None) for _ in fields] for _ in range(count)]
+                sql = _compile(dialect, stmt)
+                if conflict is None:
+                    meta.statements.put(key, sql)
+            else:
+                sql = cached
             params = [col[i] for i in range(start, stop) for col in columns]
         if returning:
             rows = await db.fetch(sql, params)

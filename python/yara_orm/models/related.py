@@ -1,0 +1,359 @@
+"""Relation access on instances: descriptors and the related-object managers.
+
+``book.author`` (:class:`ForwardDescriptor`), ``user.profile`` (:class:`ReverseOneDescriptor`)
+and ``author.books`` / ``book.tags`` (:class:`ManyDescriptor`, giving a :class:`ReverseManager`
+or :class:`ManyToManyManager` bound to the instance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ..exceptions import NoValuesFetched, OperationalError, ParamsError
+from ..registry import is_model
+from ..relations import FORWARD, M2M, MISSING, Relation, cache_key, reverse_name
+
+if TYPE_CHECKING:
+    from ..query.queryset import QuerySet, QuerySetSingle
+    from .model import Model
+
+M = TypeVar("M", bound="Model")
+
+
+# -- descriptors ----------------------------------------------------------------------------------
+
+
+class _Unfetched:
+    """``book.author`` before it is fetched: awaitable; any other use says how to fetch it."""
+
+    __slots__ = ("_instance", "_relation")
+
+    def __init__(self, instance: Model, relation: Relation) -> None:
+        self._instance = instance
+        self._relation = relation
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._load().__await__()
+
+    async def _load(self) -> Any:
+        inst, rel = self._instance, self._relation
+        d = inst.__dict__
+        if rel.kind == FORWARD:
+            assert rel.field is not None and rel.field.id_field is not None
+            value = d.get(rel.field.id_field.model_field_name)
+            obj = await rel.target.get_or_none(pk=value) if value is not None else None
+        else:
+            assert rel.field is not None and rel.field.id_field is not None
+            obj = (
+                await rel.target._default_qs()
+                .filter(**{rel.field.id_field.model_field_name: inst.pk})
+                .first()
+            )
+        d[cache_key(rel.name)] = obj
+        return obj
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NoValuesFetched(self._relation.hint())
+
+    def __bool__(self) -> bool:
+        raise NoValuesFetched(self._relation.hint())
+
+    def __repr__(self) -> str:
+        return f"<unfetched {self._relation.owner.__name__}.{self._relation.name}>"
+
+
+class ForwardDescriptor:
+    """``book.author``: the cached instance, ``None`` for a NULL key, else an awaitable."""
+
+    def __init__(self, relation: Relation) -> None:
+        self.relation = relation
+        field = relation.field
+        assert field is not None and field.id_field is not None
+        self.id_attr = field.id_field.model_field_name
+        self.key = cache_key(relation.name)
+
+    def __get__(self, instance: Model | None, owner: type) -> Any:
+        if instance is None:
+            return self.relation.field
+        d = instance.__dict__
+        value = d.get(self.id_attr)
+        cached = d.get(self.key, MISSING)
+        # A changed ``author_id`` makes the cached object stale.
+        if cached is not MISSING and (
+            cached is None if value is None else (cached is not None and cached.pk == value)
+        ):
+            return cached
+        if value is None:
+            return None
+        return _Unfetched(instance, self.relation)
+
+    def __set__(self, instance: Model, value: Any) -> None:
+        d = instance.__dict__
+        if value is None:
+            d[self.id_attr] = None
+        elif is_model(value):
+            if not isinstance(value, self.relation.target):
+                raise ParamsError(
+                    f"{self.relation.owner.__name__}.{self.relation.name} must be a "
+                    f"{self.relation.target.__name__}, got {type(value).__name__}"
+                )
+            if value.pk is None:
+                raise OperationalError(
+                    f"{type(value).__name__} must be saved before it is assigned to "
+                    f"{self.relation.owner.__name__}.{self.relation.name}"
+                )
+            d[self.id_attr] = value.pk
+        else:
+            raise ParamsError(
+                f"{self.relation.owner.__name__}.{self.relation.name} takes a "
+                f"{self.relation.target.__name__} instance or None (set {self.id_attr} for a raw id)"
+            )
+        d[self.key] = value
+
+
+class ReverseOneDescriptor:
+    """``user.profile`` (reverse one-to-one): like a forward key, fetched by the other side."""
+
+    def __init__(self, relation: Relation) -> None:
+        self.relation = relation
+        self.key = cache_key(relation.name)
+
+    def __get__(self, instance: Model | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        cached = instance.__dict__.get(self.key, MISSING)
+        if cached is not MISSING:
+            return cached
+        return _Unfetched(instance, self.relation)
+
+    def __set__(self, instance: Model, value: Any) -> None:
+        raise ParamsError(
+            f"{self.relation.owner.__name__}.{self.relation.name} is read-only; set the other side"
+        )
+
+
+class ManyDescriptor:
+    """``author.books`` / ``book.tags``: a manager bound to the instance."""
+
+    def __init__(self, relation: Relation) -> None:
+        self.relation = relation
+        self.key = cache_key(relation.name)
+
+    def __get__(self, instance: Model | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        fetched = instance.__dict__.get(self.key)
+        if self.relation.kind == M2M:
+            return ManyToManyManager(instance, self.relation, fetched)
+        return ReverseManager(instance, self.relation, fetched)
+
+    def __set__(self, instance: Model, value: Any) -> None:
+        raise ParamsError(
+            f"{self.relation.owner.__name__}.{self.relation.name} cannot be assigned; "
+            "use its manager (create/add/remove/set)"
+        )
+
+
+# -- managers -------------------------------------------------------------------------------------
+
+
+class ReverseManager(Generic[M]):
+    """The many side of a foreign key (``author.books``), or a many-to-many side.
+
+    Awaiting or ``async for`` queries (or uses prefetched objects); ``filter``, ``order_by`` and
+    every other queryset method chain on the related queryset; plain ``for``/``len``/indexing
+    need the objects fetched first."""
+
+    def __init__(self, instance: Model, relation: Relation, fetched: list[M] | None = None) -> None:
+        self.instance = instance
+        self.relation = relation
+        self.related_objects = fetched
+        self._fetched = fetched is not None
+
+    def _owner_pk(self) -> Any:
+        pk = self.instance.pk
+        if pk is None:
+            raise OperationalError(
+                f"this {type(self.instance).__name__} is not saved: "
+                f"save it before using .{self.relation.name}"
+            )
+        return pk
+
+    def _query(self) -> QuerySet[M]:
+        rel = self.relation
+        assert rel.field is not None and rel.field.id_field is not None
+        qs: QuerySet[M] = rel.target._default_qs()  # type: ignore[assignment]
+        return qs.filter(**{rel.field.id_field.model_field_name: self._owner_pk()})
+
+    def all(self) -> QuerySet[M]:
+        return self._query()
+
+    # The common queryset methods, typed; anything else is forwarded by __getattr__.
+    def filter(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
+        return self._query().filter(*args, **kwargs)
+
+    def exclude(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
+        return self._query().exclude(*args, **kwargs)
+
+    def order_by(self, *orderings: Any) -> QuerySet[M]:
+        return self._query().order_by(*orderings)
+
+    def limit(self, limit: int) -> QuerySet[M]:
+        return self._query().limit(limit)
+
+    def select_related(self, *relations: str) -> QuerySet[M]:
+        return self._query().select_related(*relations)
+
+    def prefetch_related(self, *lookups: Any) -> QuerySet[M]:
+        return self._query().prefetch_related(*lookups)
+
+    def first(self) -> QuerySetSingle[M | None]:
+        return self._query().first()
+
+    def get(self, *args: Any, **kwargs: Any) -> QuerySetSingle[M]:
+        return self._query().get(*args, **kwargs)
+
+    def get_or_none(self, *args: Any, **kwargs: Any) -> QuerySetSingle[M | None]:
+        return self._query().get_or_none(*args, **kwargs)
+
+    async def count(self) -> int:
+        return await self._query().count()
+
+    async def exists(self) -> bool:
+        return await self._query().exists()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._query(), name)
+
+    def __await__(self) -> Generator[Any, None, list[M]]:
+        return self._load().__await__()
+
+    async def _load(self) -> list[M]:
+        if self.related_objects is None:
+            self.related_objects = await self._query()
+            self.instance.__dict__[cache_key(self.relation.name)] = self.related_objects
+            self._fetched = True
+        return self.related_objects
+
+    async def __aiter__(self) -> AsyncIterator[M]:
+        for obj in await self._load():
+            yield obj
+
+    def _require(self) -> list[M]:
+        if self.related_objects is None:
+            raise NoValuesFetched(self.relation.hint())
+        return self.related_objects
+
+    def __iter__(self) -> Iterator[M]:
+        return iter(self._require())
+
+    def __len__(self) -> int:
+        return len(self._require())
+
+    def __bool__(self) -> bool:
+        return bool(self._require())
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._require()
+
+    def __getitem__(self, index: int) -> M:
+        return self._require()[index]
+
+    async def create(self, using_db: Any = None, **kwargs: Any) -> M:
+        """Create a related object pointing at this instance."""
+        rel = self.relation
+        assert rel.field is not None
+        kwargs[rel.field.name] = self.instance
+        obj: M = await rel.target.create(using_db=using_db, **kwargs)  # type: ignore[assignment]
+        self._invalidate()
+        return obj
+
+    def _invalidate(self) -> None:
+        self.related_objects = None
+        self.instance.__dict__.pop(cache_key(self.relation.name), None)
+
+
+class ManyToManyManager(ReverseManager[M]):
+    """``book.tags``: ``add``, ``remove``, ``clear``, ``set`` plus the reverse manager's reads."""
+
+    def _query(self) -> QuerySet[M]:
+        rel = self.relation
+        qs: QuerySet[M] = rel.target._default_qs()  # type: ignore[assignment]
+        reverse = reverse_name(rel)
+        return qs.filter(**{f"{reverse}__pk": self._owner_pk()})
+
+    def _through(self) -> tuple[type[Model], str, str]:
+        rel = self.relation
+        src, dst = rel.through_keys()
+        assert src.id_field is not None and dst.id_field is not None and src.model is not None
+        return src.model, src.id_field.model_field_name, dst.id_field.model_field_name
+
+    async def add(self, *instances: M, using_db: Any = None) -> None:
+        """Link these objects (already linked ones are left alone)."""
+        if not instances:
+            return
+        through, src, dst = self._through()
+        pk = self._owner_pk()
+        wanted = list(dict.fromkeys(_pk_of(o, self.relation) for o in instances))
+        existing = set(
+            await through._default_qs()
+            .using_db(using_db)
+            .filter(**{src: pk, f"{dst}__in": wanted})
+            .values_list(dst, flat=True)
+        )
+        rows = [through(**{src: pk, dst: v}) for v in wanted if v not in existing]
+        if rows:
+            await through.bulk_create(rows, using_db=using_db)
+        self._invalidate()
+
+    async def remove(self, *instances: M, using_db: Any = None) -> None:
+        if not instances:
+            return
+        through, src, dst = self._through()
+        ids = [_pk_of(o, self.relation) for o in instances]
+        await (
+            through._default_qs()
+            .using_db(using_db)
+            .filter(**{src: self._owner_pk(), f"{dst}__in": ids})
+            .delete()
+        )
+        self._invalidate()
+
+    async def clear(self, using_db: Any = None) -> None:
+        through, src, _dst = self._through()
+        await through._default_qs().using_db(using_db).filter(**{src: self._owner_pk()}).delete()
+        self._invalidate()
+
+    async def set(self, instances: Iterable[M], using_db: Any = None) -> None:
+        """Make exactly these objects linked."""
+        objs = list(instances)
+        through, src, dst = self._through()
+        pk = self._owner_pk()
+        wanted = [_pk_of(o, self.relation) for o in objs]
+        stale = through._default_qs().using_db(using_db).filter(**{src: pk})
+        if wanted:
+            stale = stale.exclude(**{f"{dst}__in": wanted})
+        await stale.delete()
+        await self.add(*objs, using_db=using_db)
+
+    async def create(self, using_db: Any = None, **kwargs: Any) -> M:
+        obj: M = await self.relation.target.create(using_db=using_db, **kwargs)  # type: ignore[assignment]
+        await self.add(obj, using_db=using_db)
+        return obj
+
+
+def _pk_of(obj: Any, rel: Relation) -> Any:
+    if is_model(obj):
+        if not isinstance(obj, rel.target):
+            raise ParamsError(
+                f"{rel.owner.__name__}.{rel.name} links {rel.target.__name__}, got {type(obj).__name__}"
+            )
+        if obj.pk is None:
+            raise OperationalError(f"save the {type(obj).__name__} before linking it")
+        return obj.pk
+    return obj
