@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .dialects import Dialect, get_dialect
 from .exceptions import ConfigurationError
-from .pool import Pool, Transaction, TransactionScope
+from .pool import Executor, Pool, Transaction, TransactionScope
 
 if TYPE_CHECKING:
     from .models.model import Model
 
 Row = tuple[Any, ...]
 Params = Sequence[Any] | None
-Executor = Pool | Transaction
 
 
 class Connection:
@@ -190,7 +189,7 @@ def not_initialised(model: type[Model]) -> ConfigurationError:
 
 
 def executor_for(model: type[Model], using_db: Any = None, write: bool = False) -> tuple[Executor, Dialect]:
-    """The pool/transaction and dialect a query on ``model`` runs on."""
+    """The executor (pool or transaction) and dialect a query on ``model`` runs on."""
     conn = model._meta.db
     if using_db is None and connections.router is not None and conn is not None:
         router = connections.router

@@ -56,9 +56,9 @@ def _wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _install() -> None:
     for name in _METHODS:
-        original = getattr(pool._Executor, name)
+        original = getattr(pool.Executor, name)
         _originals[name] = original
-        setattr(pool._Executor, name, _wrap(name, original))
+        setattr(pool.Executor, name, _wrap(name, original))
     original_cursor = pool.Pool.cursor
     _originals["cursor"] = original_cursor
     pool.Pool.cursor = _wrap("cursor", original_cursor)  # type: ignore[method-assign]
@@ -66,7 +66,7 @@ def _install() -> None:
 
 def _uninstall() -> None:
     for name in _METHODS:
-        setattr(pool._Executor, name, _originals.pop(name))
+        setattr(pool.Executor, name, _originals.pop(name))
     pool.Pool.cursor = _originals.pop("cursor")  # type: ignore[method-assign]
 
 

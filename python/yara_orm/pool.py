@@ -21,7 +21,7 @@ from .exceptions import TransactionManagementError
 Row = tuple[Any, ...]
 Params = Sequence[Any] | None
 
-__all__ = ["Pool", "Transaction", "connect"]
+__all__ = ["Executor", "Pool", "Transaction", "connect"]
 
 
 async def connect(url: str, **options: Any) -> Pool:
@@ -38,55 +38,56 @@ async def connect(url: str, **options: Any) -> Pool:
     return Pool(engine_pool)
 
 
-class _Executor:
-    """The statement methods shared by pools and transactions."""
+class Executor:
+    """What runs SQL: the statement methods shared by pools and transactions (``executor``
+    everywhere in the ORM). Each delegates to the engine object of :meth:`_engine_executor`."""
 
-    _target: _engine.EnginePool | _engine.EngineTransaction
+    _engine_side: _engine.EnginePool | _engine.EngineTransaction
 
-    def _runner(self) -> _engine.EnginePool | _engine.EngineTransaction:
-        return self._target
+    def _engine_executor(self) -> _engine.EnginePool | _engine.EngineTransaction:
+        return self._engine_side
 
     async def execute(self, sql: str, params: Params = None) -> int:
         """Run one statement; return the number of rows it affected."""
-        return await self._runner().execute(sql, params)
+        return await self._engine_executor().execute(sql, params)
 
     async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
         """Run one statement once per parameter set (pipelined on PostgreSQL); return the
         total number of rows affected."""
-        return await self._runner().execute_many(sql, params_seq)
+        return await self._engine_executor().execute_many(sql, params_seq)
 
     async def copy_in(self, copy_sql: str, types_from: str, columns: Sequence[Sequence[Any]]) -> int:
         """Bulk-load rows, column by column, where the backend declares ``copy_in`` (PostgreSQL
         binary COPY; see ``_engine.EnginePool.copy_in``); the number of rows stored."""
-        return await self._runner().copy_in(copy_sql, types_from, columns)
+        return await self._engine_executor().copy_in(copy_sql, types_from, columns)
 
     async def fetch(self, sql: str, params: Params = None) -> list[Row]:
         """Run a query; return its rows as tuples in SELECT-list order."""
-        return await self._runner().fetch(sql, params)
+        return await self._engine_executor().fetch(sql, params)
 
     async def fetch_with_columns(self, sql: str, params: Params = None) -> tuple[list[str], list[Row]]:
         """Run a query; return ``(column_names, rows)``."""
-        return await self._runner().fetch_with_columns(sql, params)
+        return await self._engine_executor().fetch_with_columns(sql, params)
 
     async def fetch_instances(self, sql: str, params: Params, spec: _engine.InstanceSpec) -> list[Any]:
         """Run a query and build one instance per row as ``spec`` (the ORM's decode plan) says."""
-        return await self._runner().fetch_instances(sql, params, spec)
+        return await self._engine_executor().fetch_instances(sql, params, spec)
 
     async def fetch_dicts(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
         """Run a query; return each row as a dict keyed by column name."""
-        columns, rows = await self._runner().fetch_with_columns(sql, params)
+        columns, rows = await self._engine_executor().fetch_with_columns(sql, params)
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     async def fetch_one(self, sql: str, params: Params = None) -> Row | None:
         """Run a query; return its first row, or ``None`` when it returned none."""
-        return await self._runner().fetch_one(sql, params)
+        return await self._engine_executor().fetch_one(sql, params)
 
 
-class Pool(_Executor):
+class Pool(Executor):
     """A pool of connections to one database."""
 
     def __init__(self, engine_pool: _engine.EnginePool) -> None:
-        self._target = engine_pool
+        self._engine_side = engine_pool
         self._engine = engine_pool
         # The transaction the current task has open on this pool, if any.
         self._current: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
@@ -119,10 +120,10 @@ class Pool(_Executor):
         """The transaction the current task has open on this pool, if any."""
         return self._current.get()
 
-    def _runner(self) -> _engine.EnginePool | _engine.EngineTransaction:
+    def _engine_executor(self) -> _engine.EnginePool | _engine.EngineTransaction:
         current = self._current.get()
         if current is not None:
-            return current._runner()
+            return current._engine_executor()
         return self._engine
 
     def transaction(self, isolation: str | None = None) -> TransactionScope:
@@ -156,11 +157,11 @@ class Pool(_Executor):
 _savepoint_ids = itertools.count(1)
 
 
-class Transaction(_Executor):
+class Transaction(Executor):
     """An open transaction (or a savepoint inside one) on one connection."""
 
     def __init__(self, engine_tx: _engine.EngineTransaction, savepoint: str | None = None) -> None:
-        self._target = engine_tx
+        self._engine_side = engine_tx
         self._savepoint = savepoint
         self._finished = False
 
@@ -172,14 +173,14 @@ class Transaction(_Executor):
     def is_finished(self) -> bool:
         return self._finished
 
-    def _runner(self) -> _engine.EngineTransaction:
+    def _engine_executor(self) -> _engine.EngineTransaction:
         if self._finished:
             raise TransactionManagementError("this transaction has already been committed or rolled back")
         # The engine's transaction, or a third-party backend's one with the same methods.
-        return cast(_engine.EngineTransaction, self._target)
+        return cast(_engine.EngineTransaction, self._engine_side)
 
     async def commit(self) -> None:
-        engine_tx = self._runner()
+        engine_tx = self._engine_executor()
         self._finished = True
         if self._savepoint is None:
             await engine_tx.commit()
@@ -187,7 +188,7 @@ class Transaction(_Executor):
             await engine_tx.release(self._savepoint)
 
     async def rollback(self) -> None:
-        engine_tx = self._runner()
+        engine_tx = self._engine_executor()
         self._finished = True
         if self._savepoint is None:
             await engine_tx.rollback()
@@ -211,7 +212,7 @@ class TransactionScope:
             if self._isolation is not None:
                 raise TransactionManagementError("isolation can only be set on the outermost transaction")
             name = f"yara_sp_{next(_savepoint_ids)}"
-            engine_tx = outer._runner()
+            engine_tx = outer._engine_executor()
             await engine_tx.savepoint(name)
             self._tx = Transaction(engine_tx, savepoint=name)
         else:

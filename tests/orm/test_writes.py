@@ -101,7 +101,7 @@ async def test_bulk_create_respects_bind_param_limit(orm: Connection) -> None:
     saved = dialect.max_bind_params
     dialect.max_bind_params = 7  # 2 columns per row: batches of 3 rows
     statements: list[str] = []
-    original = orm.pool._runner
+    original = orm.pool._engine_executor
 
     def spy() -> Any:
         runner = original()
@@ -117,11 +117,11 @@ async def test_bulk_create_respects_bind_param_limit(orm: Connection) -> None:
 
         return Spy()
 
-    orm.pool._runner = spy  # type: ignore[method-assign]
+    orm.pool._engine_executor = spy  # type: ignore[method-assign]
     try:
         await Row.bulk_create([Row(n=i, label="x") for i in range(10)])
     finally:
-        orm.pool._runner = original  # type: ignore[method-assign]
+        orm.pool._engine_executor = original  # type: ignore[method-assign]
         dialect.max_bind_params = saved
     assert await Row.all().count() == 10
     if orm.backend == "postgres":

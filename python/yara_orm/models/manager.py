@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..query.queryset import QuerySet
+from ..query.queryset import QuerySet, route_to_queryset
 
 if TYPE_CHECKING:
     from .model import Model
@@ -12,9 +12,10 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound="Model")
 
 
-class Manager(Generic[M]):
+@route_to_queryset
+class Manager(QuerySet[M]):
     """Override :meth:`get_queryset` to change every query of a model, e.g. to hide
-    soft-deleted rows. Other attributes are looked up on that queryset."""
+    soft-deleted rows. A manager is a QuerySet whose methods all run on ``get_queryset()``."""
 
     def __init__(self, model: type[M] | None = None) -> None:
         self._model = model
@@ -23,7 +24,7 @@ class Manager(Generic[M]):
         self._model = model
 
     @property
-    def model(self) -> type[M]:
+    def model(self) -> type[M]:  # type: ignore[override]
         if self._model is None:
             raise RuntimeError("this manager is not attached to a model")
         return self._model
@@ -32,6 +33,10 @@ class Manager(Generic[M]):
         return QuerySet(self.model)
 
     def __getattr__(self, name: str) -> Any:
+        # Methods a custom queryset class adds (``get_queryset()`` returning a subclass).
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.get_queryset(), name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._model.__name__ if self._model else 'no model'}>"

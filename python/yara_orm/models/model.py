@@ -17,7 +17,7 @@ from ..exceptions import DoesNotExist, FieldError, IncompleteInstanceError, Para
 from ..query import decode, reads, writes
 from ..query.expressions import Expression, Q
 from ..query.prefetch import prefetch
-from ..query.queryset import QuerySet, QuerySetSingle
+from ..query.queryset import QuerySet, QuerySetSingle, SingleMode, class_routes
 from .manager import Manager
 from .meta import MetaInfo, ModelMeta
 
@@ -36,13 +36,13 @@ class _PkGet(QuerySetSingle[Any]):
     def __init__(self, model: type[Model], value: Any) -> None:
         self._model = model
         self._value = value
-        self._mode = "get"
+        self._mode = SingleMode.GET
 
     def __await__(self) -> Generator[Any, None, Any]:
         return reads.get_by_pk(self._model, self._value).__await__()
 
     def _wrap(self, qs: QuerySet[Any]) -> QuerySetSingle[Any]:
-        return QuerySetSingle(qs, "get")
+        return QuerySetSingle(qs, SingleMode.GET)
 
     @property
     def _qs(self) -> QuerySet[Any]:  # type: ignore[override]
@@ -60,6 +60,8 @@ class Model(metaclass=ModelMeta):
     # Rows loaded from the database bypass __init__, so these class defaults describe them.
     _saved_in_db: bool = True
     _loaded: frozenset[str] | None = None
+    # The QuerySet methods added below the class as classmethods (a relation may shadow them).
+    _queryset_routes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, **kwargs: Any) -> None:
         meta = self._meta
@@ -400,6 +402,12 @@ class Model(metaclass=ModelMeta):
         }
 
 
+# Every other public QuerySet method as a classmethod (``Book.order_by("title")``), generated
+# from QuerySet so none is forwarded by hand. Not ``update``: on an instance, ``obj.update(x=1)``
+# would silently update every row of the table.
+Model._queryset_routes = class_routes(Model, skip=frozenset(("update",)))
+
+
 class RawQuery(Generic[M]):
     """``await Model.raw(sql, params)`` -> list of instances."""
 
@@ -417,8 +425,8 @@ class RawQuery(Generic[M]):
     async def _fetch(self) -> list[M]:
         model = self._model
         meta = model._meta
-        db, _dialect = executor_for(model, self._using)
-        columns, rows = await db.fetch_with_columns(self._sql, self._params)
+        executor, _dialect = executor_for(model, self._using)
+        columns, rows = await executor.fetch_with_columns(self._sql, self._params)
         by_column = {f.column: f for f in meta.fields}
         names: list[str] = []
         converters: list[Any] = []

@@ -8,14 +8,14 @@ or :class:`ManyToManyManager` bound to the instance).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exceptions import NoValuesFetched, OperationalError, ParamsError
+from ..query.queryset import QuerySet, route_to_queryset
 from ..registry import is_model
 from ..relations import FORWARD, M2M, MISSING, Relation, cache_key, reverse_name
 
 if TYPE_CHECKING:
-    from ..query.queryset import QuerySet, QuerySetSingle
     from .model import Model
 
 M = TypeVar("M", bound="Model")
@@ -160,18 +160,23 @@ class ManyDescriptor:
 # -- managers -------------------------------------------------------------------------------------
 
 
-class ReverseManager(Generic[M]):
+@route_to_queryset
+class ReverseManager(QuerySet[M]):
     """The many side of a foreign key (``author.books``), or a many-to-many side.
 
-    Awaiting or ``async for`` queries (or uses prefetched objects); ``filter``, ``order_by`` and
-    every other queryset method chain on the related queryset; plain ``for``/``len``/indexing
-    need the objects fetched first."""
+    A QuerySet over the related rows: awaiting or ``async for`` queries (or uses prefetched
+    objects); ``filter``, ``order_by`` and every other queryset method run on
+    :meth:`get_queryset`; plain ``for``/``len``/indexing need the objects fetched first."""
 
     def __init__(self, instance: Model, relation: Relation, fetched: list[M] | None = None) -> None:
         self.instance = instance
         self.relation = relation
         self.related_objects = fetched
         self._fetched = fetched is not None
+
+    @property
+    def model(self) -> type[M]:  # type: ignore[override]
+        return self.relation.target  # type: ignore[return-value]
 
     def _owner_pk(self) -> Any:
         pk = self.instance.pk
@@ -182,60 +187,27 @@ class ReverseManager(Generic[M]):
             )
         return pk
 
-    def _query(self) -> QuerySet[M]:
+    def get_queryset(self) -> QuerySet[M]:
         rel = self.relation
         assert rel.field is not None and rel.field.id_field is not None
         qs: QuerySet[M] = rel.target._default_qs()  # type: ignore[assignment]
         return qs.filter(**{rel.field.id_field.model_field_name: self._owner_pk()})
 
-    def all(self) -> QuerySet[M]:
-        return self._query()
-
-    # The common queryset methods, typed; anything else is forwarded by __getattr__.
-    def filter(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
-        return self._query().filter(*args, **kwargs)
-
-    def exclude(self, *args: Any, **kwargs: Any) -> QuerySet[M]:
-        return self._query().exclude(*args, **kwargs)
-
-    def order_by(self, *orderings: Any) -> QuerySet[M]:
-        return self._query().order_by(*orderings)
-
-    def limit(self, limit: int) -> QuerySet[M]:
-        return self._query().limit(limit)
-
-    def select_related(self, *relations: str) -> QuerySet[M]:
-        return self._query().select_related(*relations)
-
-    def prefetch_related(self, *lookups: Any) -> QuerySet[M]:
-        return self._query().prefetch_related(*lookups)
-
-    def first(self) -> QuerySetSingle[M | None]:
-        return self._query().first()
-
-    def get(self, *args: Any, **kwargs: Any) -> QuerySetSingle[M]:
-        return self._query().get(*args, **kwargs)
-
-    def get_or_none(self, *args: Any, **kwargs: Any) -> QuerySetSingle[M | None]:
-        return self._query().get_or_none(*args, **kwargs)
-
-    async def count(self) -> int:
-        return await self._query().count()
-
-    async def exists(self) -> bool:
-        return await self._query().exists()
-
     def __getattr__(self, name: str) -> Any:
+        # Methods a custom queryset class adds (the target's manager returning a subclass).
         if name.startswith("_"):
             raise AttributeError(name)
-        return getattr(self._query(), name)
+        return getattr(self.get_queryset(), name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.relation.owner.__name__}.{self.relation.name}>"
 
     def __await__(self) -> Generator[Any, None, list[M]]:
         return self._load().__await__()
 
     async def _load(self) -> list[M]:
         if self.related_objects is None:
-            self.related_objects = await self._query()
+            self.related_objects = await self.get_queryset()
             self.instance.__dict__[cache_key(self.relation.name)] = self.related_objects
             self._fetched = True
         return self.related_objects
@@ -261,7 +233,8 @@ class ReverseManager(Generic[M]):
     def __contains__(self, item: object) -> bool:
         return item in self._require()
 
-    def __getitem__(self, index: int) -> M:
+    # Indexes the fetched objects (a list), unlike QuerySet's slicing into a new query.
+    def __getitem__(self, index: int) -> M:  # type: ignore[override]
         return self._require()[index]
 
     async def create(self, using_db: Any = None, **kwargs: Any) -> M:
@@ -281,7 +254,7 @@ class ReverseManager(Generic[M]):
 class ManyToManyManager(ReverseManager[M]):
     """``book.tags``: ``add``, ``remove``, ``clear``, ``set`` plus the reverse manager's reads."""
 
-    def _query(self) -> QuerySet[M]:
+    def get_queryset(self) -> QuerySet[M]:
         rel = self.relation
         qs: QuerySet[M] = rel.target._default_qs()  # type: ignore[assignment]
         reverse = reverse_name(rel)

@@ -95,7 +95,9 @@ def _declared_at(relation: Relation) -> str:
 
 def _attach(owner: type[Model], name: str, relation: Relation, descriptor: Any) -> None:
     meta = owner._meta
-    if hasattr(model_base(), name):
+    base = model_base()
+    # The queryset classmethods generated on Model (``values``, ``limit``...) may be shadowed.
+    if hasattr(base, name) and name not in base._queryset_routes:
         raise ConfigurationError(
             f"{owner.__name__}.{name}: a relation cannot be named like a Model attribute or method; "
             f"rename it (declared at {_declared_at(relation)})"

@@ -7,6 +7,7 @@ same parameter builders a fresh compile would have used.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
     from .queryset import QuerySet
 
 ResultMode = decode.ResultMode
+
+
+class SelectKind(enum.Enum):
+    """What ``compile_select`` builds from a queryset."""
+
+    ROWS = "select"
+    COUNT = "count"
+    EXISTS = "exists"
 
 
 class SelectPlan:
@@ -200,9 +209,9 @@ def _bind(builders: Sequence[Callable[[Any], list[Any]]], leaves: list[tuple[str
 
 
 def compile_select(
-    qs: QuerySet[Any], dialect: Dialect, kind: str = "select"
+    qs: QuerySet[Any], dialect: Dialect, kind: SelectKind = SelectKind.ROWS
 ) -> tuple[str, list[Any], decode.DecodePlan | None]:
-    """SQL, parameters and decode plan for ``qs`` (``kind``: select, count or exists; the
+    """SQL, parameters and decode plan for ``qs`` (``kind``: rows, count or exists; the
     latter two read one scalar and have no plan)."""
     meta = qs.model._meta
     shape = qs._shape_key()
@@ -214,9 +223,9 @@ def compile_select(
             return sql, _bind(builders, _leaf_values(qs)), cached_plan
     plan = build_select(qs, dialect, collect=key is not None)
     rows: decode.DecodePlan | None = None
-    if kind == "count":
+    if kind is SelectKind.COUNT:
         stmt = count_statement(plan)
-    elif kind == "exists":
+    elif kind is SelectKind.EXISTS:
         stmt = plan.select
         stmt.columns = [ir.SelectItem(ir.Literal("1"))]
         stmt.order_by = []

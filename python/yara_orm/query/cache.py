@@ -83,10 +83,10 @@ class ValuesKey(NamedTuple):
 
 
 class ShapeKey(NamedTuple):
-    """A queryset shape: everything but its filter values (``select``, ``count`` or ``exists``)."""
+    """A queryset shape: everything but its filter values, for rows, a count or an exists check."""
 
     dialect: str
-    statement: str
+    statement: enum.Enum  # build.SelectKind
     shape: Hashable
     kind: StatementKind = StatementKind.SHAPE
 

@@ -273,7 +273,7 @@ def related_decoder(
 def engine_builds_instances(executor: Any) -> bool:
     """Whether ``executor`` runs on the engine, which builds instances itself (a backend outside
     the engine, see yara_orm.backends, returns rows for Python to decode)."""
-    return hasattr(executor._runner(), "fetch_instances")
+    return hasattr(executor._engine_executor(), "fetch_instances")
 
 
 class DecodePlan:

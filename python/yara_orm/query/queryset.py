@@ -7,8 +7,10 @@ them through the engine's cursor with bounded memory.
 
 from __future__ import annotations
 
+import enum
+import functools
 from collections.abc import AsyncIterator, Generator, Hashable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
 from ..connection import executor_for
 from ..exceptions import DoesNotExist, FieldError, MultipleObjectsReturned, ParamsError
@@ -27,6 +29,18 @@ M = TypeVar("M", bound="Model")
 T = TypeVar("T")
 
 DEFAULT_CHUNK_SIZE = 1000
+
+
+class SingleMode(enum.Enum):
+    """What awaiting a single-result queryset (``get``, ``first``, ``qs[3]``...) promises."""
+
+    GET = "get"  # exactly one row, else DoesNotExist / MultipleObjectsReturned
+    GET_OR_NONE = "get_or_none"  # one row or None; MultipleObjectsReturned for more
+    FIRST = "first"  # the first row or None
+    FIRST_OF_SLICE = "first_of_slice"  # ``qs[i]``: the row, else DoesNotExist
+
+
+_EXACTLY_ONE = (SingleMode.GET, SingleMode.GET_OR_NONE)
 
 
 class QuerySet(Generic[M]):
@@ -49,16 +63,14 @@ class QuerySet(Generic[M]):
         self._select_related: tuple[str, ...] = ()
         self._prefetch: tuple[Any, ...] = ()
 
-    def _clone(self) -> QuerySet[M]:
+    def _clone(self) -> Self:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         return clone
 
     # -- chaining ---------------------------------------------------------------------------------
 
-    def _add_condition(
-        self, args: tuple[Q | Expression, ...], kwargs: dict[str, Any], negate: bool
-    ) -> QuerySet[M]:
+    def _add_condition(self, args: tuple[Q | Expression, ...], kwargs: dict[str, Any], negate: bool) -> Self:
         conds: list[Q | Expression] = []
         for arg in args:
             if not isinstance(arg, Q | Expression):
@@ -75,18 +87,18 @@ class QuerySet(Generic[M]):
         clone._where = (*self._where, *conds)
         return clone
 
-    def filter(self, *args: Q | Expression, **kwargs: Any) -> QuerySet[M]:
+    def filter(self, *args: Q | Expression, **kwargs: Any) -> Self:
         """Rows matching every condition (keyword lookups and ``Q`` objects)."""
         return self._add_condition(args, kwargs, False)
 
-    def exclude(self, *args: Q | Expression, **kwargs: Any) -> QuerySet[M]:
+    def exclude(self, *args: Q | Expression, **kwargs: Any) -> Self:
         """Rows not matching the conditions."""
         return self._add_condition(args, kwargs, True)
 
-    def all(self) -> QuerySet[M]:
+    def all(self) -> Self:
         return self._clone()
 
-    def order_by(self, *orderings: str | OrderBy) -> QuerySet[M]:
+    def order_by(self, *orderings: str | OrderBy) -> Self:
         """Sort by fields or annotations (``"-name"`` descends) or ``F("x").desc()``."""
         for item in orderings:
             if not isinstance(item, str | OrderBy):
@@ -96,14 +108,14 @@ class QuerySet(Generic[M]):
         clone._default_ordering = False
         return clone
 
-    def limit(self, limit: int) -> QuerySet[M]:
+    def limit(self, limit: int) -> Self:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             raise ParamsError(f"limit must be a non-negative int, got {limit!r}")
         clone = self._clone()
         clone._limit = limit
         return clone
 
-    def offset(self, offset: int) -> QuerySet[M]:
+    def offset(self, offset: int) -> Self:
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise ParamsError(f"offset must be a non-negative int, got {offset!r}")
         clone = self._clone()
@@ -111,14 +123,14 @@ class QuerySet(Generic[M]):
         return clone
 
     @overload
-    def __getitem__(self, key: slice) -> QuerySet[M]: ...
+    def __getitem__(self, key: slice) -> Self: ...
     @overload
     def __getitem__(self, key: int) -> QuerySetSingle[M]: ...
-    def __getitem__(self, key: slice | int) -> QuerySet[M] | QuerySetSingle[M]:
+    def __getitem__(self, key: slice | int) -> Self | QuerySetSingle[M]:
         if isinstance(key, int) and not isinstance(key, bool):
             if key < 0:
                 raise ParamsError("negative indexing is not supported")
-            return QuerySetSingle(self.offset((self._offset or 0) + key).limit(1), "first_of_slice")
+            return QuerySetSingle(self.offset((self._offset or 0) + key).limit(1), SingleMode.FIRST_OF_SLICE)
         if not isinstance(key, slice) or key.step not in (None, 1):
             raise ParamsError("querysets support [start:stop] slices and [index]")
         start = key.start or 0
@@ -134,12 +146,12 @@ class QuerySet(Generic[M]):
             clone._limit = max(self._limit - start, 0)
         return clone
 
-    def distinct(self) -> QuerySet[M]:
+    def distinct(self) -> Self:
         clone = self._clone()
         clone._distinct = True
         return clone
 
-    def annotate(self, **annotations: Any) -> QuerySet[M]:
+    def annotate(self, **annotations: Any) -> Self:
         """Add computed values (expressions, functions, aggregates) as attributes/columns."""
         for name, expr in annotations.items():
             if not isinstance(expr, Expression):
@@ -150,20 +162,20 @@ class QuerySet(Generic[M]):
         clone._annotations = {**self._annotations, **annotations}
         return clone
 
-    def group_by(self, *fields: str) -> QuerySet[M]:
+    def group_by(self, *fields: str) -> Self:
         """GROUP BY these fields/annotations (use with ``values()`` and aggregates)."""
         clone = self._clone()
         clone._group_by = tuple(fields)
         return clone
 
-    def only(self, *fields: str) -> QuerySet[M]:
+    def only(self, *fields: str) -> Self:
         """Load only these fields (plus the pk); saving such an instance writes only them."""
         clone = self._clone()
         clone._only = tuple(fields)
         clone._defer = ()
         return clone
 
-    def defer(self, *fields: str) -> QuerySet[M]:
+    def defer(self, *fields: str) -> Self:
         """Load every field except these."""
         if self.model._meta.pk_attr in fields or "pk" in fields:
             raise FieldError("the primary key cannot be deferred")
@@ -173,28 +185,28 @@ class QuerySet(Generic[M]):
 
     def select_for_update(
         self, nowait: bool = False, skip_locked: bool = False, of: Iterable[str] = ()
-    ) -> QuerySet[M]:
+    ) -> Self:
         """Lock the selected rows until the transaction ends (PostgreSQL; SQLite locks the
         whole database for writes, so this is a no-op there)."""
         clone = self._clone()
         clone._for_update = ir.ForUpdate(nowait, skip_locked, tuple(of))
         return clone
 
-    def select_related(self, *relations: str) -> QuerySet[M]:
+    def select_related(self, *relations: str) -> Self:
         """Fetch these foreign-key / one-to-one relations (``"author__country"`` nests) in the same
         query through LEFT JOINs."""
         clone = self._clone()
         clone._select_related = (*self._select_related, *relations)
         return clone
 
-    def prefetch_related(self, *lookups: Any) -> QuerySet[M]:
+    def prefetch_related(self, *lookups: Any) -> Self:
         """Fetch these relations (names, nested paths or ``Prefetch`` objects) with one extra query
         per relation level after the main query."""
         clone = self._clone()
         clone._prefetch = (*self._prefetch, *lookups)
         return clone
 
-    def using_db(self, db: Any) -> QuerySet[M]:
+    def using_db(self, db: Any) -> Self:
         """Run on another connection (name, Connection, Pool or Transaction)."""
         clone = self._clone()
         clone._db = db
@@ -208,12 +220,16 @@ class QuerySet(Generic[M]):
             return tuple((n, n) for n in names)
         return (*((f, f) for f in fields), *aliases.items())
 
+    def _as_values(self, fields: tuple[tuple[str, str], ...], mode: ResultMode) -> ValuesQuery[Any]:
+        values: ValuesQuery[Any] = object.__new__(ValuesQuery)
+        values.__dict__.update(self.__dict__)
+        values._fields = fields
+        values._mode = mode
+        return values
+
     def values(self, *fields: str, **aliases: str) -> ValuesQuery[dict[str, Any]]:
         """Rows as dicts (all fields, or these fields/annotations; ``alias="field"`` renames)."""
-        clone = self._clone()
-        clone._fields = self._values_fields(fields, aliases)
-        clone._mode = ResultMode.DICTS
-        return ValuesQuery(clone)
+        return self._as_values(self._values_fields(fields, aliases), ResultMode.DICTS)
 
     @overload
     def values_list(self, *fields: str, flat: Literal[False] = False) -> ValuesQuery[tuple[Any, ...]]: ...
@@ -223,10 +239,8 @@ class QuerySet(Generic[M]):
         """Rows as tuples; with ``flat=True`` and one field, a list of values."""
         if flat and len(fields) != 1:
             raise ParamsError("values_list(flat=True) needs exactly one field")
-        clone = self._clone()
-        clone._fields = self._values_fields(fields, {})
-        clone._mode = ResultMode.FLAT if flat else ResultMode.TUPLES
-        return ValuesQuery(clone)
+        mode = ResultMode.FLAT if flat else ResultMode.TUPLES
+        return self._as_values(self._values_fields(fields, {}), mode)
 
     # -- compiling --------------------------------------------------------------------------------
 
@@ -280,22 +294,22 @@ class QuerySet(Generic[M]):
 
     def sql(self) -> str:
         """The SQL this queryset runs (parameters as placeholders)."""
-        _db, dialect = self._executor()
+        dialect = self._executor()[1]
         return build.compile_select(self, dialect)[0]
 
     def sql_with_params(self) -> tuple[str, list[Any]]:
-        _db, dialect = self._executor()
+        dialect = self._executor()[1]
         sql, params, _ = build.compile_select(self, dialect)
         return sql, params
 
     # -- running ----------------------------------------------------------------------------------
 
     async def _fetch(self) -> list[Any]:
-        db, dialect = self._executor()
+        executor, dialect = self._executor()
         sql, params, plan = build.compile_select(self, dialect)
         assert plan is not None
         # The hot path: the engine builds the instances from the rows directly where it can.
-        result = await plan.fetch(db, sql, params)
+        result = await plan.fetch(executor, sql, params)
         if self._prefetch and self._mode == ResultMode.INSTANCES and result:
             await prefetch(result, self._prefetch, self._db)
         return result
@@ -313,23 +327,23 @@ class QuerySet(Generic[M]):
         return _stream(self, chunk_size)
 
     async def count(self) -> int:
-        db, dialect = self._executor()
-        sql, params, _ = build.compile_select(self, dialect, "count")
-        row = await db.fetch_one(sql, params)
+        executor, dialect = self._executor()
+        sql, params, _ = build.compile_select(self, dialect, build.SelectKind.COUNT)
+        row = await executor.fetch_one(sql, params)
         return int(row[0]) if row else 0
 
     async def exists(self) -> bool:
-        db, dialect = self._executor()
-        sql, params, _ = build.compile_select(self, dialect, "exists")
-        return await db.fetch_one(sql, params) is not None
+        executor, dialect = self._executor()
+        sql, params, _ = build.compile_select(self, dialect, build.SelectKind.EXISTS)
+        return await executor.fetch_one(sql, params) is not None
 
     async def aggregate(self, **aggregates: Expression) -> dict[str, Any]:
         """Aggregate over the filtered rows: ``{"name": value}``."""
         if not aggregates:
             raise ParamsError("aggregate() needs at least one name=Aggregate(...)")
-        db, dialect = self._executor()
+        executor, dialect = self._executor()
         sql, params, names, converters = build.build_aggregate(self, dialect, aggregates)
-        row = await db.fetch_one(sql, params)
+        row = await executor.fetch_one(sql, params)
         values = list(row) if row is not None else [None] * len(names)
         return {
             name: (conv(v) if conv is not None else v)
@@ -339,35 +353,35 @@ class QuerySet(Generic[M]):
     async def update(self, **values: Any) -> int:
         """Set fields on every matching row; returns the number of rows changed. Values are
         type-checked, but field validators and signals do not run (no instances are built)."""
-        db, dialect = executor_for(self.model, self._db, write=True)
+        executor, dialect = executor_for(self.model, self._db, write=True)
         sql, params = build.build_update(self, dialect, values)
-        result: int = await db.execute(sql, params)
+        result: int = await executor.execute(sql, params)
         return result
 
     async def delete(self) -> int:
         """Delete every matching row; returns the number of rows deleted."""
-        db, dialect = executor_for(self.model, self._db, write=True)
+        executor, dialect = executor_for(self.model, self._db, write=True)
         sql, params = build.build_delete(self, dialect)
-        result: int = await db.execute(sql, params)
+        result: int = await executor.execute(sql, params)
         return result
 
     async def explain(self) -> str:
         """The database's plan for this query, as text."""
-        db, dialect = self._executor()
+        executor, dialect = self._executor()
         sql, params, _ = build.compile_select(self, dialect)
-        rows = await db.fetch(dialect.explain_sql(sql), params)
+        rows = await executor.fetch(dialect.explain_sql(sql), params)
         return "\n".join(" | ".join(str(c) for c in row) if len(row) > 1 else str(row[0]) for row in rows)
 
     # -- single results ---------------------------------------------------------------------------
 
-    def _ordered(self) -> QuerySet[M]:
+    def _ordered(self) -> Self:
         if self._order_by or (self._default_ordering and self.model._meta.ordering):
             return self
         clone = self._clone()
         clone._order_by = (self.model._meta.pk_attr,)
         return clone
 
-    def _reversed(self) -> QuerySet[M]:
+    def _reversed(self) -> Self:
         order = (
             self._order_by
             or (self.model._meta.ordering if self._default_ordering else ())
@@ -385,29 +399,29 @@ class QuerySet(Generic[M]):
 
     def first(self) -> QuerySetSingle[M | None]:
         """The first row (by the ordering, else by pk), or None."""
-        return QuerySetSingle(self._ordered().limit(1), "first")
+        return QuerySetSingle(self._ordered().limit(1), SingleMode.FIRST)
 
     def last(self) -> QuerySetSingle[M | None]:
         """The last row (reversed ordering, else highest pk), or None."""
-        return QuerySetSingle(self._reversed().limit(1), "first")
+        return QuerySetSingle(self._reversed().limit(1), SingleMode.FIRST)
 
     def earliest(self, *fields: str) -> QuerySetSingle[M | None]:
         return QuerySetSingle(
-            self.order_by(*fields).limit(1) if fields else self._ordered().limit(1), "first"
+            self.order_by(*fields).limit(1) if fields else self._ordered().limit(1), SingleMode.FIRST
         )
 
     def latest(self, *fields: str) -> QuerySetSingle[M | None]:
         qs = self.order_by(*fields) if fields else self._ordered()
-        return QuerySetSingle(qs._reversed().limit(1), "first")
+        return QuerySetSingle(qs._reversed().limit(1), SingleMode.FIRST)
 
     def get(self, *args: Q | Expression, **kwargs: Any) -> QuerySetSingle[M]:
         """Exactly one row: DoesNotExist / MultipleObjectsReturned otherwise."""
         qs = self.filter(*args, **kwargs) if args or kwargs else self
-        return QuerySetSingle(qs, "get")
+        return QuerySetSingle(qs, SingleMode.GET)
 
     def get_or_none(self, *args: Q | Expression, **kwargs: Any) -> QuerySetSingle[M | None]:
         qs = self.filter(*args, **kwargs) if args or kwargs else self
-        return QuerySetSingle(qs, "get_or_none")
+        return QuerySetSingle(qs, SingleMode.GET_OR_NONE)
 
     def __repr__(self) -> str:
         return f"<QuerySet {self.model.__name__}>"
@@ -418,7 +432,7 @@ class QuerySetSingle(Generic[T]):
 
     __slots__ = ("_mode", "_qs")
 
-    def __init__(self, qs: QuerySet[Any], mode: str) -> None:
+    def __init__(self, qs: QuerySet[Any], mode: SingleMode) -> None:
         self._qs = qs
         self._mode = mode
 
@@ -427,13 +441,13 @@ class QuerySetSingle(Generic[T]):
 
     async def _run(self) -> Any:
         qs = self._qs
-        if self._mode == "get" or self._mode == "get_or_none":
+        if self._mode in _EXACTLY_ONE:
             if qs._limit is None:
                 qs = qs.limit(2)
             return _exactly_one(await qs._fetch(), self._mode, qs.model)
         rows = await qs._fetch()
         if not rows:
-            if self._mode == "first_of_slice":
+            if self._mode is SingleMode.FIRST_OF_SLICE:
                 raise DoesNotExist(f"no {qs.model.__name__} at that index")
             return None
         return rows[0]
@@ -471,90 +485,40 @@ class QuerySetSingle(Generic[T]):
         return ValuesSingle(self._qs.values_list(*fields, flat=flat), self._mode)  # type: ignore[call-overload]
 
     def sql(self) -> str:
-        qs = (
-            self._qs
-            if self._mode not in ("get", "get_or_none") or self._qs._limit is not None
-            else self._qs.limit(2)
-        )
+        qs = self._qs if self._mode not in _EXACTLY_ONE or self._qs._limit is not None else self._qs.limit(2)
         return qs.sql()
 
 
-class ValuesQuery(Generic[T]):
-    """``values()`` / ``values_list()``: awaiting gives ``list[T]`` (dicts, tuples or values)."""
-
-    __slots__ = ("_qs",)
-
-    def __init__(self, qs: QuerySet[Any]) -> None:
-        self._qs = qs
+class ValuesQuery(QuerySet[Any], Generic[T]):
+    """``values()`` / ``values_list()``: a queryset whose rows are dicts, tuples or values;
+    awaiting gives ``list[T]``. Every QuerySet method chains on it."""
 
     def __await__(self) -> Generator[Any, None, list[T]]:
-        return self._qs._fetch().__await__()
+        return self._fetch().__await__()
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self.iterator()
 
     def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[T]:
-        return _stream(self._qs, chunk_size)
+        return _stream(self, chunk_size)
 
-    def _wrap(self, qs: QuerySet[Any]) -> ValuesQuery[T]:
-        return ValuesQuery(qs)
+    def first(self) -> ValuesSingle[T | None]:  # type: ignore[override]
+        return ValuesSingle(self._ordered().limit(1), SingleMode.FIRST)
 
-    def filter(self, *args: Q | Expression, **kwargs: Any) -> ValuesQuery[T]:
-        return self._wrap(self._qs.filter(*args, **kwargs))
+    def get(self, *args: Q | Expression, **kwargs: Any) -> ValuesSingle[T]:  # type: ignore[override]
+        return ValuesSingle(self.filter(*args, **kwargs), SingleMode.GET)
 
-    def exclude(self, *args: Q | Expression, **kwargs: Any) -> ValuesQuery[T]:
-        return self._wrap(self._qs.exclude(*args, **kwargs))
+    def get_or_none(self, *args: Q | Expression, **kwargs: Any) -> ValuesSingle[T | None]:  # type: ignore[override]
+        return ValuesSingle(self.filter(*args, **kwargs), SingleMode.GET_OR_NONE)
 
-    def order_by(self, *orderings: str | OrderBy) -> ValuesQuery[T]:
-        return self._wrap(self._qs.order_by(*orderings))
-
-    def limit(self, limit: int) -> ValuesQuery[T]:
-        return self._wrap(self._qs.limit(limit))
-
-    def offset(self, offset: int) -> ValuesQuery[T]:
-        return self._wrap(self._qs.offset(offset))
-
-    def distinct(self) -> ValuesQuery[T]:
-        return self._wrap(self._qs.distinct())
-
-    def group_by(self, *fields: str) -> ValuesQuery[T]:
-        return self._wrap(self._qs.group_by(*fields))
-
-    def using_db(self, db: Any) -> ValuesQuery[T]:
-        return self._wrap(self._qs.using_db(db))
-
-    def __getitem__(self, key: slice) -> ValuesQuery[T]:
-        return self._wrap(self._qs[key])
-
-    def first(self) -> ValuesSingle[T | None]:
-        return ValuesSingle(ValuesQuery(self._qs._ordered().limit(1)), "first")
-
-    def get(self, *args: Q | Expression, **kwargs: Any) -> ValuesSingle[T]:
-        return ValuesSingle(self.filter(*args, **kwargs), "get")
-
-    def get_or_none(self, *args: Q | Expression, **kwargs: Any) -> ValuesSingle[T | None]:
-        return ValuesSingle(self.filter(*args, **kwargs), "get_or_none")
-
-    async def count(self) -> int:
-        return await self._qs.count()
-
-    async def exists(self) -> bool:
-        return await self._qs.exists()
-
-    def sql(self) -> str:
-        return self._qs.sql()
-
-    async def explain(self) -> str:
-        return await self._qs.explain()
-
-    def _as_subquery(self, parent: QueryContext, exists: bool = False) -> ir.Select:
-        return self._qs._as_subquery(parent, exists)
+    def __repr__(self) -> str:
+        return f"<ValuesQuery {self.model.__name__}>"
 
 
 class ValuesSingle(Generic[T]):
     __slots__ = ("_mode", "_values")
 
-    def __init__(self, values: ValuesQuery[Any], mode: str) -> None:
+    def __init__(self, values: ValuesQuery[Any], mode: SingleMode) -> None:
         self._values = values
         self._mode = mode
 
@@ -562,21 +526,21 @@ class ValuesSingle(Generic[T]):
         return self._run().__await__()
 
     async def _run(self) -> Any:
-        qs = self._values._qs
-        if self._mode in ("get", "get_or_none") and qs._limit is None:
+        qs = self._values
+        if self._mode in _EXACTLY_ONE and qs._limit is None:
             qs = qs.limit(2)
         rows = await qs._fetch()
-        if self._mode == "first":
+        if self._mode is SingleMode.FIRST:
             return rows[0] if rows else None
         return _exactly_one(rows, self._mode, qs.model)
 
 
-def _exactly_one(rows: list[Any], mode: str, model: type) -> Any:
+def _exactly_one(rows: list[Any], mode: SingleMode, model: type) -> Any:
     """The one row ``get``/``get_or_none`` promise (fetched with LIMIT 2 to detect a second)."""
     if len(rows) == 1:
         return rows[0]
     if not rows:
-        if mode == "get_or_none":
+        if mode is SingleMode.GET_OR_NONE:
             return None
         raise DoesNotExist(f"{model.__name__} matching the query does not exist")
     raise MultipleObjectsReturned(f"more than one {model.__name__} matches the query")
@@ -585,11 +549,11 @@ def _exactly_one(rows: list[Any], mode: str, model: type) -> Any:
 async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ParamsError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    db, dialect = qs._executor()
-    if isinstance(db, Pool) and db.current_transaction() is None:
+    executor, dialect = qs._executor()
+    if isinstance(executor, Pool) and executor.current_transaction() is None:
         sql, params, plan = build.compile_select(qs, dialect)
         assert plan is not None
-        cursor = await db.cursor(sql, params, chunk_size)
+        cursor = await executor.cursor(sql, params, chunk_size)
         try:
             while True:
                 # The engine builds each chunk's instances itself where it can (as in _fetch).
@@ -629,3 +593,57 @@ async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
         start += size
         if remaining is not None:
             remaining -= size
+
+
+# -- the QuerySet API on the objects that stand for a queryset ---------------------------------------
+
+# The public QuerySet methods: what Model, the managers and values querysets all offer.
+QUERYSET_API: tuple[str, ...] = tuple(
+    name for name, value in vars(QuerySet).items() if not name.startswith("_") and callable(value)
+)
+# What else a stand-in forwards: awaiting, ``async for``, slicing, use as a subquery.
+_PROTOCOL = ("__await__", "__aiter__", "__getitem__", "_as_subquery")
+
+
+def _routed(name: str) -> Any:
+    method = getattr(QuerySet, name)
+
+    @functools.wraps(method)
+    def route(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.get_queryset(), name)(*args, **kwargs)
+
+    return route
+
+
+def _class_routed(name: str) -> Any:
+    method = getattr(QuerySet, name)
+
+    @functools.wraps(method)
+    def route(owner: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(owner._default_qs(), name)(*args, **kwargs)
+
+    return route
+
+
+def route_to_queryset(cls: type[T]) -> type[T]:
+    """Class decorator for the QuerySet subclasses that stand for a queryset built on demand
+    (managers): each QuerySet method that ``cls``'s own body does not define runs on
+    ``self.get_queryset()``. A method added to QuerySet reaches them, signature and docstring
+    included, without being forwarded by hand."""
+    own = vars(cls)
+    for name in (*QUERYSET_API, *_PROTOCOL):
+        if name not in own:
+            setattr(cls, name, _routed(name))
+    return cls
+
+
+def class_routes(cls: type[T], skip: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Add each public QuerySet method that ``cls`` lacks as a classmethod running on
+    ``cls._default_qs()`` (``Model.order_by(...)``); returns the names added."""
+    added = []
+    for name in QUERYSET_API:
+        if name in skip or name in vars(cls):
+            continue
+        setattr(cls, name, classmethod(_class_routed(name)))
+        added.append(name)
+    return frozenset(added)

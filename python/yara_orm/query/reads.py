@@ -3,6 +3,7 @@ one statement compiled once per model and dialect, one row decoded positionally.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,11 +21,14 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound="Model")
 
+# One key object per dialect: this runs on every ``Model.get(pk=...)``.
+_get_pk_key = functools.cache(GetPkKey)
+
 
 def get_pk_statement(model: type[Model], dialect: Dialect) -> tuple[str, Callable[[tuple[Any, ...]], Any]]:
     """``SELECT <all columns> WHERE pk = ?`` and its single-row decoder, compiled once."""
     meta = model._meta
-    key = GetPkKey(dialect.name)
+    key = _get_pk_key(dialect.name)
     entry = meta.statements.get(key)
     if entry is None:
         ctx = QueryContext(model, dialect)
@@ -46,9 +50,9 @@ async def get_by_pk(model: type[M], value: Any) -> M:
     if conn is None:
         raise not_initialised(model)
     if connections.router is not None:
-        db, dialect = executor_for(model)
+        executor, dialect = executor_for(model)
         sql, decode_row = get_pk_statement(model, dialect)
-        found = await db.fetch_one(sql, [meta.pk.lookup_value(value)])
+        found = await executor.fetch_one(sql, [meta.pk.lookup_value(value)])
         if found is None:
             raise DoesNotExist(f"{model.__name__} with {meta.pk_attr}={value!r} does not exist")
         obj: M = decode_row(found)

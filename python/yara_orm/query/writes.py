@@ -84,7 +84,7 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
     conflict inserts nothing and returns False."""
     model = type(obj)
     meta = model._meta
-    db, dialect = executor_for(model, using_db, write=True)
+    executor, dialect = executor_for(model, using_db, write=True)
     _stamp(obj, creating=True)
     d = obj.__dict__
     fields: list[Field[Any]] = []
@@ -103,14 +103,14 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
     conflict = ir.OnConflict() if ignore_conflict else None
     sql = insert_statement(model, dialect, tuple(fields), tuple(returning), conflict)
     if returning:
-        row = await db.fetch_one(sql, values)
+        row = await executor.fetch_one(sql, values)
         if row is None:
             return False
         for field, value in zip(returning, row, strict=True):
             conv = field.from_db
             d[field.model_field_name] = conv(value) if conv is not None else value
     else:
-        await db.execute(sql, values)
+        await executor.execute(sql, values)
     d["_saved_in_db"] = True
     return True
 
@@ -120,7 +120,7 @@ async def update_instance(
 ) -> int:
     model = type(obj)
     meta = model._meta
-    db, dialect = executor_for(model, using_db, write=True)
+    executor, dialect = executor_for(model, using_db, write=True)
     _stamp(obj, creating=False)
     d = obj.__dict__
     loaded: frozenset[str] | None = d.get("_loaded")
@@ -156,7 +156,7 @@ async def update_instance(
             ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)]),
         )
         sql = meta.statements.put(key, _compile(dialect, stmt))
-    return await db.execute(sql, values)
+    return await executor.execute(sql, values)
 
 
 async def delete_instance(obj: Model, using_db: Any = None) -> int:
@@ -165,7 +165,7 @@ async def delete_instance(obj: Model, using_db: Any = None) -> int:
     pk_value = obj.__dict__.get(meta.pk_attr)
     if pk_value is None:
         raise ParamsError(f"cannot delete a {model.__name__} that has no primary key value (never saved?)")
-    db, dialect = executor_for(model, using_db, write=True)
+    executor, dialect = executor_for(model, using_db, write=True)
     key = DeleteKey(dialect.name)
     sql = meta.statements.get(key)
     if sql is None:
@@ -176,7 +176,7 @@ async def delete_instance(obj: Model, using_db: Any = None) -> int:
                 dialect, ir.Delete(ctx.table, ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)]))
             ),
         )
-    return await db.execute(sql, [meta.pk.to_db(pk_value)])
+    return await executor.execute(sql, [meta.pk.to_db(pk_value)])
 
 
 # -- bulk -----------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ async def bulk_create(
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ParamsError("batch_size must be a positive int")
     meta = model._meta
-    db, dialect = executor_for(model, using_db, write=True)
+    executor, dialect = executor_for(model, using_db, write=True)
     conflict = _on_conflict(model, ignore_conflicts, update_fields, on_conflict)
     for obj in objs:
         _stamp(obj, creating=True)
@@ -220,7 +220,7 @@ async def bulk_create(
         with_pk = objs
     for group, include_pk in ((with_pk, True), (without_pk, False)):
         if group:
-            await _insert_group(model, db, dialect, group, include_pk, conflict, batch_size)
+            await _insert_group(model, executor, dialect, group, include_pk, conflict, batch_size)
     return objs
 
 
@@ -283,7 +283,7 @@ def _field_columns(objs: list[Any], names: list[str]) -> list[Sequence[Any]]:
 
 async def _insert_group(
     model: type[Model],
-    db: Any,
+    executor: Any,
     dialect: Dialect,
     objs: list[Any],
     include_pk: bool,
@@ -322,12 +322,12 @@ async def _insert_group(
         and conflict is None
         and bool(fields)
         and all(f.copy_safe for f in fields)
-        and hasattr(db._runner(), "copy_in")
+        and hasattr(executor._engine_executor(), "copy_in")
     ):
         copy_sql, types_from = _copy_statements(model, dialect, tuple(fields))
         size = batch_size or len(objs)
         for start in range(0, len(objs), size):
-            await db.copy_in(copy_sql, types_from, [col[start : start + size] for col in columns])
+            await executor.copy_in(copy_sql, types_from, [col[start : start + size] for col in columns])
             for obj in objs[start : start + size]:
                 obj.__dict__["_saved_in_db"] = True
         return
@@ -347,7 +347,7 @@ async def _insert_group(
         count = stop - start
         if row_by_row:
             sql = insert_statement(model, dialect, tuple(fields), (), conflict)
-            await db.execute_many(sql, list(zip(*(col[start:stop] for col in columns), strict=True)))
+            await executor.execute_many(sql, list(zip(*(col[start:stop] for col in columns), strict=True)))
             for obj in objs[start:stop]:
                 obj.__dict__["_saved_in_db"] = True
             continue
@@ -359,7 +359,7 @@ async def _insert_group(
             stmt.default_values = True
             sql, params = Compiler(dialect).compile(stmt)
             for obj in objs[start:stop]:
-                row = await db.fetch_one(sql, params)
+                row = await executor.fetch_one(sql, params)
                 if row is not None and returning:
                     obj.__dict__[pk.model_field_name] = row[0]
                 obj.__dict__["_saved_in_db"] = True
@@ -377,13 +377,13 @@ async def _insert_group(
                 sql = cached
             params = [col[i] for i in range(start, stop) for col in columns]
         if returning:
-            rows = await db.fetch(sql, params)
+            rows = await executor.fetch(sql, params)
             if len(rows) == count:
                 conv = pk.from_db
                 for obj, row in zip(objs[start:stop], rows, strict=True):
                     obj.__dict__[pk.model_field_name] = conv(row[0]) if conv else row[0]
         else:
-            await db.execute(sql, params)
+            await executor.execute(sql, params)
         for obj in objs[start:stop]:
             obj.__dict__["_saved_in_db"] = True
 
@@ -412,7 +412,7 @@ async def bulk_update(
         if field.pk:
             raise ParamsError("bulk_update() cannot change primary keys")
         targets.append(field)
-    db, dialect = executor_for(model, using_db, write=True)
+    executor, dialect = executor_for(model, using_db, write=True)
     pk = meta.pk
     rows = []
     for obj in objs:
@@ -439,7 +439,7 @@ async def bulk_update(
             assignments.append((field.column, ir.Case(whens, ctx.column(field), field)))
         where = ir.Lookup("in", pk_col, [ir.Param(pk_value) for pk_value, _ in batch])
         sql, params = Compiler(dialect).compile(ir.Update(ctx.table, assignments, where))
-        total += await db.execute(sql, params)
+        total += await executor.execute(sql, params)
     return total
 
 
@@ -483,13 +483,13 @@ async def update_or_create(
     with ON CONFLICT DO NOTHING and retry on a conflict, all in one transaction per attempt."""
     if not kwargs:
         raise ParamsError("update_or_create() needs lookup keyword arguments")
-    db, _dialect = executor_for(model, using_db, write=True)
+    executor, _dialect = executor_for(model, using_db, write=True)
     qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
     if using_db is not None:
         qs = qs.using_db(using_db)
     for _ in range(_RETRIES):
-        if isinstance(db, Pool):
-            async with db.transaction():
+        if isinstance(executor, Pool):
+            async with executor.transaction():
                 result = await _update_or_insert(model, qs, defaults, using_db, kwargs)
         else:
             result = await _update_or_insert(model, qs, defaults, using_db, kwargs)
