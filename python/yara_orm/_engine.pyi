@@ -25,7 +25,7 @@ class Json:
     raw: bool
     def __init__(self, value: Any, raw: bool = False) -> None: ...
 
-class Lookup:
+class TableConverter:
     """A converter that is a table: ``table[value]`` when present, else ``fallback(value)``;
     None stays None. The engine applies it without calling into Python."""
 
@@ -34,7 +34,7 @@ class Lookup:
 
 class InstanceSpec:
     """How one query shape's rows become model instances: ``names[i]`` is the attribute column
-    ``i`` fills, ``converters[i]`` (a callable, a :class:`Lookup`, or None) converts its value,
+    ``i`` fills, ``converters[i]`` (a callable, a :class:`TableConverter`, or None) converts its value,
     ``extra`` is merged into every instance's ``__dict__``. Instances are allocated without
     running ``__init__``."""
 
@@ -43,7 +43,7 @@ class InstanceSpec:
         self,
         cls: type,
         names: list[str],
-        converters: list[Callable[[Any], Any] | Lookup | None],
+        converters: list[Callable[[Any], Any] | TableConverter | None],
         extra: dict[str, Any] | None = None,
     ) -> None: ...
 

@@ -95,7 +95,7 @@ def test_lookup_converts_by_table_and_falls_back_on_a_miss() -> None:
         return ("fallback", value)
 
     marker = object()
-    lookup = _engine.Lookup({"red": marker, 2: "two"}, fallback)
+    lookup = _engine.TableConverter({"red": marker, 2: "two"}, fallback)
     assert lookup("red") is marker
     assert lookup(2) == "two"
     assert lookup(None) is None  # NULL stays NULL without asking the fallback
@@ -116,7 +116,9 @@ async def test_lookup_converters_run_inside_the_engine(pool: Pool) -> None:
     def unknown(value: Any) -> Any:
         raise LookupError(f"no colour {value!r}")
 
-    spec = _engine.InstanceSpec(Thing, ["id", "colour"], [None, _engine.Lookup({"red": red}, unknown)])
+    spec = _engine.InstanceSpec(
+        Thing, ["id", "colour"], [None, _engine.TableConverter({"red": red}, unknown)]
+    )
     things = await pool.fetch_instances(
         f"SELECT id, colour FROM {table} WHERE id < 3 ORDER BY id", None, spec
     )

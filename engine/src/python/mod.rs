@@ -521,7 +521,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::configure_from_env(m.py())?;
     m.add_class::<Json>()?;
     m.add_class::<InstanceSpec>()?;
-    m.add_class::<instances::Lookup>()?;
+    m.add_class::<instances::TableConverter>()?;
     m.add_class::<EnginePool>()?;
     m.add_class::<EngineTransaction>()?;
     m.add_class::<EngineCursor>()?;

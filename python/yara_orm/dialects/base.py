@@ -40,7 +40,6 @@ class Dialect:
     # transaction (``execute_many``) rather than multi-row VALUES: right where a statement costs
     # no network round trip.
     prepared_bulk_insert: ClassVar[bool] = False
-    supports_returning: ClassVar[bool] = True
     # Whether an expression's value comes back typed (PostgreSQL) or as a storage class that
     # needs the expression's output field to convert it (SQLite).
     typed_expressions: ClassVar[bool] = True

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from .. import _engine
 from ..exceptions import ConfigurationError, ValidationError
-from ..timezone import make_aware, now
+from ..timezone import make_aware
 from .base import Field
 
 __all__ = [
@@ -342,9 +342,6 @@ class DatetimeField(Field[dt.datetime]):
         text = str(value)
         return make_aware(dt.datetime.fromisoformat(text))
 
-    def auto_value(self) -> dt.datetime:
-        return now()
-
 
 class TimeDeltaField(Field[dt.timedelta]):
     """A duration (INTERVAL on PostgreSQL, integer microseconds on SQLite)."""
@@ -469,7 +466,7 @@ class _EnumMixin:
         """Decoding as a table lookup (stored value -> member), which the engine runs without
         calling Python; a stored value the enum lacks raises ValidationError naming the valid
         ones."""
-        return _engine.Lookup({member.value: member for member in self.enum_type}, self._member)
+        return _engine.TableConverter({member.value: member for member in self.enum_type}, self._member)
 
     def _member(self, value: Any) -> Any:
         try:
