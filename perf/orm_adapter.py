@@ -72,11 +72,11 @@ class Orm:
             return
         engine = self.pool._engine
         counter = StatementCounter(engine)
-        self.pool._engine = self.pool._target = counter
+        self.pool._engine = self.pool._engine_side = counter
         try:
             yield counter
         finally:
-            self.pool._engine = self.pool._target = engine
+            self.pool._engine = self.pool._engine_side = engine
 
 
 _MODELS: dict[str, Any] | None = None
@@ -194,7 +194,7 @@ async def load(url: str, max_size: int = 10) -> Orm | str:
     try:
         assert connections is not None
         pool = connections.get("default").pool
-        pool._engine, pool._target  # noqa: B018 - the attributes `counting` swaps must exist
+        pool._engine, pool._engine_side  # noqa: B018 - the attributes `counting` swaps must exist
     except Exception as exc:
         pool = None
         notes.append(f"statement counter unavailable: {exc}")

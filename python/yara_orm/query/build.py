@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 ResultMode = decode.ResultMode
 
 
-class SelectKind(enum.Enum):
+class SelectKind(enum.StrEnum):
     """What ``compile_select`` builds from a queryset."""
 
     ROWS = "select"

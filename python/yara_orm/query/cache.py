@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 STATEMENT_CACHE_LIMIT = 1024
 
 
-class StatementKind(enum.Enum):
+# The mode enums on cache keys (this one, SelectKind, ResultMode) are str enums: hashing one is
+# str's cached hash, where a plain Enum runs its Python __hash__ on every cache lookup.
+class StatementKind(enum.StrEnum):
     INSERT = "insert"
     UPDATE = "update"
     DELETE = "delete"

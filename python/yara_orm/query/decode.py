@@ -27,7 +27,7 @@ Converter = Callable[[Any], Any]
 RowsDecoder = Callable[[list[Row]], list[Any]]
 
 
-class ResultMode(enum.Enum):
+class ResultMode(enum.StrEnum):
     """What a query's rows become."""
 
     INSTANCES = "instances"

@@ -31,7 +31,7 @@ T = TypeVar("T")
 DEFAULT_CHUNK_SIZE = 1000
 
 
-class SingleMode(enum.Enum):
+class SingleMode(enum.StrEnum):
     """What awaiting a single-result queryset (``get``, ``first``, ``qs[3]``...) promises."""
 
     GET = "get"  # exactly one row, else DoesNotExist / MultipleObjectsReturned
