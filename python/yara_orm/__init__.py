@@ -9,7 +9,8 @@ from .models import Index, Manager, Model
 from .orm import YaraOrm, run_async
 from .pool import Pool, Transaction, connect
 from .query.prefetch import Prefetch
-from .query.queryset import QuerySet, QuerySetSingle, ValuesQuery
+from .query.queryset import QuerySet, ValuesQuery
+from .query.single import QuerySetSingle
 from .signals import post_delete, post_save, pre_delete, pre_save
 from .transactions import atomic, current_transaction, in_transaction, on_commit, retry_transaction
 

@@ -17,7 +17,8 @@ from ..exceptions import DoesNotExist, FieldError, IncompleteInstanceError, Para
 from ..query import decode, reads, writes
 from ..query.expressions import Expression, Q
 from ..query.prefetch import prefetch
-from ..query.queryset import QuerySet, QuerySetSingle, SingleMode, class_routes
+from ..query.queryset import QuerySet, class_routes
+from ..query.single import QuerySetSingle, SingleMode
 from .manager import Manager
 from .meta import MetaInfo, ModelMeta
 
