@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, cast
 
 from . import _engine
-from .backends import BUILTIN_SCHEMES, connect_external
+from .backends import BUILTIN_SCHEMES, Features, connect_external, engine_features
 from .exceptions import TransactionManagementError
 
 Row = tuple[Any, ...]
@@ -32,8 +32,9 @@ async def connect(url: str, **options: Any) -> Pool:
     Other schemes go to a backend registered outside the engine (see :mod:`yara_orm.backends`)."""
     scheme, sep, _ = url.partition("://")
     if sep and scheme.lower() not in BUILTIN_SCHEMES:
-        # A third-party backend implements the engine pool's protocol (duck-typed).
-        return Pool(cast(_engine.EnginePool, await connect_external(url, options)))
+        # A third-party backend implements the engine pool's protocol (checked on connect).
+        external, features = await connect_external(url, options)
+        return Pool(cast(_engine.EnginePool, external), features)
     engine_pool = await _engine.connect(url, options)
     return Pool(engine_pool)
 
@@ -43,6 +44,13 @@ class Executor:
     everywhere in the ORM). Each delegates to the engine object of :meth:`_engine_executor`."""
 
     _engine_side: _engine.EnginePool | _engine.EngineTransaction
+    _features: Features
+
+    @property
+    def features(self) -> Features:
+        """What the backend can do (capabilities and optional protocol parts), built once when
+        the pool was opened: see :class:`yara_orm.backends.Features`."""
+        return self._features
 
     def _engine_executor(self) -> _engine.EnginePool | _engine.EngineTransaction:
         return self._engine_side
@@ -86,8 +94,9 @@ class Executor:
 class Pool(Executor):
     """A pool of connections to one database."""
 
-    def __init__(self, engine_pool: _engine.EnginePool) -> None:
+    def __init__(self, engine_pool: _engine.EnginePool, features: Features | None = None) -> None:
         self._engine_side = engine_pool
+        self._features = features if features is not None else engine_features(engine_pool.capabilities())
         self._engine = engine_pool
         # The transaction the current task has open on this pool, if any.
         self._current: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
@@ -160,8 +169,14 @@ _savepoint_ids = itertools.count(1)
 class Transaction(Executor):
     """An open transaction (or a savepoint inside one) on one connection."""
 
-    def __init__(self, engine_tx: _engine.EngineTransaction, savepoint: str | None = None) -> None:
+    def __init__(
+        self,
+        engine_tx: _engine.EngineTransaction,
+        savepoint: str | None = None,
+        features: Features | None = None,
+    ) -> None:
         self._engine_side = engine_tx
+        self._features = features if features is not None else engine_features({})
         self._savepoint = savepoint
         self._finished = False
 
@@ -214,9 +229,10 @@ class TransactionScope:
             name = f"yara_sp_{next(_savepoint_ids)}"
             engine_tx = outer._engine_executor()
             await engine_tx.savepoint(name)
-            self._tx = Transaction(engine_tx, savepoint=name)
+            self._tx = Transaction(engine_tx, savepoint=name, features=self._pool.features)
         else:
-            self._tx = Transaction(await self._pool.engine.begin(self._isolation))
+            engine_tx = await self._pool.engine.begin(self._isolation)
+            self._tx = Transaction(engine_tx, features=self._pool.features)
         self._token = self._pool._current.set(self._tx)
         return self._tx
 

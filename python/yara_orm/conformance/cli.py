@@ -1,4 +1,4 @@
-"""``python -m yara_orm.conformance URL``: run the suite against one database and report.
+"""``python -m yara_orm.conformance URL [--backend MODULE:SPEC]``: run the suite against one database and report.
 
 Exit status: 0 when every test passed, was skipped for a capability the backend does not
 declare, or failed as the backend declared; pytest's non-zero status otherwise (a failure, an
@@ -31,9 +31,31 @@ def _plugin_autoloaded() -> bool:
     return any(ep.value.split(":")[0] == PLUGIN for ep in metadata.entry_points(group="pytest11"))
 
 
+# The protocol's own checks first: they are the quickest and name a broken method directly (and
+# a run stopped at its first failure, ``-- -x``, then reports the most basic problem).
+SUITE_ORDER = (
+    "test_protocol.py",
+    "test_integrity.py",
+    "test_transactions.py",
+    "test_isolation.py",
+    "test_optional.py",
+    "test_lookups.py",
+    "test_types.py",
+    "test_bulk.py",
+    "test_wide.py",
+)
+
+
+def suite_files() -> list[str]:
+    """Every test module of the suite, in :data:`SUITE_ORDER` and then any others by name."""
+    found = sorted(p.name for p in SUITE_DIR.glob("test_*.py"))
+    ordered = [n for n in SUITE_ORDER if n in found] + [n for n in found if n not in SUITE_ORDER]
+    return [str(SUITE_DIR / n) for n in ordered]
+
+
 def build_args(ns: argparse.Namespace, report: Path, ini: Path) -> list[str]:
     args = [
-        str(SUITE_DIR),
+        *suite_files(),
         "-c",
         str(ini),
         "--rootdir",
@@ -51,9 +73,11 @@ def build_args(ns: argparse.Namespace, report: Path, ini: Path) -> list[str]:
         "ignore::pytest.PytestAssertRewriteWarning",
     ]
     if not _plugin_autoloaded():
-        args[1:1] = ["-p", PLUGIN]
+        args[:0] = ["-p", PLUGIN]
     if ns.long:
-        args.append("--yara-long")
+        args.append("--yara-thorough")
+    if ns.backend:
+        args += ["--yara-backend", ns.backend]
     if ns.expected_failures:
         args += ["--yara-expected-failures", ns.expected_failures]
     if ns.k:
@@ -96,6 +120,8 @@ def summary_table(report: dict[str, Any], every: bool = False) -> str:
     lines += [
         "",
         f"  {s['pass']} passed, {s['fail']} failed, {s['skip']} skipped, {s['xfail']} expected failures",
+        "  optional protocol: "
+        + ", ".join(f"{part} {v['status']}" for part, v in report.get("optional_protocol", {}).items()),
         f"  RESULT: {'CONFORMS' if report['ok'] else 'DOES NOT CONFORM'}",
     ]
     return "\n".join(lines)
@@ -108,7 +134,18 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("url", help="database URL (postgres://, sqlite:///, or a registered backend's scheme)")
     p.add_argument("--report", help="write the JSON report to this file")
-    p.add_argument("--long", action="store_true", help="longer randomized property search")
+    p.add_argument(
+        "--backend",
+        metavar="MODULE:SPEC",
+        help="import path of the BackendSpec serving URL's scheme (no entry point or install needed)",
+    )
+    p.add_argument(
+        "--thorough",
+        "--long",
+        dest="long",
+        action="store_true",
+        help="400 examples per property, randomized, with shrinking",
+    )
     p.add_argument("--expected-failures", help="JSON file {test id or pattern: reason} to declare")
     p.add_argument("-k", help="only tests matching this pytest -k expression")
     p.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")

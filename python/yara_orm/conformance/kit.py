@@ -19,6 +19,8 @@ T = TypeVar("T")
 
 # Column mix of the wide-row model: ~20 columns cycling through the supported types.
 WIDE_COLUMNS = 20
+# Connections the kit's pool may open (the status() checks read it back).
+POOL_SIZE = 4
 
 
 @dataclass
@@ -29,12 +31,16 @@ class Probe:
     backend: str
     server_version: str
     capabilities: Caps
+    # Optional protocol part -> offered (yara_orm.backends.OPTIONAL_PARTS).
+    optional: dict[str, bool]
 
 
 async def probe(url: str) -> Probe:
     pool = await connect(url)
     try:
-        return Probe(url, pool.backend, await pool.server_version(), pool.capabilities())
+        return Probe(
+            url, pool.backend, await pool.server_version(), pool.capabilities(), pool.features.offered()
+        )
     finally:
         await pool.close()
 
@@ -60,6 +66,9 @@ class Models:
     parent: DynamicModel
     child: DynamicModel
     bulk: DynamicModel
+    # A column no dialect sends as an array: bulk_create batches multi-row VALUES everywhere.
+    bulk_values: DynamicModel
+    account: DynamicModel
 
     def all(self) -> list[type[Model]]:
         return [
@@ -70,6 +79,8 @@ class Models:
             self.parent,
             self.child,
             self.bulk,
+            self.bulk_values,
+            self.account,
         ]
 
 
@@ -139,7 +150,27 @@ def build_models(caps: Caps, tag: str) -> Models:
                 "c": fields.FloatField(null=True),
             },
         ),
+        bulk_values=_model(
+            f"YcBulkValues{tag}",
+            "yc_bulk_values",
+            {
+                "id": fields.IntField(primary_key=True),
+                "a": fields.IntField(),
+                "b": fields.CharField(max_length=20),
+                "d": fields.BinaryField(null=True),
+            },
+        ),
+        account=_model(
+            f"YcAccount{tag}",
+            "yc_account",
+            {"id": fields.IntField(primary_key=True), "n": fields.IntField()},
+        ),
     )
+
+
+# A table the ORM does not declare: NOT NULL and CHECK constraints written by hand, portable SQL.
+CHECKED_TABLE = "yc_checked"
+CHECKED_DDL = f"CREATE TABLE {CHECKED_TABLE} (id INTEGER PRIMARY KEY, n INTEGER NOT NULL CHECK (n > 0))"
 
 
 class Kit:
@@ -169,12 +200,40 @@ class Kit:
         return connections.get("default").dialect.quote(name)
 
     async def setup(self) -> None:
-        await YaraOrm.init(self.probe.url, modules={"models": self.models.all()}, max_size=4)
+        await YaraOrm.init(self.probe.url, modules={"models": self.models.all()}, max_size=POOL_SIZE)
         await self.drop_tables()
         await YaraOrm.generate_schemas(safe=False)
+        await connections.get("default").execute(CHECKED_DDL)
+
+    @property
+    def backend(self) -> Any:
+        """The backend's pool itself (the protocol object: engine pool or third-party)."""
+        return connections.get("default").pool.engine
+
+    @property
+    def features(self) -> Any:
+        return connections.get("default").pool.features
+
+    def compile(self, qs: Any) -> tuple[str, list[Any], Any, Any]:
+        """``(sql, params, decoder, spec)`` of a queryset as the ORM runs it: ``decoder(rows)``
+        builds its results from ``fetch`` rows, ``spec`` is the decode plan ``fetch_instances``
+        takes (None when the results are not built by the engine)."""
+        from ..query import build, decode
+
+        sql, params, decoder = build.compile_select(qs, connections.get("default").dialect)
+        spec = decoder.spec if isinstance(decoder, decode.EngineInstanceDecoder) else None
+        return sql, params, decoder, spec
+
+    def quote(self, name: str) -> str:
+        return self.dialect_quote(name)
+
+    def ph(self, n: int) -> str:
+        """The dialect's ``n``-th placeholder (1-based)."""
+        return str(connections.get("default").dialect.placeholder(n))
 
     async def drop_tables(self) -> None:
         conn = connections.get("default")
+        await conn.execute(f"DROP TABLE IF EXISTS {CHECKED_TABLE}")
         # Children first, so foreign keys never block a drop.
         for model in reversed(self.models.all()):
             await conn.execute(f"DROP TABLE IF EXISTS {conn.dialect.quote(model._meta.table)}")

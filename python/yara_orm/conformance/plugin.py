@@ -56,7 +56,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--yara-url", default=os.environ.get("YARA_CONFORMANCE_URL"), help="database URL to certify"
     )
     group.addoption("--yara-report", default=None, help="write the JSON report here")
-    group.addoption("--yara-long", action="store_true", help="a longer, randomized property search")
+    group.addoption(
+        "--yara-backend",
+        default=os.environ.get("YARA_CONFORMANCE_BACKEND"),
+        help="import path 'package.module:SPEC' of a BackendSpec to serve the URL's scheme",
+    )
+    group.addoption(
+        "--yara-thorough",
+        "--yara-long",
+        dest="yara_long",
+        action="store_true",
+        help="a longer, randomized property search with shrinking",
+    )
     group.addoption(
         "--yara-expected-failures",
         default=None,
@@ -91,6 +102,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
     from .kit import probe
 
+    backend_path = config.getoption("--yara-backend")
+    if backend_path:
+        from ..backends import load_spec, register_backend, scheme_of
+
+        try:
+            register_backend(scheme_of(url), load_spec(backend_path))
+        except Exception as exc:
+            raise pytest.UsageError(f"conformance: --backend {backend_path}: {exc}") from exc
     try:
         found = asyncio.run(probe(url))
     except Exception as exc:
@@ -102,7 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
     extra = config.getoption("--yara-expected-failures")
     if extra:
         declared.update(expectations.load_file(extra))
-    long = bool(config.getoption("--yara-long"))
+    long = bool(config.getoption("yara_long"))
     examples = LONG_EXAMPLES if long else DEFAULT_EXAMPLES
     config.stash[_state_key] = _State(declared, examples, long)
     # Shrinking a failure through a database can take minutes: the bounded profile reports the
@@ -207,6 +226,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             _ids[item.nodeid] = tid
 
 
+def optional_protocol(offered: dict[str, bool], tests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """For each optional protocol part: whether the backend offers it and, if so, whether the
+    tests certifying it (``test_optional.py::test_<part>...``) all passed."""
+    out: dict[str, dict[str, Any]] = {}
+    for part, has in offered.items():
+        mine = [t for t in tests if t["id"].startswith(f"test_optional.py::test_{part}")]
+        if not has:
+            status = "not offered"
+        elif not mine:
+            status = "not run"
+        elif all(t["outcome"] == "pass" for t in mine):
+            status = "certified"
+        else:
+            status = "failed"
+        out[part] = {"offered": has, "status": status, "tests": [t["id"] for t in mine]}
+    return out
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash.get(_state_key, None)
@@ -234,6 +271,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "exit_status": int(exitstatus),
         "ok": int(exitstatus) == 0 and summary["fail"] == 0,
         "summary": summary,
+        "optional_protocol": optional_protocol(found.optional, tests),
         "tests": tests,
     }
     Path(path).write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")

@@ -271,9 +271,9 @@ def related_decoder(
 
 
 def engine_builds_instances(executor: Any) -> bool:
-    """Whether ``executor`` runs on the engine, which builds instances itself (a backend outside
-    the engine, see yara_orm.backends, returns rows for Python to decode)."""
-    return hasattr(executor._engine_executor(), "fetch_instances")
+    """Whether ``executor``'s backend builds instances itself (the optional ``fetch_instances``
+    part of the protocol, see yara_orm.backends; otherwise Python decodes its rows)."""
+    return bool(executor.features.fetch_instances)
 
 
 class DecodePlan:
@@ -365,10 +365,11 @@ class DecodePlan:
             return result
         return self.python(await executor.fetch(sql, params))
 
-    async def fetch_chunk(self, cursor: Any) -> tuple[list[Any], int]:
-        """The next chunk of a server-side cursor, decoded: (results, rows fetched)."""
+    async def fetch_chunk(self, cursor: Any, features: Any) -> tuple[list[Any], int]:
+        """The next chunk of a server-side cursor, decoded: (results, rows fetched). ``features``
+        (the pool's) says whether its cursors build instances themselves."""
         spec = self.engine_spec
-        if spec is not None and hasattr(cursor, "fetch_chunk_instances"):
+        if spec is not None and features.fetch_chunk_instances:
             items: list[Any] = await cursor.fetch_chunk_instances(spec)
             return items, len(items)
         rows = await cursor.fetch_chunk()

@@ -455,7 +455,7 @@ async def _stream(qs: QuerySet[Any], chunk_size: int) -> AsyncIterator[Any]:
         try:
             while True:
                 # The engine builds each chunk's instances itself where it can (as in _fetch).
-                items, fetched = await plan.fetch_chunk(cursor)
+                items, fetched = await plan.fetch_chunk(cursor, executor.features)
                 if qs._prefetch and qs._mode == ResultMode.INSTANCES and items:
                     # One prefetch query per relation per chunk keeps memory bounded.
                     await prefetch(items, qs._prefetch, qs._db)

@@ -322,7 +322,7 @@ async def _insert_group(
         and conflict is None
         and bool(fields)
         and all(f.copy_safe for f in fields)
-        and hasattr(executor._engine_executor(), "copy_in")
+        and executor.features.copy_in
     ):
         copy_sql, types_from = _copy_statements(model, dialect, tuple(fields))
         size = batch_size or len(objs)

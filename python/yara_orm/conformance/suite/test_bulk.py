@@ -2,47 +2,73 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from yara_orm.conformance.kit import Kit
 from yara_orm.transactions import in_transaction
 
-COLUMNS_PER_ROW = 3  # a, b, c (the id is generated)
+COLUMNS_PER_ROW = 3  # a, b and c or d (the id is generated)
+
+# The two bulk models: ``bulk`` may go out as one array statement (UNNEST) or a prepared
+# one-row INSERT per row where the dialect does that; ``bulk_values`` has a binary column no
+# dialect sends as an array, so it is batched into multi-row VALUES at the bind-parameter limit.
+SHAPES = ["bulk", "bulk_values"]
 
 
-def _rows_at_limit(kit: Kit) -> int:
-    return max(1, int(kit.caps["max_bind_params"]) // COLUMNS_PER_ROW)
+def _rows_at_limit(kit: Kit, columns: int = COLUMNS_PER_ROW) -> int:
+    return max(1, int(kit.caps["max_bind_params"]) // columns)
 
 
-async def _bulk(kit: Kit, count: int) -> None:
-    model = kit.models.bulk
+def _third(model_name: str, i: int) -> dict[str, Any]:
+    if model_name == "bulk":
+        return {"c": None if i % 20 == 0 else i / 4}
+    return {"d": None if i % 20 == 0 else i.to_bytes(3, "big")}
+
+
+async def _bulk(kit: Kit, count: int, model_name: str = "bulk", ids: bool = False) -> list[Any]:
+    model = getattr(kit.models, model_name)
     await kit.clear(model)
-    objs = [model(a=i, b=f"row {i}", c=None if i % 20 == 0 else i / 4) for i in range(count)]
+    objs = [
+        model(**({"id": 10 * i + 3} if ids else {}), a=i, b=f"row {i}", **_third(model_name, i))
+        for i in range(count)
+    ]
     await model.bulk_create(objs)
+    return objs
 
 
-async def _check_rows(kit: Kit, count: int) -> None:
-    model = kit.models.bulk
+async def _check_rows(kit: Kit, count: int, model_name: str = "bulk", objs: list[Any] | None = None) -> None:
+    model = getattr(kit.models, model_name)
+    third = "c" if model_name == "bulk" else "d"
     total = await model.all().count()
-    assert total == count, f"bulk_create of {count} rows stored {total}"
-    rows = await model.all().order_by("a").values_list("a", "b", "c")
+    assert total == count, f"bulk_create of {count} rows into {model_name} stored {total}"
+    rows = await model.all().order_by("a").values_list("id", "a", "b", third)
     bad = [
-        (a, b, c)
-        for i, (a, b, c) in enumerate(rows)
-        if (a, b, c) != (i, f"row {i}", None if i % 20 == 0 else i / 4)
+        row
+        for i, row in enumerate(rows)
+        if row[1:] != (i, f"row {i}", _third(model_name, i)[third])
     ]
     assert not bad, f"{len(bad)} rows came back different from what bulk_create wrote, first: {bad[:3]}"
+    if objs is not None:
+        # Each object got the id of its own row (RETURNING in the order of the rows given).
+        by_a = {a: id_ for id_, a, *_ in rows}
+        wrong = [(o.a, o.id, by_a.get(o.a)) for o in objs if o.id != by_a.get(o.a)]
+        assert not wrong, f"bulk_create gave {len(wrong)} objects another row's id, first (a, obj.id, row id): {wrong[:3]}"
 
 
+@pytest.mark.parametrize("model_name", SHAPES)
+@pytest.mark.parametrize("ids", [False, True], ids=["returning", "explicit_ids"])
 @pytest.mark.parametrize("shape", ["exactly_at_limit", "over_limit"])
-def test_bulk_create_at_bind_limit(kit: Kit, shape: str) -> None:
-    """One batch exactly at max_bind_params, then enough rows to need three batches."""
-    at_limit = _rows_at_limit(kit)
+def test_bulk_create_at_bind_limit(kit: Kit, shape: str, ids: bool, model_name: str) -> None:
+    """One batch exactly at max_bind_params, then enough rows to need three batches; with ids
+    generated (RETURNING assigns them) and given (no RETURNING: the prepared or bulk-load path)."""
+    at_limit = _rows_at_limit(kit, COLUMNS_PER_ROW + ids)
     count = at_limit if shape == "exactly_at_limit" else 2 * at_limit + 7
 
     async def go() -> None:
-        await _bulk(kit, count)
-        await _check_rows(kit, count)
+        objs = await _bulk(kit, count, model_name, ids)
+        await _check_rows(kit, count, model_name, objs)
 
     kit.run(go())
 

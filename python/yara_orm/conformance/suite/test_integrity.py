@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from yara_orm.conformance.kit import Kit
-from yara_orm.exceptions import IntegrityError
+from yara_orm.exceptions import IntegrityError, OperationalError, ProgrammingError
 from yara_orm.transactions import in_transaction
 
 
@@ -85,5 +87,53 @@ def test_foreign_key_violation_on_delete(kit: Kit) -> None:
         with pytest.raises(IntegrityError) as info:
             await kit.models.parent.filter(id=parent.id).delete()
         _check(info.value, "23503", "foreign key violation on delete of a referenced row")
+
+    kit.run(go())
+
+
+def _checked_insert(kit: Kit) -> str:
+    from yara_orm.conformance.kit import CHECKED_TABLE
+
+    return f"INSERT INTO {CHECKED_TABLE} (id, n) VALUES ({kit.ph(1)}, {kit.ph(2)})"
+
+
+@pytest.mark.parametrize(
+    ("row", "sqlstate", "what"),
+    [
+        pytest.param((1, None), "23502", "NOT NULL violation", id="not_null_23502"),
+        pytest.param((1, -5), "23514", "CHECK violation", id="check_23514"),
+    ],
+)
+def test_constraint_violation_class(kit: Kit, row: tuple[Any, ...], sqlstate: str, what: str) -> None:
+    """NOT NULL and CHECK violations are IntegrityError with their own SQLSTATE, on the pool and
+    in a transaction (which then rolls back cleanly)."""
+
+    async def go() -> None:
+        b = kit.backend
+        with pytest.raises(IntegrityError) as info:
+            await b.execute(_checked_insert(kit), list(row))
+        _check(info.value, sqlstate, what)
+        tx = await b.begin()
+        try:
+            with pytest.raises(IntegrityError) as inner:
+                await tx.execute(_checked_insert(kit), list(row))
+            _check(inner.value, sqlstate, f"{what} inside a transaction")
+        finally:
+            await tx.rollback()
+        assert await b.execute(_checked_insert(kit), [7, 7]) == 1, "the pool is still usable"
+        await b.execute("DELETE FROM yc_checked")
+
+    kit.run(go())
+
+
+def test_errors_are_library_exceptions_with_sqlstate(kit: Kit) -> None:
+    """A syntax error is ProgrammingError; a failed statement leaves the pool usable."""
+
+    async def go() -> None:
+        with pytest.raises(ProgrammingError):
+            await kit.backend.execute("SELEC nothing")
+        with pytest.raises(OperationalError):
+            await kit.backend.fetch("SELECT * FROM yc_no_such_table")
+        assert await kit.backend.fetch("SELECT 1") == [(1,)]
 
     kit.run(go())

@@ -116,6 +116,17 @@ CASES: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], bool]]] = [
         {"name__icontains": "LPH"},
         lambda r: r["name"] is not None and "lph" in r["name"].lower(),
     ),
+    (
+        "icontains_meta",
+        {"name__icontains": "%_O"},
+        lambda r: r["name"] is not None and "%_o" in r["name"].lower(),
+    ),
+    (
+        "istartswith_meta",
+        {"name__istartswith": "A_"},
+        lambda r: r["name"] is not None and r["name"].lower().startswith("a_"),
+    ),
+    ("iexact_meta", {"name__iexact": "A_B"}, lambda r: r["name"] is not None and r["name"].lower() == "a_b"),
     ("year", {"when__year": 2024}, lambda r: r["when"] is not None and r["when"].year == 2024),
     ("month", {"when__month": 12}, lambda r: r["when"] is not None and r["when"].month == 12),
     ("day", {"day__day": 29}, lambda r: r["day"] is not None and r["day"].day == 29),
@@ -168,6 +179,7 @@ def test_contains_property(kit: Kit, text: str, needle: str) -> None:
                 "contains": await q.filter(name__contains=needle).exists(),
                 "startswith": await q.filter(name__startswith=needle).exists(),
                 "endswith": await q.filter(name__endswith=needle).exists(),
+                "icontains": await q.filter(name__icontains=needle).exists(),
             }
         finally:
             await obj.delete()
@@ -177,6 +189,7 @@ def test_contains_property(kit: Kit, text: str, needle: str) -> None:
         "contains": needle in text,
         "startswith": text.startswith(needle),
         "endswith": text.endswith(needle),
+        "icontains": needle.lower() in text.lower(),
     }
     assert got == want, f"name={text!r}, needle={needle!r}: database said {got}, Python says {want}"
 

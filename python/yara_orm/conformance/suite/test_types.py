@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from yara_orm.conformance.kit import Kit
 from yara_orm.conformance.types import CASES_BY_NAME, TYPE_CASES, expected_value, same_for, show
-from yara_orm.exceptions import BaseORMException
+from yara_orm.exceptions import DataError, ParamsError, ValidationError
 
 NAMES = [case.name for case in TYPE_CASES]
 
@@ -73,36 +73,40 @@ def test_roundtrip(kit: Kit, type_name: str, data: st.DataObject) -> None:
     assert not problems, "\n".join(problems)
 
 
-def _unrepresentable(caps: dict[str, Any]) -> list[tuple[str, Any]]:
-    cases: list[tuple[str, Any]] = [
-        ("TextField", "lone \ud800 surrogate"),
-        ("SmallIntField", 2**15),
-        ("IntField", -(2**31) - 1),
-        ("BigIntField", 2**63),
-        ("DecimalField", "1e999"),
-        ("UUIDField", "not-a-uuid"),
+def _unrepresentable(caps: dict[str, Any]) -> list[tuple[str, Any, tuple[type[Exception], ...]]]:
+    """``(field type, value, the exception classes allowed)``. Range and shape are the field's
+    business (``ValidationError`` before any SQL); what only the backend can refuse is a
+    ``DataError`` (or, for a parameter that cannot even be encoded, ``ParamsError``)."""
+    cases: list[tuple[str, Any, tuple[type[Exception], ...]]] = [
+        ("TextField", "lone \ud800 surrogate", (ParamsError, DataError)),
+        ("SmallIntField", 2**15, (ValidationError,)),
+        ("IntField", -(2**31) - 1, (ValidationError,)),
+        ("BigIntField", 2**63, (ValidationError,)),
+        ("DecimalField", "1e999", (ValidationError,)),
+        ("UUIDField", "not-a-uuid", (ValidationError,)),
     ]
     if not caps.get("text_allows_nul"):
-        cases.append(("TextField", "nul\x00inside"))
+        cases.append(("TextField", "nul\x00inside", (DataError,)))
     if not caps.get("float_nan"):
-        cases.append(("FloatField", float("nan")))
+        cases.append(("FloatField", float("nan"), (DataError,)))
     return cases
 
 
 def test_unrepresentable_values_raise_clear_errors(kit: Kit) -> None:
-    """A value the backend cannot store raises one of the library's exceptions (never a crash or
-    a silently changed value), and the pool stays usable."""
+    """A value the backend cannot store raises the library's exception for it (never a crash, a
+    vaguer class or a silently changed value), and the pool stays usable."""
     problems: list[str] = []
 
     async def go() -> None:
-        for type_name, value in _unrepresentable(kit.caps):
+        for type_name, value, allowed in _unrepresentable(kit.caps):
             model = kit.models.roundtrip[type_name]
+            want = " or ".join(c.__name__ for c in allowed)
             try:
                 obj = await model.create(v=value, n=None)
-            except BaseORMException:
+            except allowed:
                 pass
-            except Exception as exc:  # not one of ours: a crash as far as the caller is concerned
-                problems.append(f"{type_name} {show(value)}: raised {type(exc).__name__}: {exc}")
+            except Exception as exc:
+                problems.append(f"{type_name} {show(value)}: raised {type(exc).__name__} (expected {want}): {exc}")
             else:
                 got = await model.get(id=obj.id)
                 problems.append(f"{type_name} {show(value)}: was accepted and read back as {show(got.v)}")
@@ -111,3 +115,32 @@ def test_unrepresentable_values_raise_clear_errors(kit: Kit) -> None:
 
     kit.run(go())
     assert not problems, "\n".join(problems)
+
+
+DATA_EXCEPTIONS = [
+    "SELECT 1 / 0",
+    "SELECT CAST('not a number' AS INTEGER)",
+    "SELECT CAST(99999 AS SMALLINT)",
+]
+
+
+@pytest.mark.parametrize("sql", DATA_EXCEPTIONS, ids=["division_by_zero", "invalid_text", "out_of_range"])
+def test_data_exceptions_are_data_errors(kit: Kit, sql: str) -> None:
+    """Where the database raises a data exception (SQLSTATE class 22) it is a ``DataError``
+    carrying that SQLSTATE. (A database that answers such a statement, as SQLite does with NULL
+    or 0, is not wrong here: its answer is its semantics.)"""
+
+    async def go() -> None:
+        try:
+            await kit.backend.fetch(sql)
+        except DataError as exc:
+            state = getattr(exc, "sqlstate", None)
+            assert state is None or state.startswith("22"), f"{sql}: DataError with SQLSTATE {state!r}"
+        except Exception as exc:
+            raise AssertionError(
+                f"{sql}: raised {type(exc).__name__} (SQLSTATE {getattr(exc, 'sqlstate', None)!r}), "
+                "expected DataError"
+            ) from exc
+        assert await kit.backend.fetch("SELECT 1") == [(1,)]
+
+    kit.run(go())
