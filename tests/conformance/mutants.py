@@ -51,12 +51,12 @@ FAULTS = [
     Fault("datetime_microseconds_dropped", "values", "datetimes lose their microseconds"),
     Fault("text_cut_at_64k", "values", "text longer than 65535 characters is cut"),
     Fault("bytes_cut_at_64k", "values", "bytes longer than 65536 are cut"),
-    Fault("decimal_rounded_to_15_digits", "values", "decimals go through a double"),
+    Fault("decimal_rounded_to_15_digits", "values", "decimals go through a double", on="postgres"),
     Fault("json_ints_become_floats", "values", "JSON integers are written as floats (3 -> 3.0)"),
     Fault("empty_string_as_null", "values", "'' is written as NULL"),
     Fault("big_int_through_double", "values", "integers beyond 2**53 go through a double"),
     Fault("astral_chars_replaced", "values", "characters outside the BMP are written as '?'"),
-    Fault("bool_written_as_int", "values", "booleans are bound as the ints 0/1"),
+    Fault("bool_read_as_int", "values", "booleans come back as the ints 0/1"),
     # values read
     Fault("nan_read_as_null", "values", "NaN comes back as NULL", on="postgres"),
     Fault("aware_datetime_read_naive", "values", "timezone-aware datetimes come back naive"),
@@ -113,9 +113,14 @@ FAULTS = [
 ]
 BY_NAME = {f.name: f for f in FAULTS}
 
-FAULT = os.environ.get("YARA_MUTANT", "")
-if FAULT and FAULT not in BY_NAME:
-    raise RuntimeError(f"YARA_MUTANT={FAULT!r} is not a planted fault")
+
+
+def current_fault() -> str:
+    name = os.environ.get("YARA_MUTANT", "")
+    if name and name not in BY_NAME:
+        raise RuntimeError(f"YARA_MUTANT={name!r} is not a planted fault")
+    return name
+
 
 BATCH = 128
 
@@ -136,9 +141,9 @@ def _intify(doc: Any) -> Any:
 
 
 def _write(value: Any) -> Any:
-    f = FAULT
+    f = current_fault()
     if isinstance(value, bool):
-        return int(value) if f == "bool_written_as_int" else value
+        return value
     if isinstance(value, float):
         if f == "float_signed_zero_lost" and value == 0:
             return 0.0
@@ -170,7 +175,9 @@ def _write(value: Any) -> Any:
 
 
 def _read(value: Any) -> Any:
-    f = FAULT
+    f = current_fault()
+    if f == "bool_read_as_int" and isinstance(value, bool):
+        return int(value)
     if f == "nan_read_as_null" and isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dt.datetime):
@@ -188,20 +195,20 @@ def _params(sql: str, params: Params) -> Params:
     if params is None:
         return None
     out = [_write(v) for v in params]
-    if FAULT == "filter_params_lowercased" and sql.lstrip().upper().startswith("SELECT"):
+    if current_fault() == "filter_params_lowercased" and sql.lstrip().upper().startswith("SELECT"):
         out = [v.lower() if isinstance(v, str) else v for v in out]
     return out
 
 
 def _rows(rows: Sequence[Row]) -> list[Row]:
     out = [tuple(_read(v) for v in row) for row in rows]
-    if FAULT == "rows_reversed":
+    if current_fault() == "rows_reversed":
         out.reverse()
     return out
 
 
 def _sql(sql: str) -> str:
-    f = FAULT
+    f = current_fault()
     if f == "like_escape_dropped":
         return sql.replace(" ESCAPE '\\'", "")
     if f == "glob_as_like":
@@ -214,7 +221,7 @@ def _sql(sql: str) -> str:
 
 
 def _error(exc: exceptions.OperationalError) -> BaseException:
-    f, state = FAULT, exc.sqlstate
+    f, state = current_fault(), exc.sqlstate
     fields: dict[str, Any] = {"sqlstate": state, "constraint": exc.constraint, "table": exc.table}
     if f == "integrity_as_operational" and isinstance(exc, exceptions.IntegrityError):
         return exceptions.OperationalError(str(exc), **fields)
@@ -233,9 +240,9 @@ def _error(exc: exceptions.OperationalError) -> BaseException:
 
 def _count(sql: str, n: int) -> int:
     verb = sql.lstrip()[:6].upper()
-    if FAULT == "rowcount_zero" and verb in ("UPDATE", "DELETE"):
+    if current_fault() == "rowcount_zero" and verb in ("UPDATE", "DELETE"):
         return 0
-    if FAULT == "rowcount_always_one":
+    if current_fault() == "rowcount_always_one":
         return 1
     return n
 
@@ -251,14 +258,14 @@ class _Faulty:
     pool: Any = None
 
     def _on(self, fault: str) -> Any:
-        return self.pool if (self.pool is not None and FAULT == fault) else self.inner
+        return self.pool if (self.pool is not None and current_fault() == fault) else self.inner
 
     async def execute(self, sql: str, params: Params = None) -> int:
         target = self._on("tx_execute_on_pool")
         try:
             n = int(await target.execute(_sql(sql), _params(sql, params)))
         except exceptions.IntegrityError as exc:
-            if FAULT == "unique_violation_swallowed" and exc.sqlstate == "23505":
+            if current_fault() == "unique_violation_swallowed" and exc.sqlstate == "23505":
                 return 0
             raise _error(exc) from None
         except exceptions.OperationalError as exc:
@@ -272,13 +279,13 @@ class _Faulty:
         try:
             for start in range(0, len(sets), BATCH):
                 batch = sets[start : start + BATCH]
-                if FAULT == "execute_many_drops_partial_batch" and start > 0 and len(batch) < BATCH:
+                if current_fault() == "execute_many_drops_partial_batch" and start > 0 and len(batch) < BATCH:
                     break
                 last = int(await target.execute_many(_sql(sql), batch))
                 total += last
         except exceptions.OperationalError as exc:
             raise _error(exc) from None
-        return last if FAULT == "execute_many_count_per_batch" else total
+        return last if current_fault() == "execute_many_count_per_batch" else total
 
     async def fetch(self, sql: str, params: Params = None) -> list[Row]:
         target = self._on("tx_fetch_on_pool")
@@ -286,9 +293,9 @@ class _Faulty:
             rows = _rows(await target.fetch(_sql(sql), _params(sql, params)))
         except exceptions.OperationalError as exc:
             raise _error(exc) from None
-        if "RETURNING" in sql.upper() and FAULT == "returning_rows_reversed":
+        if "RETURNING" in sql.upper() and current_fault() == "returning_rows_reversed":
             rows.reverse()
-        if FAULT == "large_returning_short" and sql.upper().startswith("INSERT") and len(rows) >= 1000:
+        if current_fault() == "large_returning_short" and sql.upper().startswith("INSERT") and len(rows) >= 1000:
             rows = rows[:-1]
         return rows
 
@@ -297,20 +304,20 @@ class _Faulty:
             columns, rows = await self.inner.fetch_with_columns(_sql(sql), _params(sql, params))
         except exceptions.OperationalError as exc:
             raise _error(exc) from None
-        columns = [c.upper() for c in columns] if FAULT == "columns_uppercased" else list(columns)
+        columns = [c.upper() for c in columns] if current_fault() == "columns_uppercased" else list(columns)
         out = _rows(rows)
-        if FAULT == "fetch_with_columns_drops_last_row" and out:
+        if current_fault() == "fetch_with_columns_drops_last_row" and out:
             out = out[:-1]
         return columns, out
 
     async def fetch_one(self, sql: str, params: Params = None) -> Row | None:
-        if FAULT == "fetch_one_returns_last_row":
+        if current_fault() == "fetch_one_returns_last_row":
             rows = await self.fetch(sql, params)
             return rows[-1] if rows else None
         try:
             row = await self.inner.fetch_one(_sql(sql), _params(sql, params))
         except exceptions.IntegrityError as exc:
-            if FAULT == "unique_violation_swallowed" and exc.sqlstate == "23505":
+            if current_fault() == "unique_violation_swallowed" and exc.sqlstate == "23505":
                 return None
             raise _error(exc) from None
         except exceptions.OperationalError as exc:
@@ -322,13 +329,13 @@ class _Faulty:
             out = list(await self.inner.fetch_instances(_sql(sql), _params(sql, params), spec))
         except exceptions.OperationalError as exc:
             raise _error(exc) from None
-        if FAULT == "fetch_instances_drops_last" and out:
+        if current_fault() == "fetch_instances_drops_last" and out:
             out = out[:-1]
         return out
 
     async def copy_in(self, copy_sql: str, types_from: str, columns: Sequence[Sequence[Any]]) -> int:
         cols = [[_write(v) for v in col] for col in columns]
-        if FAULT == "copy_in_drops_last_row":
+        if current_fault() == "copy_in_drops_last_row":
             cols = [col[:-1] for col in cols]
         return int(await self.inner.copy_in(copy_sql, types_from, cols))
 
@@ -338,19 +345,25 @@ class MutantTransaction(_Faulty, DelegatingTransaction):
         super().__init__(inner)
         self.pool = pool
 
+    async def commit(self) -> None:
+        try:
+            await self.inner.commit()
+        except exceptions.OperationalError as exc:
+            raise _error(exc) from None
+
     async def rollback(self) -> None:
-        if FAULT == "tx_rollback_commits":
+        if current_fault() == "tx_rollback_commits":
             await self.inner.commit()
         else:
             await self.inner.rollback()
 
     async def rollback_to(self, name: str) -> None:
-        if FAULT != "rollback_to_is_noop":
+        if current_fault() != "rollback_to_is_noop":
             await self.inner.rollback_to(name)
 
     @property
     def is_active(self) -> bool:
-        if FAULT == "tx_is_active_stays_true":
+        if current_fault() == "tx_is_active_stays_true":
             return True
         return bool(self.inner.is_active)
 
@@ -364,26 +377,26 @@ class MutantCursor(DelegatingCursor):
     @property
     def columns(self) -> list[str]:
         cols = list(self.inner.columns)
-        return [c.upper() for c in cols] if FAULT == "cursor_columns_uppercased" else cols
+        return [c.upper() for c in cols] if current_fault() == "cursor_columns_uppercased" else cols
 
     async def fetch_chunk(self) -> list[Row]:
         if self.done:
             return []
         chunk = _rows(await self.inner.fetch_chunk())
-        if FAULT == "cursor_ignores_chunk_size":
+        if current_fault() == "cursor_ignores_chunk_size":
             while True:
                 more = _rows(await self.inner.fetch_chunk())
                 if not more:
                     break
                 chunk += more
             self.done = True
-        if FAULT == "cursor_drops_partial_chunk" and len(chunk) < self.chunk_size:
+        if current_fault() == "cursor_drops_partial_chunk" and len(chunk) < self.chunk_size:
             return []
         return chunk
 
     async def fetch_chunk_instances(self, spec: Any) -> list[Any]:
         out = list(await self.inner.fetch_chunk_instances(spec))
-        if FAULT == "chunk_instances_skip_first" and out:
+        if current_fault() == "chunk_instances_skip_first" and out:
             out = out[1:]
         return out
 
@@ -393,19 +406,19 @@ class MutantPool(_Faulty, DelegatingPool):
 
     def capabilities(self) -> dict[str, Any]:
         caps = super().capabilities()
-        if FAULT == "bind_limit_overstated":
+        if current_fault() == "bind_limit_overstated":
             caps["max_bind_params"] = 2 * int(caps["max_bind_params"])
         return caps
 
     def status(self) -> dict[str, int]:
-        if FAULT == "status_is_constant":
+        if current_fault() == "status_is_constant":
             return {"size": 1, "available": 1, "max_size": 4, "waiting": 0}
         return dict(self.inner.status())
 
     async def begin(self, isolation: str | None = None) -> MutantTransaction:
-        if FAULT == "isolation_level_ignored":
+        if current_fault() == "isolation_level_ignored":
             isolation = None
-        if FAULT == "serializable_downgraded" and isolation == "serializable":
+        if current_fault() == "serializable_downgraded" and isolation == "serializable":
             isolation = "repeatable_read"
         return MutantTransaction(await self.inner.begin(isolation), pool=self.inner)
 
@@ -414,7 +427,7 @@ class MutantPool(_Faulty, DelegatingPool):
         return MutantCursor(inner, chunk_size)
 
     async def server_version(self) -> str:
-        return "" if FAULT == "server_version_empty" else str(await self.inner.server_version())
+        return "" if current_fault() == "server_version_empty" else str(await self.inner.server_version())
 
     # The optional parts are the wrapper's own methods (with their faults), not forwarded.
     def __getattr__(self, name: str) -> Any:

@@ -3,12 +3,13 @@ fails on every planted fault of ``mutants.FAULTS`` (a fault-injecting wrapper, o
 
 Each run is the real CLI with ``--backend tests.conformance.mutants:SPEC`` (the import-path
 route a third-party author uses), stopped at its first failure (``-- -x``): the kit fails as
-soon as any test catches the fault. Runs go two at a time; SQLite ones on a scratch file each,
-PostgreSQL ones on a scratch database each.
+soon as any test catches the fault. ``mutation_runner`` makes the runs of one backend in one
+process; the SQLite and the PostgreSQL runner go side by side.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -16,7 +17,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,23 +28,14 @@ from yara_orm import connect
 from .mutants import FAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = "tests.conformance.mutants:SPEC"
-PARALLEL = 2
 
 
-def _kit(url: str, fault: str, on: str, report: Path, *extra: str) -> tuple[int, str, dict[str, Any] | None]:
-    env = {**os.environ, "YARA_MUTANT": fault, "YARA_MUTANT_ON": on, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "yara_orm.conformance", url, "--backend", SPEC, "--report", str(report), *extra],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env=env,
-        cwd=ROOT,
+def _runner(url: str, on: str, out: Path, faults: list[str]) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "tests.conformance.mutation_runner", "--url", url, "--on", on, "--out", str(out)]
+    return subprocess.Popen(
+        [*cmd, *faults], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    data = json.loads(report.read_text()) if report.exists() else None
-    return done.returncode, done.stdout + done.stderr, data
 
 
 async def _admin(url: str, sql: str) -> None:
@@ -56,73 +47,68 @@ async def _admin(url: str, sql: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def pg_scratch(pg_admin_url: str) -> Iterator[Any]:
-    """A factory of scratch PostgreSQL databases, all dropped at the end."""
-    import asyncio
-
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"yara_mutant_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}"'))
-        made.append(name)
-        return urlunsplit(urlsplit(pg_admin_url)._replace(path=f"/{name}"))
-
-    yield make
-    for name in made:
+def results(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    """Every run's outcome by fault name ("" for the clean wrapper, "clean@postgres" for it on
+    PostgreSQL): the SQLite runs and the PostgreSQL runs go side by side, one process each."""
+    tmp = tmp_path_factory.mktemp("mutants")
+    name = f"yara_mutant_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}"'))
+    pg = urlunsplit(urlsplit(pg_admin_url)._replace(path=f"/{name}"))
+    started = time.monotonic()
+    try:
+        procs = {
+            on: _runner(url, on, tmp / on, ["", *(f.name for f in FAULTS if f.on == on)])
+            for on, url in (("sqlite", f"mutant+sqlite:///{tmp / 'scratch.db'}"), ("postgres", f"mutant+{pg}"))
+        }
+        out: dict[str, dict[str, Any]] = {}
+        for on, proc in procs.items():
+            output, _ = proc.communicate(timeout=900)
+            assert proc.returncode == 0, f"the {on} mutation runner failed:\n{output[-3000:]}"
+            for entry in json.loads((tmp / on / "summary.json").read_text()):
+                out[entry["fault"] or f"clean@{on}"] = entry
+    finally:
         asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _url(on: str, tmp: Path, key: str, pg: Any) -> str:
-    if on == "postgres":
-        return "mutant+" + pg()
-    return f"mutant+sqlite:///{tmp / (key + '.db')}"
+    print(f"\nmutation suite: {len(FAULTS)} faults and 2 clean runs in {time.monotonic() - started:.1f} s")
+    yield out
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("on", ["sqlite", "postgres"])
-def test_clean_wrapper_conforms(on: str, tmp_path: Path, pg_scratch: Any) -> None:
-    """Without a fault the wrapper is certified, with every optional part."""
-    status, output, report = _kit(_url(on, tmp_path, "clean", pg_scratch), "", on, tmp_path / "r.json")
-    assert status == 0, output
-    assert report is not None and report["ok"] is True
-    parts = report["optional_protocol"]
-    want_copy = "certified" if on == "postgres" else "not offered"
-    assert {k: v["status"] for k, v in parts.items()} == {
+def test_clean_wrapper_conforms(results: dict[str, dict[str, Any]], on: str) -> None:
+    """Without a fault the wrapper is certified, each optional part it offers included."""
+    clean = results[f"clean@{on}"]
+    assert clean["status"] == 0 and clean["failed"] == [], clean["output"]
+    assert clean["optional_protocol"] == {
         "fetch_instances": "certified",
-        "copy_in": want_copy,
+        "copy_in": "certified" if on == "postgres" else "not offered",
         "fetch_chunk_instances": "certified",
-    }, parts
-    assert f"fetch_instances certified, copy_in {want_copy}" in output
+    }, clean["optional_protocol"]
 
 
 @pytest.mark.postgres
-def test_kit_catches_every_planted_fault(tmp_path: Path, pg_scratch: Any) -> None:
+def test_kit_catches_every_planted_fault(results: dict[str, dict[str, Any]]) -> None:
     assert len(FAULTS) >= 40 and len({f.name for f in FAULTS}) == len(FAULTS)
     areas = {f.area for f in FAULTS}
-    assert areas >= {"values", "lookups", "ordering", "transactions", "isolation", "errors", "batching"}
-    assert areas >= {"streaming", "counts", "protocol"}
-    # Scratch databases are made here, in the test's thread, not in the workers.
-    urls = {f.name: _url(f.on, tmp_path, f.name, pg_scratch) for f in FAULTS}
-    started = time.monotonic()
-
-    def run(fault: Any) -> tuple[str, int, str, dict[str, Any] | None, float]:
-        t0 = time.monotonic()
-        status, output, report = _kit(
-            urls[fault.name], fault.name, fault.on, tmp_path / f"{fault.name}.json", "--", "-x"
-        )
-        return fault.name, status, output, report, time.monotonic() - t0
-
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        results = list(pool.map(run, FAULTS))
-    missed = []
-    for name, status, output, report, _ in results:
-        failed = [t["id"] for t in (report or {}).get("tests", []) if t["outcome"] == "fail"]
-        if status == 0 or not failed:
-            missed.append(f"{name}: exit {status}, failed tests {failed}\n{output[-1500:]}")
+    assert areas == {
+        "values",
+        "lookups",
+        "ordering",
+        "transactions",
+        "isolation",
+        "errors",
+        "batching",
+        "streaming",
+        "counts",
+        "protocol",
+    }
+    missed = [
+        f"{f.name} ({f.what}): exit {results[f.name]['status']}\n{results[f.name]['output'][-1500:]}"
+        for f in FAULTS
+        if results[f.name]["status"] == 0 or not results[f.name]["failed"]
+    ]
     caught = len(FAULTS) - len(missed)
-    print(f"\nmutation suite: {caught}/{len(FAULTS)} faults caught in {time.monotonic() - started:.1f} s")
-    for name, _, _, report, seconds in sorted(results, key=lambda r: -r[4])[:5]:
-        first = next((t["id"] for t in (report or {}).get("tests", []) if t["outcome"] == "fail"), None)
-        print(f"  {name:<36} {seconds:5.1f} s  first caught by {first}")
+    print(f"\nmutation suite: {caught}/{len(FAULTS)} planted faults caught")
+    for f in FAULTS:
+        r = results[f.name]
+        print(f"  {f.on:<8} {f.name:<36} {r['seconds']:5.1f} s  {(r['failed'] or ['MISSED'])[0]}")
     assert not missed, f"the kit certified {len(missed)} faulty backend(s):\n" + "\n".join(missed)

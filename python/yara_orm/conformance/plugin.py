@@ -14,6 +14,7 @@ by the CLI), it does nothing unless ``--yara-url`` is given. Then it:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import time
@@ -38,6 +39,7 @@ DEFAULT_EXAMPLES = 20
 LONG_EXAMPLES = 400
 
 _probe_key: pytest.StashKey[Probe] = pytest.StashKey()
+_sessions = itertools.count(1)
 _state_key = pytest.StashKey["_State"]()
 
 
@@ -286,7 +288,8 @@ def kit(request: pytest.FixtureRequest) -> Any:
         pytest.fail("the conformance suite needs a backend: pass --yara-url URL (or YARA_CONFORMANCE_URL)")
     from .kit import Kit, build_models
 
-    models = build_models(found.capabilities, tag=f"_{os.getpid()}_{id(request.session) % 10_000}")
+    # Unique per session, also when one process runs the suite several times.
+    models = build_models(found.capabilities, tag=f"_{os.getpid()}_{next(_sessions)}")
     with asyncio.Runner() as runner:
         current = Kit(found, models, runner, state.examples, state.long)
         runner.run(current.setup())

@@ -10,6 +10,7 @@ never shows on one path (``execute_many`` dropping a last partial batch, a trans
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -28,6 +29,13 @@ MANY_SIZES = [1, 2, 7, 257, 1001]
 async def _elsewhere(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` in a task that does not inherit this task's transaction."""
     return await asyncio.create_task(coro, context=contextvars.Context())
+
+
+async def _end(tx: Any) -> None:
+    """Roll back ``tx`` if a failed check left it open (the next test needs the connection)."""
+    if tx.is_active:
+        with contextlib.suppress(Exception):
+            await tx.rollback()
 
 
 def _table(kit: Kit) -> str:
@@ -147,21 +155,24 @@ def test_transaction_statement_methods_run_inside_it(kit: Kit) -> None:
         for ending in ("rollback", "commit"):
             await _reset(kit, 1)
             tx = await b.begin()
-            assert tx.is_active is True, "a transaction just begun must be active"
-            assert await tx.execute(_insert(kit), [2, 20]) == 1
-            assert await tx.execute_many(_insert(kit), [(3, 30), (4, 40)]) == 2
-            assert await tx.execute(f"UPDATE {t} SET n = n + 1 WHERE id = {p(1)}", [1]) == 1
-            rows = [tuple(r) for r in await tx.fetch(f"SELECT id, n FROM {t} ORDER BY id")]
-            assert rows == [(1, 11), (2, 20), (3, 30), (4, 40)], f"inside the transaction: {rows}"
-            columns, crows = await tx.fetch_with_columns(_columns_sql(kit))
-            assert list(columns) == ["id", "MixedCase", "lower_name"], f"column names inside: {columns}"
-            assert len(crows) == 4
-            one = await tx.fetch_one(f"SELECT n FROM {t} WHERE id = {p(1)}", [4])
-            assert one is not None and tuple(one) == (40,)
-            outside = await _elsewhere(_ids(kit))
-            assert outside == [1], f"another connection saw uncommitted rows: {outside}"
-            await getattr(tx, ending)()
-            assert tx.is_active is False, f"is_active must be False after {ending}()"
+            try:
+                assert tx.is_active is True, "a transaction just begun must be active"
+                assert await tx.execute(_insert(kit), [2, 20]) == 1
+                assert await tx.execute_many(_insert(kit), [(3, 30), (4, 40)]) == 2
+                assert await tx.execute(f"UPDATE {t} SET n = n + 1 WHERE id = {p(1)}", [1]) == 1
+                rows = [tuple(r) for r in await tx.fetch(f"SELECT id, n FROM {t} ORDER BY id")]
+                assert rows == [(1, 11), (2, 20), (3, 30), (4, 40)], f"inside the transaction: {rows}"
+                columns, crows = await tx.fetch_with_columns(_columns_sql(kit))
+                assert list(columns) == ["id", "MixedCase", "lower_name"], f"column names inside: {columns}"
+                assert len(crows) == 4
+                one = await tx.fetch_one(f"SELECT n FROM {t} WHERE id = {p(1)}", [4])
+                assert one is not None and tuple(one) == (40,)
+                outside = await _elsewhere(_ids(kit))
+                assert outside == [1], f"another connection saw uncommitted rows: {outside}"
+                await getattr(tx, ending)()
+                assert tx.is_active is False, f"is_active must be False after {ending}()"
+            finally:
+                await _end(tx)
             after = [tuple(r) for r in await b.fetch(f"SELECT id, n FROM {t} ORDER BY id")]
             want = [(1, 10)] if ending == "rollback" else [(1, 11), (2, 20), (3, 30), (4, 40)]
             assert after == want, f"after {ending}: {after}"
@@ -187,8 +198,7 @@ def test_savepoint_methods(kit: Kit) -> None:
             assert rows == [1, 3], f"after rollback_to / release: {rows}"
             await tx.commit()
         finally:
-            if tx.is_active:
-                await tx.rollback()
+            await _end(tx)
         assert await _ids(kit) == [1, 3]
 
     kit.run(go())
