@@ -102,7 +102,9 @@ FAULTS = [
     # counts
     Fault("rowcount_zero", "counts", "execute reports 0 rows affected for UPDATE/DELETE"),
     Fault("rowcount_always_one", "counts", "execute reports 1 row affected whatever happened"),
-    Fault("execute_many_count_per_batch", "counts", "execute_many reports the parameter sets of the last call"),
+    Fault(
+        "execute_many_count_per_batch", "counts", "execute_many reports the parameter sets of the last call"
+    ),
     # protocol methods
     Fault("columns_uppercased", "protocol", "fetch_with_columns upper-cases column names"),
     Fault("fetch_with_columns_drops_last_row", "protocol", "fetch_with_columns loses the last row"),
@@ -112,7 +114,6 @@ FAULTS = [
     Fault("server_version_empty", "protocol", "server_version() returns ''"),
 ]
 BY_NAME = {f.name: f for f in FAULTS}
-
 
 
 def current_fault() -> str:
@@ -295,7 +296,11 @@ class _Faulty:
             raise _error(exc) from None
         if "RETURNING" in sql.upper() and current_fault() == "returning_rows_reversed":
             rows.reverse()
-        if current_fault() == "large_returning_short" and sql.upper().startswith("INSERT") and len(rows) >= 1000:
+        if (
+            current_fault() == "large_returning_short"
+            and sql.upper().startswith("INSERT")
+            and len(rows) >= 1000
+        ):
             rows = rows[:-1]
         return rows
 
@@ -450,12 +455,14 @@ def _connector(name: str) -> Any:
     return connect
 
 
-SPEC_SQLITE = BackendSpec(name="mutant_sqlite", connect=_connector("mutant_sqlite"), dialect=MutantSQLiteDialect)
+SPEC_SQLITE = BackendSpec(
+    name="mutant_sqlite", connect=_connector("mutant_sqlite"), dialect=MutantSQLiteDialect
+)
 SPEC_POSTGRES = BackendSpec(
     name="mutant_postgres", connect=_connector("mutant_postgres"), dialect=MutantPostgresDialect
 )
 
 
-def SPEC() -> BackendSpec:  # noqa: N802 - the import path names it like the constants above
-    """The spec for the URL scheme in ``YARA_MUTANT_URL``'s backend (``mutant+sqlite``/``mutant+postgres``)."""
+def SPEC() -> BackendSpec:
+    """The wrapper of the backend ``YARA_MUTANT_ON`` names (``sqlite`` or ``postgres``)."""
     return SPEC_POSTGRES if os.environ.get("YARA_MUTANT_ON") == "postgres" else SPEC_SQLITE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,82 @@ def test_cli_usage_and_unreachable_database(tmp_path: Path) -> None:
     run = run_kit("nosuchscheme://x/y", tmp_path)
     assert run.status != 0
     assert "no backend for URL scheme 'nosuchscheme'" in run.output
+
+
+TRACING = Path(__file__).resolve().parents[2] / "conformance" / "examples" / "tracing_backend"
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "PYTHONPATH": str(TRACING)}
+
+
+def test_cli_certifies_a_backend_given_by_import_path(tmp_path: Path) -> None:
+    """The README's route for a backend that is not installed: ``--backend module:SPEC``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "yara_orm.conformance", f"tracing+sqlite:///{tmp_path / 't.db'}"]
+        + ["--backend", "tracing_backend:BACKEND", "--report", str(tmp_path / "r.json"), "-k", "protocol"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "backend tracing_sqlite" in done.stdout and "RESULT: CONFORMS" in done.stdout
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "yara_orm.conformance",
+            "tracing+sqlite:///x.db",
+            "--backend",
+            "tracing_backend",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+        timeout=60,
+    )
+    assert bad.returncode != 0 and "package.module:NAME" in bad.stdout + bad.stderr
+
+
+def test_pytest_plugin_shares_the_process_with_a_registering_module(tmp_path: Path) -> None:
+    """``pytest -p my_module`` imports the author's module first, in the same process: a backend
+    it registers with ``register_backend`` (no entry point) is the one certified."""
+    (tmp_path / "register_tracing.py").write_text(
+        "from yara_orm.backends import register_backend\n"
+        "from tracing_backend import BACKEND\n"
+        "register_backend('tracing+sqlite', BACKEND)\n"
+    )
+    report = tmp_path / "r.json"
+    env = {**_env(), "PYTHONPATH": f"{TRACING}:{tmp_path}"}
+    args = [
+        "-p",
+        "register_tracing",
+        "-p",
+        "yara_orm.conformance.plugin",
+        "--pyargs",
+        "yara_orm.conformance.suite",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider"]
+        + ["--yara-url", f"tracing+sqlite:///{tmp_path / 'p.db'}", "--yara-report", str(report)]
+        + ["-k", "test_protocol or test_optional"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(report.read_text())
+    assert data["backend"] == "tracing_sqlite" and data["ok"] is True
+    assert {k: v["status"] for k, v in data["optional_protocol"].items()} == {
+        "fetch_instances": "certified",
+        "copy_in": "not offered",
+        "fetch_chunk_instances": "certified",
+    }

@@ -32,7 +32,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _runner(url: str, on: str, out: Path, faults: list[str]) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "tests.conformance.mutation_runner", "--url", url, "--on", on, "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tests.conformance.mutation_runner",
+        "--url",
+        url,
+        "--on",
+        on,
+        "--out",
+        str(out),
+    ]
     return subprocess.Popen(
         [*cmd, *faults], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -47,7 +57,9 @@ async def _admin(url: str, sql: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def results(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+def results(
+    pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, dict[str, Any]]]:
     """Every run's outcome by fault name ("" for the clean wrapper, "clean@postgres" for it on
     PostgreSQL): the SQLite runs and the PostgreSQL runs go side by side, one process each."""
     tmp = tmp_path_factory.mktemp("mutants")
@@ -58,7 +70,10 @@ def results(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     try:
         procs = {
             on: _runner(url, on, tmp / on, ["", *(f.name for f in FAULTS if f.on == on)])
-            for on, url in (("sqlite", f"mutant+sqlite:///{tmp / 'scratch.db'}"), ("postgres", f"mutant+{pg}"))
+            for on, url in (
+                ("sqlite", f"mutant+sqlite:///{tmp / 'scratch.db'}"),
+                ("postgres", f"mutant+{pg}"),
+            )
         }
         out: dict[str, dict[str, Any]] = {}
         for on, proc in procs.items():

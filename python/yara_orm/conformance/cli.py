@@ -1,4 +1,5 @@
-"""``python -m yara_orm.conformance URL [--backend MODULE:SPEC]``: run the suite against one database and report.
+"""``python -m yara_orm.conformance URL [--backend MODULE:SPEC]``: run the suite against one
+database and report.
 
 Exit status: 0 when every test passed, was skipped for a capability the backend does not
 declare, or failed as the backend declared; pytest's non-zero status otherwise (a failure, an

@@ -44,17 +44,15 @@ async def _check_rows(kit: Kit, count: int, model_name: str = "bulk", objs: list
     total = await model.all().count()
     assert total == count, f"bulk_create of {count} rows into {model_name} stored {total}"
     rows = await model.all().order_by("a").values_list("id", "a", "b", third)
-    bad = [
-        row
-        for i, row in enumerate(rows)
-        if row[1:] != (i, f"row {i}", _third(model_name, i)[third])
-    ]
+    bad = [row for i, row in enumerate(rows) if row[1:] != (i, f"row {i}", _third(model_name, i)[third])]
     assert not bad, f"{len(bad)} rows came back different from what bulk_create wrote, first: {bad[:3]}"
     if objs is not None:
         # Each object got the id of its own row (RETURNING in the order of the rows given).
         by_a = {a: id_ for id_, a, *_ in rows}
         wrong = [(o.a, o.id, by_a.get(o.a)) for o in objs if o.id != by_a.get(o.a)]
-        assert not wrong, f"bulk_create gave {len(wrong)} objects another row's id, first (a, obj.id, row id): {wrong[:3]}"
+        assert not wrong, (
+            f"bulk_create gave {len(wrong)} objects another row's id, first (a, obj.id, row id): {wrong[:3]}"
+        )
 
 
 @pytest.mark.parametrize("model_name", SHAPES)

@@ -11,6 +11,7 @@ locks (the second one waits; the bounded wait lets the first finish).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 from collections.abc import Coroutine
 from typing import Any
@@ -135,10 +136,8 @@ def test_no_write_skew_at_serializable(kit: Kit) -> None:
             try:
                 row = await tx.fetch_one(f"SELECT SUM(n) FROM {_t(kit)}")
                 read_events[me].set()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(read_events[other].wait(), STEP_WAIT_S)
-                except TimeoutError:
-                    pass
                 wrote = False
                 if row is not None and int(row[0]) == 2:
                     await tx.execute(f"UPDATE {_t(kit)} SET n = 0 WHERE id = {kit.ph(1)}", [me + 1])
@@ -216,4 +215,3 @@ def test_deadlock_is_a_retryable_error(kit: Kit) -> None:
             assert rows == {1: 2, 2: 2}, f"both serialized transactions' writes: {rows}"
 
     kit.run(go())
-

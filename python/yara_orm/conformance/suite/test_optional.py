@@ -26,6 +26,10 @@ def _needs(kit: Kit, part: str) -> None:
         pytest.skip(f"backend does not offer the optional protocol part {part!r}")
 
 
+def _first_difference(got: list[Any], want: list[Any]) -> Any:
+    return next(((a, b) for a, b in zip(got, want, strict=False) if a != b), None)
+
+
 def _state(obj: Any) -> dict[str, Any]:
     return {f.model_field_name: obj.__dict__.get(f.model_field_name) for f in obj._meta.fields}
 
@@ -53,13 +57,17 @@ def test_fetch_instances(kit: Kit) -> None:
     async def go() -> None:
         await _fill(kit)
         model = kit.models.bulk
-        for qs in (model.all().order_by("a"), model.filter(c__isnull=True).order_by("-a"), model.filter(a__lt=0)):
+        for qs in (
+            model.all().order_by("a"),
+            model.filter(c__isnull=True).order_by("-a"),
+            model.filter(a__lt=0),
+        ):
             sql, params, decoder, spec = _compiled(kit, qs)
             plain = [_state(o) for o in decoder(await kit.backend.fetch(sql, params))]
             fast = [_state(o) for o in await kit.backend.fetch_instances(sql, params, spec)]
             assert fast == plain, (
                 f"fetch_instances built {len(fast)} instances, fetch + decoding {len(plain)}; "
-                f"first difference: {next(((a, b) for a, b in zip(fast, plain, strict=False) if a != b), None)}"
+                f"first difference: {_first_difference(fast, plain)}"
             )
         sql, params, decoder, spec = _compiled(kit, model.filter(a__lt=0))
         tx = await kit.backend.begin()
@@ -123,7 +131,7 @@ def test_fetch_chunk_instances(kit: Kit, chunk_size: int) -> None:
             await cursor.close()
         assert got == plain, (
             f"fetch_chunk_instances streamed {len(got)} instances, fetch + decoding {len(plain)}; "
-            f"first difference: {next(((a, b) for a, b in zip(got, plain, strict=False) if a != b), None)}"
+            f"first difference: {_first_difference(got, plain)}"
         )
 
     kit.run(go())

@@ -139,7 +139,9 @@ def test_fetch_with_columns(kit: Kit) -> None:
         columns, rows = await kit.backend.fetch_with_columns(_columns_sql(kit))
         assert list(columns) == ["id", "MixedCase", "lower_name"], f"column names: {columns}"
         assert [tuple(r) for r in rows] == [(1, 10, 11), (2, 20, 21)], rows
-        empty_cols, empty = await kit.backend.fetch_with_columns(_columns_sql(kit).replace("ORDER", "WHERE 1=0 ORDER"))
+        empty_cols, empty = await kit.backend.fetch_with_columns(
+            _columns_sql(kit).replace("ORDER", "WHERE 1=0 ORDER")
+        )
         assert empty == [] and list(empty_cols) in ([], ["id", "MixedCase", "lower_name"])
 
     kit.run(go())
@@ -210,12 +212,16 @@ def test_status_counts_connections(kit: Kit) -> None:
         status = b.status()
         assert set(status) >= {"size", "available", "max_size", "waiting"}, status
         assert all(isinstance(v, int) for v in status.values()), status
-        assert status["max_size"] == POOL_SIZE, f"max_size {status['max_size']}, the pool was opened with {POOL_SIZE}"
+        assert status["max_size"] == POOL_SIZE, (
+            f"max_size {status['max_size']}, the pool was opened with {POOL_SIZE}"
+        )
         tx = await b.begin()
         try:
             held = b.status()
             assert held["size"] >= 1 and held["size"] <= POOL_SIZE, held
-            assert held["available"] <= held["size"] - 1, f"a connection held by a transaction is available: {held}"
+            assert held["available"] <= held["size"] - 1, (
+                f"a connection held by a transaction is available: {held}"
+            )
         finally:
             await tx.rollback()
         back = b.status()

@@ -106,7 +106,9 @@ def test_unrepresentable_values_raise_clear_errors(kit: Kit) -> None:
             except allowed:
                 pass
             except Exception as exc:
-                problems.append(f"{type_name} {show(value)}: raised {type(exc).__name__} (expected {want}): {exc}")
+                problems.append(
+                    f"{type_name} {show(value)}: raised {type(exc).__name__} (expected {want}): {exc}"
+                )
             else:
                 got = await model.get(id=obj.id)
                 problems.append(f"{type_name} {show(value)}: was accepted and read back as {show(got.v)}")
