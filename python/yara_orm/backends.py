@@ -37,12 +37,15 @@ To wrap or delegate to one of them (tracing, sharding, fault injection), open it
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Protocol, runtime_checkable
 
+from . import _engine
+from .dialects import register_dialect
 from .exceptions import ConfigurationError
 
 __all__ = [
@@ -443,8 +446,6 @@ def find_backend(scheme: str) -> BackendSpec:
 def load_spec(path: str) -> BackendSpec:
     """The ``BackendSpec`` named by an import path ``"package.module:NAME"`` (``NAME`` may be a
     function returning one)."""
-    import importlib
-
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
         raise ConfigurationError(f"backend import path must look like 'package.module:NAME', got {path!r}")
@@ -462,8 +463,6 @@ def load_spec(path: str) -> BackendSpec:
 async def connect_external(url: str, options: dict[str, Any]) -> tuple[BackendPool, Features]:
     """Open a pool through the registered backend for ``url``'s scheme, register its dialect and
     check the protocol; the pool and its features."""
-    from .dialects import register_dialect
-
     spec = find_backend(scheme_of(url))
     register_dialect(spec.name, spec.dialect)
     pool = await spec.connect(url, options)
@@ -482,8 +481,6 @@ async def connect_builtin(url: str, **options: Any) -> BackendPool:
     """The engine's own pool for a built-in URL (``postgres://``, ``sqlite:///``), as a
     :class:`BackendPool` (with ``begin()``, ``cursor()`` and the optional parts), for a backend
     that wraps or delegates to it. ``options`` as for :func:`yara_orm.connect`."""
-    from . import _engine
-
     if scheme_of(url) not in BUILTIN_SCHEMES:
         raise ConfigurationError(
             f"connect_builtin opens the engine's own schemes only ({sorted(BUILTIN_SCHEMES)})"

@@ -193,7 +193,7 @@ def test_optional_parts_are_named_protocols() -> None:
 def test_load_spec_by_import_path() -> None:
     spec = load_spec("tests.conformance.mutants:SPEC")
     assert spec.name in ("mutant_sqlite", "mutant_postgres")
-    with pytest.raises(ConfigurationError, match="package.module:NAME"):
+    with pytest.raises(ConfigurationError, match=r"package\.module:NAME"):
         load_spec("no_colon")
     with pytest.raises(ConfigurationError, match="cannot import"):
         load_spec("no_such_module_xyz:SPEC")

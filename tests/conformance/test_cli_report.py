@@ -81,8 +81,10 @@ def _env() -> dict[str, str]:
 def test_cli_certifies_a_backend_given_by_import_path(tmp_path: Path) -> None:
     """The README's route for a backend that is not installed: ``--backend module:SPEC``."""
     done = subprocess.run(
-        [sys.executable, "-m", "yara_orm.conformance", f"tracing+sqlite:///{tmp_path / 't.db'}"]
-        + ["--backend", "tracing_backend:BACKEND", "--report", str(tmp_path / "r.json"), "-k", "protocol"],
+        [
+            *(sys.executable, "-m", "yara_orm.conformance", f"tracing+sqlite:///{tmp_path / 't.db'}"),
+            *("--backend", "tracing_backend:BACKEND", "--report", str(tmp_path / "r.json"), "-k", "protocol"),
+        ],
         capture_output=True,
         text=True,
         env=_env(),
@@ -122,15 +124,15 @@ def test_pytest_plugin_shares_the_process_with_a_registering_module(tmp_path: Pa
     args = [
         "-p",
         "register_tracing",
-        "-p",
-        "yara_orm.conformance.plugin",
         "--pyargs",
         "yara_orm.conformance.suite",
     ]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider"]
-        + ["--yara-url", f"tracing+sqlite:///{tmp_path / 'p.db'}", "--yara-report", str(report)]
-        + ["-k", "test_protocol or test_optional"],
+        [
+            *(sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider"),
+            *("--yara-url", f"tracing+sqlite:///{tmp_path / 'p.db'}", "--yara-report", str(report)),
+            *("-k", "test_protocol or test_optional"),
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -1,4 +1,5 @@
-"""The backend conformance kit: ``python -m yara_orm.conformance URL [--report r.json] [--long]``.
+"""The backend conformance kit: ``python -m yara_orm.conformance URL [--backend MODULE:SPEC]
+[--report r.json] [--thorough]``.
 
 Also a pytest plugin (``pytest --yara-url URL --pyargs yara_orm.conformance.suite``). See
 ``conformance/README.md`` in the repository for how to certify a backend.

@@ -1,4 +1,4 @@
-"""``python -m yara_orm.conformance URL [--report report.json] [--long]``."""
+"""``python -m yara_orm.conformance URL [--backend MODULE:SPEC] [--report report.json] [--thorough]``."""
 
 import sys
 
