@@ -199,3 +199,16 @@ def test_load_spec_by_import_path() -> None:
         load_spec("no_such_module_xyz:SPEC")
     with pytest.raises(ConfigurationError, match="is not a BackendSpec"):
         load_spec("tests.conformance.mutants:FAULTS")
+
+
+def test_features_tie_copy_in_to_its_capability() -> None:
+    from yara_orm.backends import features_of
+
+    caps = {"backend": "x", "max_bind_params": 10, "copy_in": False, "isolation_levels": ["serializable"]}
+    f = features_of(caps, fetch_instances=False, copy_in=True, fetch_chunk_instances=False)
+    assert f.copy_in is False, "a copy_in method without the capability is not used"
+    f = features_of(
+        {**caps, "copy_in": True}, fetch_instances=True, copy_in=True, fetch_chunk_instances=False
+    )
+    assert f.offered() == {"fetch_instances": True, "copy_in": True, "fetch_chunk_instances": False}
+    assert f.isolation_levels == ("serializable",) and f.max_bind_params == 10

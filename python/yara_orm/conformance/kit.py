@@ -20,6 +20,9 @@ T = TypeVar("T")
 
 # Column mix of the wide-row model: ~20 columns cycling through the supported types.
 WIDE_COLUMNS = 20
+# Longest one test may take before the kit calls the backend hung (the slowest, bulk_create at
+# the bind limit, takes about a second).
+RUN_TIMEOUT_S = 300.0
 # Connections the kit's pool may open (the status() checks read it back).
 POOL_SIZE = 4
 
@@ -195,7 +198,13 @@ class Kit:
         return self.probe.capabilities
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self.runner.run(coro)
+        """Run one test's coroutine; a backend that hangs fails the test instead of the run."""
+        try:
+            return self.runner.run(asyncio.wait_for(coro, RUN_TIMEOUT_S))
+        except TimeoutError:
+            raise AssertionError(
+                f"the backend did not finish this test's statements within {RUN_TIMEOUT_S:.0f} s (a hang?)"
+            ) from None
 
     def dialect_quote(self, name: str) -> str:
         return connections.get("default").dialect.quote(name)
