@@ -6,10 +6,13 @@ use crate::batches::RowSink;
 use crate::error::{EngineError, Result};
 use crate::value::{Rows, Value};
 
-/// Transaction isolation levels, as SQL names them.
-fn copy_unsupported() -> EngineError {
+/// What `copy_in` returns on a backend without bulk load (one that leaves the `copy_in`
+/// capability false).
+pub fn copy_unsupported() -> EngineError {
     EngineError::programming("this backend has no bulk load (COPY); it does not declare `copy_in`")
 }
+
+/// Transaction isolation levels, as SQL names them.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IsolationLevel {
@@ -122,15 +125,17 @@ pub trait Backend: Send + Sync + 'static {
     /// backends that declare the `copy_in` capability. `copy_sql` is the backend's bulk-load
     /// statement, `types_from` a statement whose parameters have the target columns' types (the
     /// one-row INSERT), `columns` the values column by column. Returns the rows stored.
+    ///
+    /// The method and the capability are a pair, so there is no default: a backend without bulk
+    /// load returns `Err(copy_unsupported())` and leaves the capability false, and a wrapper that
+    /// forwards `capabilities()` cannot compile without deciding what its `copy_in` does. The
+    /// conformance suite checks the pair both ways (`copy_in::*`).
     fn copy_in(
         &self,
         copy_sql: &str,
         types_from: &str,
         columns: Vec<Vec<Value>>,
-    ) -> impl Future<Output = Result<u64>> + Send {
-        let _ = (copy_sql, types_from, columns);
-        async { Err(copy_unsupported()) }
-    }
+    ) -> impl Future<Output = Result<u64>> + Send;
     /// Open a transaction on a connection of its own.
     fn begin(&self, isolation: Option<IsolationLevel>) -> impl Future<Output = Result<Self::Tx>> + Send;
     /// Stream a query's rows `chunk_size` at a time, holding one connection.
@@ -175,16 +180,13 @@ pub trait Transaction: Send + 'static {
     }
     fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Option<Vec<Value>>>> + Send;
     fn execute_many(&mut self, sql: &str, params: Vec<Vec<Value>>) -> impl Future<Output = Result<u64>> + Send;
-    /// See [`Backend::copy_in`].
+    /// See [`Backend::copy_in`] (required here too, for the same reason).
     fn copy_in(
         &mut self,
         copy_sql: &str,
         types_from: &str,
         columns: Vec<Vec<Value>>,
-    ) -> impl Future<Output = Result<u64>> + Send {
-        let _ = (copy_sql, types_from, columns);
-        async { Err(copy_unsupported()) }
-    }
+    ) -> impl Future<Output = Result<u64>> + Send;
     fn savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;
     fn rollback_to(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;
     fn release(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;

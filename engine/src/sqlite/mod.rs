@@ -13,7 +13,9 @@ use deadpool::managed::{Object, Pool, Timeouts};
 use deadpool::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::{check_savepoint_name, Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, Transaction};
+use crate::backend::{
+    check_savepoint_name, copy_unsupported, Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, Transaction,
+};
 use crate::config::SqliteConfig;
 use crate::error::{EngineError, Result};
 use crate::pool_errors::map_pool_error;
@@ -136,6 +138,12 @@ impl Backend for SqliteBackend {
         }
     }
 
+    async fn copy_in(&self, _copy_sql: &str, _types_from: &str, _columns: Vec<Vec<Value>>) -> Result<u64> {
+        // No bulk-load statement in SQLite (capability `copy_in` is false): the row-by-row
+        // prepared INSERT in one transaction is its fast path.
+        Err(copy_unsupported())
+    }
+
     async fn begin(&self, _isolation: Option<IsolationLevel>) -> Result<SqliteTransaction> {
         // SQLite transactions are always serializable, which satisfies every requested level.
         // IMMEDIATE takes the write lock up front, so two writers wait (busy_timeout) instead of
@@ -188,6 +196,10 @@ impl SqliteTransaction {
 }
 
 impl Transaction for SqliteTransaction {
+    async fn copy_in(&mut self, _copy_sql: &str, _types_from: &str, _columns: Vec<Vec<Value>>) -> Result<u64> {
+        Err(copy_unsupported())
+    }
+
     async fn execute(&mut self, sql: &str, params: Vec<Value>) -> Result<u64> {
         let conn = self.conn()?;
         blocking(|| conn.execute(sql, &params))
