@@ -13,7 +13,7 @@ from ..connection import connections
 from ..models import Model
 from ..orm import YaraOrm
 from ..pool import connect
-from ..query import build, decode
+from ..query import build
 from .types import TYPE_CASES, Caps, TypeCase
 
 T = TypeVar("T")
@@ -228,9 +228,9 @@ class Kit:
         """``(sql, params, decoder, spec)`` of a queryset as the ORM runs it: ``decoder(rows)``
         builds its results from ``fetch`` rows, ``spec`` is the decode plan ``fetch_instances``
         takes (None when the results are not built by the engine)."""
-        sql, params, decoder = build.compile_select(qs, connections.get("default").dialect)
-        spec = decoder.spec if isinstance(decoder, decode.EngineInstanceDecoder) else None
-        return sql, params, decoder, spec
+        sql, params, plan = build.compile_select(qs, connections.get("default").dialect)
+        assert plan is not None, "a rows query has a decode plan"
+        return sql, params, plan.python, plan.engine_spec
 
     def quote(self, name: str) -> str:
         return self.dialect_quote(name)
