@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from ..backends import load_spec, register_backend, scheme_of
 from . import expectations
 
 if TYPE_CHECKING:
@@ -106,8 +107,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
     backend_path = config.getoption("--yara-backend")
     if backend_path:
-        from ..backends import load_spec, register_backend, scheme_of
-
         try:
             register_backend(scheme_of(url), load_spec(backend_path))
         except Exception as exc:

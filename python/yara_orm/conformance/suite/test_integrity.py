@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from yara_orm.conformance.kit import Kit
+from yara_orm.conformance.kit import CHECKED_TABLE, Kit
 from yara_orm.exceptions import IntegrityError, OperationalError, ProgrammingError
 from yara_orm.transactions import in_transaction
 
@@ -92,8 +92,6 @@ def test_foreign_key_violation_on_delete(kit: Kit) -> None:
 
 
 def _checked_insert(kit: Kit) -> str:
-    from yara_orm.conformance.kit import CHECKED_TABLE
-
     return f"INSERT INTO {CHECKED_TABLE} (id, n) VALUES ({kit.ph(1)}, {kit.ph(2)})"
 
 
