@@ -37,6 +37,8 @@ _META_OPTIONS = frozenset(
         "manager",
         "app",
         "schema",
+        # Tortoise: whether an insert reads database defaults back; they always are here.
+        "fetch_db_defaults",
     )
 )
 _INHERITED_OPTIONS = ("ordering", "unique_together", "indexes", "manager", "default_connection", "app")
@@ -45,7 +47,13 @@ _INHERITED_OPTIONS = ("ordering", "unique_together", "indexes", "manager", "defa
 class Index:
     """A (possibly multi-column) index for ``Meta.indexes``."""
 
-    def __init__(self, *fields: str, name: str | None = None, unique: bool = False) -> None:
+    def __init__(
+        self, *fields: str, name: str | None = None, unique: bool = False, **kwargs: Sequence[str]
+    ) -> None:
+        # Tortoise spells it ``Index(fields=[...])``.
+        fields = (*fields, *kwargs.pop("fields", ()))
+        if kwargs:
+            raise ConfigurationError(f"Index() got unknown option(s) {sorted(kwargs)}")
         if not fields:
             raise ConfigurationError("Index() needs at least one field name")
         self.fields = tuple(fields)
