@@ -39,15 +39,15 @@ lint: $(STAMP)
 	cargo fmt --all --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features python -p yara-engine -- -D warnings
-	$(VENV)/bin/ruff check python tests examples perf
-	$(VENV)/bin/ruff format --check python tests examples perf
+	$(VENV)/bin/ruff check python tests examples perf compat
+	$(VENV)/bin/ruff format --check python tests examples perf compat
 	$(VENV)/bin/mypy
 	$(PY) scripts/check_layers.py
 
 fmt: $(STAMP)
 	cargo fmt --all
-	$(VENV)/bin/ruff format python tests examples perf
-	$(VENV)/bin/ruff check --fix python tests examples perf
+	$(VENV)/bin/ruff format python tests examples perf compat
+	$(VENV)/bin/ruff check --fix python tests examples perf compat
 
 # Find PostgreSQL (YARA_PG_URL, or a local server, started if installed and down).
 pg:
