@@ -236,6 +236,18 @@ class YaraOrm:
             cls.apps[app_name] = registry
 
     @classmethod
+    async def add_connection(cls, name: str, db_url: str, **options: Any) -> Connection:
+        """Open one more named connection after ``init`` (for ``using_db=name`` or raw SQL);
+        models stay bound where they are."""
+        cls._require_init()
+        if name in connections:
+            raise ConfigurationError(f"a connection named {name!r} is already open")
+        pool = await connect(db_url, **options)
+        conn = Connection(name, pool, get_dialect(pool.backend, pool.capabilities()))
+        connections._add(conn)
+        return conn
+
+    @classmethod
     def models(cls, connection_name: str | None = None) -> list[type[Model]]:
         out = [m for app in cls.apps.values() for m in app.values()]
         if connection_name is not None:

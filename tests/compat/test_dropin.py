@@ -11,7 +11,7 @@ import pytest
 from yara_orm import Connection, YaraOrm, connections, in_transaction, schema
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
-from yara_orm.exceptions import FieldError, ValidationError
+from yara_orm.exceptions import ConfigurationError, FieldError, ValidationError
 
 from . import compat_models as m
 
@@ -256,3 +256,18 @@ async def test_config_dict_with_connections_and_routers(tmp_path: Path, as_keywo
         assert await m.CpAuthor.all().count() == 0  # no router answer for reads: model's own
     finally:
         await YaraOrm.close()
+
+
+async def test_get_parameterized_sql(orm: Connection) -> None:
+    sql, params = m.CpBook.filter(title="x").get_parameterized_sql()
+    assert sql.startswith("SELECT") and params == ["x"]
+
+
+async def test_add_connection_after_init(orm: Connection, tmp_path: Path) -> None:
+    extra = await YaraOrm.add_connection("extra", f"sqlite://{tmp_path / 'extra.db'}")
+    await extra.execute('CREATE TABLE "cpauthor" (id INTEGER PRIMARY KEY, name TEXT NOT NULL)')
+    await m.CpAuthor.create(name="there", using_db="extra")
+    assert [a.name for a in await m.CpAuthor.all().using_db("extra")] == ["there"]
+    assert await m.CpAuthor.all().count() == 0  # the model's own connection is untouched
+    with pytest.raises(ConfigurationError):
+        await YaraOrm.add_connection("extra", f"sqlite://{tmp_path / 'again.db'}")

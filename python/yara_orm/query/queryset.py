@@ -293,6 +293,10 @@ class QuerySet(Generic[M]):
         sql, params, _ = build.compile_select(self, dialect)
         return sql, params
 
+    def get_parameterized_sql(self) -> tuple[str, list[Any]]:
+        """yara-orm 1.19's name for :meth:`sql_with_params`."""
+        return self.sql_with_params()
+
     # -- running ----------------------------------------------------------------------------------
 
     async def _fetch(self) -> list[Any]:
