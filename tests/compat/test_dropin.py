@@ -271,3 +271,13 @@ async def test_add_connection_after_init(orm: Connection, tmp_path: Path) -> Non
     assert await m.CpAuthor.all().count() == 0  # the model's own connection is untouched
     with pytest.raises(ConfigurationError):
         await YaraOrm.add_connection("extra", f"sqlite://{tmp_path / 'again.db'}")
+
+
+async def test_grouped_values_list_without_fields(orm: Connection) -> None:
+    from yara_orm.functions import Count
+
+    ada = await m.CpAuthor.create(name="Ada")
+    for title in ("a", "b"):
+        await m.CpBook.create(title=title, author=ada)
+    rows = await m.CpBook.annotate(n=Count("id")).group_by("author_id").values_list()
+    assert rows == [(ada.pk, 2)]

@@ -207,7 +207,9 @@ class QuerySet(Generic[M]):
 
     def _values_fields(self, fields: tuple[str, ...], aliases: dict[str, str]) -> tuple[tuple[str, str], ...]:
         if not fields and not aliases:
-            names = [*self.model._meta.fields_map, *self._annotations]
+            # A grouped query has one row per group: its keys and annotations, not whole rows.
+            base = list(self._group_by) if self._group_by else list(self.model._meta.fields_map)
+            names = [*base, *self._annotations]
             return tuple((n, n) for n in names)
         return (*((f, f) for f in fields), *aliases.items())
 
