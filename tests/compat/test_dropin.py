@@ -281,3 +281,23 @@ async def test_grouped_values_list_without_fields(orm: Connection) -> None:
         await m.CpBook.create(title=title, author=ada)
     rows = await m.CpBook.annotate(n=Count("id")).group_by("author_id").values_list()
     assert rows == [(ada.pk, 2)]
+
+
+def test_meta_extra_kwargs_store_is_inherited() -> None:
+    from yara_orm import Model, fields
+
+    class Lenient(Model):
+        name = fields.CharField(max_length=10)
+
+        class Meta:
+            abstract = True
+            extra_kwargs = "store"
+
+    class LenientChild(Lenient):
+        class Meta:
+            table = "cp_lenient_child"
+
+    obj = LenientChild(name="a", note="kept")
+    assert obj.note == "kept"  # type: ignore[attr-defined]
+    with pytest.raises(FieldError):
+        m.CpAuthor(name="a", note="strict by default")  # type: ignore[call-arg]

@@ -39,9 +39,19 @@ _META_OPTIONS = frozenset(
         "schema",
         # Tortoise: whether an insert reads database defaults back; they always are here.
         "fetch_db_defaults",
+        # yara-orm 1.19: "store" keeps unknown constructor arguments as plain attributes.
+        "extra_kwargs",
     )
 )
-_INHERITED_OPTIONS = ("ordering", "unique_together", "indexes", "manager", "default_connection", "app")
+_INHERITED_OPTIONS = (
+    "ordering",
+    "unique_together",
+    "indexes",
+    "manager",
+    "default_connection",
+    "app",
+    "extra_kwargs",
+)
 
 
 class Index:
@@ -88,6 +98,9 @@ class MetaInfo:
         self.abstract = bool(options.get("abstract", False))
         self.table: str = options.get("table") or model.__name__.lower()
         self.app: str | None = options.get("app")
+        self.extra_kwargs: str | None = options.get("extra_kwargs")
+        if self.extra_kwargs not in (None, "store"):
+            raise ConfigurationError(f"{model.__name__}.Meta.extra_kwargs must be 'store' or None")
         self.description: str | None = options.get("table_description") or (
             model.__doc__.strip() if model.__doc__ else None
         )

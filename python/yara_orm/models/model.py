@@ -84,13 +84,16 @@ class Model(metaclass=ModelMeta):
             self._init_extra(kwargs)
 
     def _init_extra(self, kwargs: dict[str, Any]) -> None:
-        """The uncommon ``__init__`` arguments: ``pk=`` and unknown names (an error)."""
+        """The uncommon ``__init__`` arguments: ``pk=`` and unknown names (an error, or kept as
+        attributes with ``Meta.extra_kwargs = "store"``)."""
         meta = self._meta
         for name, value in kwargs.items():
             if name == "pk" and "pk" not in meta.fields_map:
                 self.__dict__[meta.pk_attr] = meta.pk.to_python(value)
             elif name in meta.relations and meta.relations[name].kind == "fk":
                 setattr(self, name, value)
+            elif name not in meta.fields_map and meta.extra_kwargs == "store":
+                self.__dict__[name] = value  # kept as a plain attribute, never saved
             elif name not in meta.fields_map:
                 choices = ", ".join(meta.fields_map)
                 raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
