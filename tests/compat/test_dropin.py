@@ -301,3 +301,12 @@ def test_meta_extra_kwargs_store_is_inherited() -> None:
     assert obj.note == "kept"  # type: ignore[attr-defined]
     with pytest.raises(FieldError):
         m.CpAuthor(name="a", note="strict by default")  # type: ignore[call-arg]
+
+
+def test_related_name_class_placeholder() -> None:
+    from yara_orm.models.wiring import _placeholders
+
+    # Django's placeholder on an abstract base's foreign key: one reverse name per subclass.
+    assert _placeholders("%(class)s_set", m.CpBook) == "cpbook_set"
+    assert _placeholders("%(app_label)s_%(class)s", m.CpBook) == "models_cpbook"
+    assert _placeholders("books", m.CpBook) == "books"
