@@ -310,3 +310,13 @@ def test_related_name_class_placeholder() -> None:
     assert _placeholders("%(class)s_set", m.CpBook) == "cpbook_set"
     assert _placeholders("%(app_label)s_%(class)s", m.CpBook) == "models_cpbook"
     assert _placeholders("books", m.CpBook) == "books"
+
+
+async def test_save_update_fields_takes_a_relation_name(orm: Connection) -> None:
+    ada, bob = await m.CpAuthor.create(name="Ada"), await m.CpAuthor.create(name="Bob")
+    book = await m.CpBook.create(title="t", author=ada)
+    book.author = bob
+    book.title = "not saved"
+    await book.save(update_fields=["author"])
+    again = await m.CpBook.get(pk=book.pk)
+    assert (again.author_id, again.title) == (bob.pk, "t")

@@ -129,6 +129,9 @@ async def update_instance(
         fields = []
         for name in names:
             field = meta.lookup_field(name)
+            rel = meta.relations.get(name)
+            if field is None and rel is not None and rel.kind == "fk" and rel.field is not None:
+                field = rel.field.id_field  # ``update_fields=["author"]``: its key column
             if field is None:
                 raise FieldError(
                     f"unknown field {name!r} in update_fields; valid: {', '.join(meta.fields_map)}"
