@@ -320,3 +320,19 @@ async def test_save_update_fields_takes_a_relation_name(orm: Connection) -> None
     await book.save(update_fields=["author"])
     again = await m.CpBook.get(pk=book.pk)
     assert (again.author_id, again.title) == (bob.pk, "t")
+
+
+async def test_meta_db_table_alias_and_rename(orm: Connection) -> None:
+    meta = m.CpTag._meta
+    assert meta.db_table == "cptag"
+    await m.CpTag.create(name="old-table")
+    pk = "SERIAL PRIMARY KEY" if orm.backend == "postgres" else "INTEGER PRIMARY KEY"
+    await orm.execute(f'CREATE TABLE "cptag_new" (id {pk}, name TEXT NOT NULL)')
+    meta.db_table = "cptag_new"
+    try:
+        await m.CpTag.create(name="new-table")
+        assert [t.name for t in await m.CpTag.all()] == ["new-table"]
+    finally:
+        meta.db_table = "cptag"
+        await orm.execute('DROP TABLE "cptag_new"')
+    assert [t.name for t in await m.CpTag.all()] == ["old-table"]

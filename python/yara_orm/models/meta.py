@@ -176,6 +176,17 @@ class MetaInfo:
             return id_name
         return name
 
+    @property
+    def db_table(self) -> str:
+        """Tortoise's name for :attr:`table`; assigning renames the table the model uses."""
+        return self.table
+
+    @db_table.setter
+    def db_table(self, name: str) -> None:
+        self.table = name
+        self.statements.clear()
+        self.query_cache.clear()
+
     def lookup_field(self, name: str) -> Field[Any] | None:
         return self._lookup.get(name)
 
