@@ -11,7 +11,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 # Rust tests that need PostgreSQL read the same variable as the Python tests.
 export YARA_PG_URL ?=
 
-.PHONY: help venv develop demo test lint fmt test-rust test-py pg wheel clean perf-gate bench bench-peers conformance
+.PHONY: help venv develop demo test lint fmt test-rust test-py pg wheel clean perf-gate bench bench-peers conformance compat
 
 help:
 	@echo "make demo   - create the venv, build the engine, run examples/quickstart.py on SQLite"
@@ -39,15 +39,15 @@ lint: $(STAMP)
 	cargo fmt --all --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features python -p yara-engine -- -D warnings
-	$(VENV)/bin/ruff check python tests examples perf
-	$(VENV)/bin/ruff format --check python tests examples perf
+	$(VENV)/bin/ruff check python tests examples perf compat
+	$(VENV)/bin/ruff format --check python tests examples perf compat
 	$(VENV)/bin/mypy
 	$(PY) scripts/check_layers.py
 
 fmt: $(STAMP)
 	cargo fmt --all
-	$(VENV)/bin/ruff format python tests examples perf
-	$(VENV)/bin/ruff check --fix python tests examples perf
+	$(VENV)/bin/ruff format python tests examples perf compat
+	$(VENV)/bin/ruff check --fix python tests examples perf compat
 
 # Find PostgreSQL (YARA_PG_URL, or a local server, started if installed and down).
 pg:
@@ -83,6 +83,12 @@ bench-peers: pg
 	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
 	$(PEERS_VENV)/bin/python -m pip install -q -r perf/requirements-peers.txt
 	$(PEERS_VENV)/bin/python perf/peers.py --out perf/results
+
+# yara-orm 1.19.1's and Tortoise ORM's own tests against ours and against the real packages
+# (downloaded from PyPI at run time, never committed; needs the network, so not in `make test`).
+# See compat/README.md; COMPAT_ARGS passes options (e.g. COMPAT_ARGS="--suite yara --backend sqlite").
+compat: develop pg
+	$(PY) compat/run.py $(COMPAT_ARGS)
 
 wheel: $(STAMP)
 	$(VENV)/bin/maturin build --profile dist --out dist

@@ -36,6 +36,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "yara_orm.runtime",
             "yara_orm.registry",
             "yara_orm.signals",
+            # Leaves: raw-SQL row records and the field validators.
+            "yara_orm.records",
+            "yara_orm.validators",
             # The query package's __init__ is empty: its IR modules sit below the rest of it.
             "=yara_orm.query",
         ),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from .dialects import Dialect, get_dialect
 from .exceptions import ConfigurationError
 from .pool import Executor, Pool, Transaction, TransactionScope
+from .records import Record, to_records
 
 if TYPE_CHECKING:
     from .models.model import Model
@@ -42,43 +43,47 @@ class Connection:
     @overload
     async def fetch_all(
         self, sql: str, params: Params = None, *, as_dict: Literal[False] = False
-    ) -> list[Row]: ...
+    ) -> list[Record]: ...
     @overload
     async def fetch_all(
         self, sql: str, params: Params = None, *, as_dict: Literal[True]
     ) -> list[dict[str, Any]]: ...
     async def fetch_all(
         self, sql: str, params: Params = None, *, as_dict: bool = False
-    ) -> list[Row] | list[dict[str, Any]]:
-        """All rows, as tuples or (``as_dict=True``) dicts keyed by column name."""
+    ) -> list[Record] | list[dict[str, Any]]:
+        """All rows, as records (tuples that also answer ``row["col"]`` and ``dict(row)``) or
+        (``as_dict=True``) dicts keyed by column name."""
         if as_dict:
             return await self.pool.fetch_dicts(sql, params)
-        return await self.pool.fetch(sql, params)
+        columns, rows = await self.pool.fetch_with_columns(sql, params)
+        return to_records(columns, rows)
 
     @overload
     async def fetch_one(
         self, sql: str, params: Params = None, *, as_dict: Literal[False] = False
-    ) -> Row | None: ...
+    ) -> Record | None: ...
     @overload
     async def fetch_one(
         self, sql: str, params: Params = None, *, as_dict: Literal[True]
     ) -> dict[str, Any] | None: ...
     async def fetch_one(
         self, sql: str, params: Params = None, *, as_dict: bool = False
-    ) -> Row | dict[str, Any] | None:
-        """The first row or None."""
+    ) -> Record | dict[str, Any] | None:
+        """The first row (a record, or a dict with ``as_dict=True``) or None."""
+        columns, rows = await self.pool.fetch_with_columns(sql, params)
+        if not rows:
+            return None
         if as_dict:
-            columns, rows = await self.pool.fetch_with_columns(sql, params)
-            return dict(zip(columns, rows[0], strict=True)) if rows else None
-        return await self.pool.fetch_one(sql, params)
+            return dict(zip(columns, rows[0], strict=True))
+        return to_records(columns, rows[:1])[0]
 
     async def fetch_with_columns(self, sql: str, params: Params = None) -> tuple[list[str], list[Row]]:
         return await self.pool.fetch_with_columns(sql, params)
 
-    async def execute_query(self, sql: str, values: Params = None) -> tuple[int, list[dict[str, Any]]]:
-        """Tortoise-compatible: ``(row count, rows as dicts)``."""
-        rows = await self.pool.fetch_dicts(sql, values)
-        return len(rows), rows
+    async def execute_query(self, sql: str, values: Params = None) -> tuple[int, list[Record]]:
+        """Tortoise-compatible: ``(row count, rows as records)``; a record answers both
+        ``row["col"]`` and ``row[0]``."""
+        return await self.pool.execute_query(sql, values)
 
     async def execute_query_dict(self, sql: str, values: Params = None) -> list[dict[str, Any]]:
         return await self.pool.fetch_dicts(sql, values)

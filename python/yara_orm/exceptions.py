@@ -14,6 +14,10 @@ class BaseORMException(Exception):
     """Root of every exception Yara ORM raises on purpose."""
 
 
+# yara-orm 1.19's name for the root exception.
+ORMError = BaseORMException
+
+
 class ConfigurationError(BaseORMException):
     """The library is misconfigured: a bad URL, an unknown option, a model used before init."""
 
@@ -22,11 +26,11 @@ class FieldError(BaseORMException):
     """A field or lookup name that does not exist, or a field declared wrongly."""
 
 
-class ParamsError(BaseORMException):
+class ParamsError(FieldError):
     """A query method was called with arguments that cannot work together."""
 
 
-class ValidationError(BaseORMException):
+class ValidationError(FieldError):
     """A value failed a field's type check or validators before any SQL ran."""
 
 
@@ -123,11 +127,15 @@ class TransactionManagementError(OperationalError):
     """A transaction was used wrongly: after commit, from another task, or nested badly."""
 
 
-class DoesNotExist(OperationalError):
+class NotExistOrMultiple(OperationalError):
+    """``get()`` found no row or more than one: the base of the two exceptions below."""
+
+
+class DoesNotExist(NotExistOrMultiple):
     """``get()`` found no row."""
 
 
-class MultipleObjectsReturned(OperationalError):
+class MultipleObjectsReturned(NotExistOrMultiple):
     """``get()`` found more than one row."""
 
 

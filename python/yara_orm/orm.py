@@ -35,13 +35,43 @@ _SQLITE_ENGINES = ("sqlite",)
 _POSTGRES_ENGINES = ("asyncpg", "psycopg", "postgres")
 
 
-def _normalise_url(url: str) -> str:
-    if url.startswith("sqlite://") and not url.startswith("sqlite:///"):
-        rest = url[len("sqlite://") :]
-        if not rest.startswith(":memory:"):
-            # Tortoise spells a relative file ``sqlite://db.sqlite3``.
-            return "sqlite:///" + rest
-    return url
+class _RouterChain:
+    """Several routers (Tortoise's ``routers=[...]``): the first one with an answer decides."""
+
+    def __init__(self, routers: list[Any]) -> None:
+        self.routers = routers
+
+    def _ask(self, method: str, model: Any) -> Any:
+        for router in self.routers:
+            fn = getattr(router, method, None)
+            answer = fn(model) if fn is not None else None
+            if answer is not None:
+                return answer
+        return None
+
+    def db_for_read(self, model: Any) -> Any:
+        return self._ask("db_for_read", model)
+
+    def db_for_write(self, model: Any) -> Any:
+        return self._ask("db_for_write", model)
+
+
+def _router_chain(spec: Any) -> Any:
+    """A router object from a router, a class, a dotted path (``"app.routers.Primary"``) or a
+    list of those; None for none."""
+    items = list(spec) if isinstance(spec, list | tuple) else ([] if spec is None else [spec])
+    routers: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            module_name, _, attr = item.rpartition(".")
+            try:
+                item = getattr(importlib.import_module(module_name), attr)
+            except (ImportError, AttributeError, ValueError) as exc:
+                raise ConfigurationError(f"cannot import router {item!r}: {exc}") from exc
+        routers.append(item() if isinstance(item, type) else item)
+    if not routers:
+        return None
+    return routers[0] if len(routers) == 1 else _RouterChain(routers)
 
 
 def _url_from_credentials(name: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -51,7 +81,9 @@ def _url_from_credentials(name: str, spec: dict[str, Any]) -> tuple[str, dict[st
         path = creds.pop("file_path", None)
         if not path:
             raise ConfigurationError(f"connection {name!r}: sqlite credentials need file_path")
-        url = "sqlite://:memory:" if path == ":memory:" else f"sqlite:///{path}"
+        # ``sqlite://`` + the path as given: the engine reads ``sqlite://db.sqlite3`` as relative
+        # and ``sqlite:///abs/db.sqlite3`` as absolute.
+        url = f"sqlite://{path}"
         return url, creds
     if any(key in engine for key in _POSTGRES_ENGINES):
         user = quote(str(creds.pop("user", "postgres")), safe="")
@@ -144,11 +176,7 @@ class YaraOrm:
             await cls.close()
         set_tz = config.get("timezone", timezone)
         _tz_module.set_timezone(set_tz, bool(config.get("use_tz", use_tz)))
-        cls.router = router or routers or config.get("routers")
-        if isinstance(cls.router, list | tuple):
-            cls.router = cls.router[0] if cls.router else None
-        if isinstance(cls.router, type):
-            cls.router = cls.router()
+        cls.router = _router_chain(router or routers or config.get("routers"))
         connections.router = cls.router
 
         opened: list[Connection] = []
@@ -156,7 +184,7 @@ class YaraOrm:
             for name, spec in config["connections"].items():
                 conn_options: dict[str, Any]
                 if isinstance(spec, str):
-                    url, conn_options = _normalise_url(spec), {}
+                    url, conn_options = spec, {}
                 elif isinstance(spec, dict):
                     url, conn_options = _url_from_credentials(name, spec)
                 else:
@@ -208,6 +236,18 @@ class YaraOrm:
             cls.apps[app_name] = registry
 
     @classmethod
+    async def add_connection(cls, name: str, db_url: str, **options: Any) -> Connection:
+        """Open one more named connection after ``init`` (for ``using_db=name`` or raw SQL);
+        models stay bound where they are."""
+        cls._require_init()
+        if name in connections:
+            raise ConfigurationError(f"a connection named {name!r} is already open")
+        pool = await connect(db_url, **options)
+        conn = Connection(name, pool, get_dialect(pool.backend, pool.capabilities()))
+        connections._add(conn)
+        return conn
+
+    @classmethod
     def models(cls, connection_name: str | None = None) -> list[type[Model]]:
         out = [m for app in cls.apps.values() for m in app.values()]
         if connection_name is not None:
@@ -233,6 +273,14 @@ class YaraOrm:
         referenced tables first."""
         cls._require_init()
         chosen = list(models) if models is not None else cls.models()
+        if models is not None:
+            # The join tables of the chosen models' many-to-many fields belong to them.
+            for model in list(chosen):
+                for m2m in model._meta.declared_relations:
+                    through = getattr(m2m, "through_model", None)
+                    auto = through is not None and getattr(through._meta, "auto_through", False)
+                    if through is not None and auto and through not in chosen:
+                        chosen.append(through)
         for conn in connections.all():
             bound = [m for m in chosen if m._meta.db is conn]
             for statement in schema.schema_statements(bound, conn.dialect, safe):

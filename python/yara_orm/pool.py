@@ -17,6 +17,7 @@ from typing import Any, cast
 from . import _engine
 from .backends import BUILTIN_SCHEMES, Features, connect_external, engine_features
 from .exceptions import TransactionManagementError
+from .records import Record, to_records
 
 Row = tuple[Any, ...]
 Params = Sequence[Any] | None
@@ -89,6 +90,26 @@ class Executor:
     async def fetch_one(self, sql: str, params: Params = None) -> Row | None:
         """Run a query; return its first row, or ``None`` when it returned none."""
         return await self._engine_executor().fetch_one(sql, params)
+
+    # -- the raw-SQL spelling of yara-orm 1.19 and Tortoise (``async with in_transaction() as
+    # conn: await conn.fetch_all(...)``); the ORM itself uses the positional methods above.
+
+    async def fetch_all(self, sql: str, params: Params = None) -> list[Record]:
+        """Run a query; return its rows as records (``row[0]``, ``row["col"]``, ``dict(row)``)."""
+        columns, rows = await self.fetch_with_columns(sql, params)
+        return to_records(columns, rows)
+
+    async def execute_query(self, sql: str, values: Params = None) -> tuple[int, list[Record]]:
+        """Tortoise's form: ``(number of rows, rows as records)``; for a statement that returns
+        no rows (UPDATE/DELETE/INSERT without RETURNING) the number of rows it affected."""
+        head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if head in ("INSERT", "UPDATE", "DELETE") and "RETURNING" not in sql.upper():
+            return await self.execute(sql, values), []
+        rows = await self.fetch_all(sql, values)
+        return len(rows), rows
+
+    async def execute_query_dict(self, sql: str, values: Params = None) -> list[dict[str, Any]]:
+        return await self.fetch_dicts(sql, values)
 
 
 class Pool(Executor):

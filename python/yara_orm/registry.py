@@ -32,6 +32,11 @@ def register(model: type[Model]) -> None:
     MODEL_REGISTRY.append(model)
 
 
+def all_models() -> list[type[Model]]:
+    """Every concrete model class defined so far, in definition order (yara-orm 1.19's name)."""
+    return list(MODEL_REGISTRY)
+
+
 def model_base() -> type[Model]:
     """The root ``Model`` class."""
     assert _model_base is not None, "yara_orm.models.model defines Model on import"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import enum
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 Callback = Callable[[], Any]
+
+
+class IsolationLevel(enum.StrEnum):
+    """The standard isolation levels, for ``in_transaction(isolation=...)`` and ``@atomic``.
+    SQLite transactions are always serializable."""
+
+    READ_UNCOMMITTED = "READ UNCOMMITTED"
+    READ_COMMITTED = "READ COMMITTED"
+    REPEATABLE_READ = "REPEATABLE READ"
+    SERIALIZABLE = "SERIALIZABLE"
 
 
 class _Frame:

@@ -140,8 +140,10 @@ async def test_bulk_create_ignore_conflicts_and_upsert(orm: Connection) -> None:
     assert dict(await Counter.all().values_list("key", "value")) == {"a": 1, "b": 20, "c": 3, "d": 4}
     with pytest.raises(IntegrityError):
         await Counter.bulk_create([Counter(key="a")])
-    with pytest.raises(ParamsError):
-        await Counter.bulk_create([Counter(key="z")], update_fields=["value"])
+    # Without on_conflict the primary key is the conflict target: an existing pk is updated.
+    a = await Counter.get(key="a")
+    await Counter.bulk_create([Counter(id=a.id, key="a", value=100)], update_fields=["value"])
+    assert (await Counter.get(key="a")).value == 100
     with pytest.raises(ValidationError):
         await Person.bulk_create([Person(name="ok"), Person(name=None)])
     assert await Person.all().count() == 0

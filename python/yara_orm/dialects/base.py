@@ -171,6 +171,9 @@ class Dialect:
     def fn_concat(self, c: Compiler, n: ir.Func) -> str:
         return "(" + " || ".join(f"COALESCE({c.expr(a)}, '')" for a in n.args) + ")"
 
+    def fn_random(self, c: Compiler, n: ir.Func) -> str:
+        return "RANDOM()"
+
     def fn_now(self, c: Compiler, n: ir.Func) -> str:
         return "CURRENT_TIMESTAMP"
 
@@ -231,11 +234,13 @@ class Dialect:
         return f"{lhs} IN ({', '.join(c.expr(r) for r in n.rhs)})"
 
     def lookup_not_in(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        # Like ``not`` (IS DISTINCT FROM), a NULL is "not in" any list (Tortoise's semantics);
+        # plain NOT IN would drop those rows as unknown.
         if not n.rhs:
             return "1 = 1"
         if len(n.rhs) == 1 and isinstance(n.rhs[0], ir.SubSelect):
-            return f"{lhs} NOT IN {c.expr(n.rhs[0])}"
-        return f"{lhs} NOT IN ({', '.join(c.expr(r) for r in n.rhs)})"
+            return f"({lhs} NOT IN {c.expr(n.rhs[0])} OR {lhs} IS NULL)"
+        return f"({lhs} NOT IN ({', '.join(c.expr(r) for r in n.rhs)}) OR {lhs} IS NULL)"
 
     def lookup_range(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
         return f"{lhs} BETWEEN {c.expr(n.rhs[0])} AND {c.expr(n.rhs[1])}"
@@ -336,6 +341,9 @@ class Dialect:
             return repr(value)
         if isinstance(value, ir.Raw):
             return value.sql
+        to_sql = getattr(value, "to_sql", None)
+        if callable(to_sql):  # yara_orm.db_defaults
+            return str(to_sql(self))
         return self.literal(str(getattr(value, "value", value)))
 
     def bool_literal(self, value: bool) -> str:

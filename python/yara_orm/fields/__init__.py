@@ -25,6 +25,7 @@ from .data import (
     TimeField,
     UUIDField,
 )
+from .db_defaults import Now, RandomHex, SqlDefault
 from .relational import (
     CASCADE,
     NO_ACTION,
@@ -46,6 +47,14 @@ from .relational import (
     RelationIdField,
 )
 
+# Django-style spellings Tortoise also exports.
+IntegerField = IntField
+SmallIntegerField = SmallIntField
+BigIntegerField = BigIntField
+DurationField = TimeDeltaField
+DateTimeField = DatetimeField
+ForeignKey = ForeignKeyField
+
 if TYPE_CHECKING:
     from .relational import BackwardFKRelation, ManyToManyRelation, ReverseRelation
 
@@ -65,16 +74,20 @@ __all__ = [
     "BackwardFKRelation",
     "BackwardOneToOneRelation",
     "BigIntField",
+    "BigIntegerField",
     "BinaryField",
     "BooleanField",
     "CharEnumField",
     "CharEnumFieldInstance",
     "CharField",
     "DateField",
+    "DateTimeField",
     "DatetimeField",
     "DecimalField",
+    "DurationField",
     "Field",
     "FloatField",
+    "ForeignKey",
     "ForeignKeyField",
     "ForeignKeyFieldInstance",
     "ForeignKeyNullableRelation",
@@ -82,18 +95,23 @@ __all__ = [
     "IntEnumField",
     "IntEnumFieldInstance",
     "IntField",
+    "IntegerField",
     "JSONField",
     "ManyToManyField",
     "ManyToManyFieldInstance",
     "ManyToManyRelation",
+    "Now",
     "OnDelete",
     "OneToOneField",
     "OneToOneFieldInstance",
     "OneToOneNullableRelation",
     "OneToOneRelation",
+    "RandomHex",
     "RelationIdField",
     "ReverseRelation",
     "SmallIntField",
+    "SmallIntegerField",
+    "SqlDefault",
     "TextField",
     "TimeDeltaField",
     "TimeField",

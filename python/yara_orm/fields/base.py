@@ -107,6 +107,9 @@ class Field(Generic[VT]):
                 "source_field, db_column, primary_key, pk, null, default, unique, db_index, index, "
                 "description, validators, db_default"
             )
+        if db_default is NO_DEFAULT and callable(getattr(default, "to_sql", None)):
+            # ``default=Now()`` / ``default=SqlDefault(...)``: the database computes it.
+            default, db_default = NO_DEFAULT, default
         self.source_field: str | None = source_field or db_column
         self.pk = bool(primary_key or pk)
         self.generated = generated
@@ -165,6 +168,10 @@ class Field(Generic[VT]):
             return None
         return self.coerce(value)
 
+    def to_python_value(self, value: Any) -> Any:
+        """Tortoise's name for :meth:`to_python`."""
+        return self.to_python(value)
+
     def coerce(self, value: Any) -> Any:
         """Coerce a non-None value. Subclasses override this."""
         if not isinstance(value, self.python_type):
@@ -205,9 +212,15 @@ class Field(Generic[VT]):
         return self.coerce(value)
 
     def validate(self, value: Any) -> None:
-        """Run the user's validators (on save)."""
+        """Run the user's validators (on save). None in a nullable field is not validated;
+        a ValidationError names the field (``"age: Value should be ..."``)."""
+        if value is None and self.null:
+            return
         for validator in self.validators:
-            validator(value)
+            try:
+                validator(value)
+            except ValidationError as exc:
+                raise ValidationError(f"{self.model_field_name}: {exc}") from exc
 
     def fail(self, value: Any, reason: str | None = None) -> NoReturn:
         expected = self.python_type

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from .. import _engine
 from ..exceptions import ConfigurationError, ValidationError
-from ..timezone import make_aware
+from ..timezone import to_utc
 from .base import Field
 
 __all__ = [
@@ -257,7 +257,18 @@ class BooleanField(Field[bool]):
             return value
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
+        if isinstance(value, str):
+            # Form and query-string input: bool("false") would be True, so spell it out.
+            text = value.strip().lower()
+            if text in _TRUE_STRINGS:
+                return True
+            if text in _FALSE_STRINGS:
+                return False
         return self.fail(value)
+
+
+_TRUE_STRINGS = frozenset({"true", "t", "1", "yes", "y", "on"})
+_FALSE_STRINGS = frozenset({"false", "f", "0", "no", "n", "off"})
 
 
 # -- dates and times ------------------------------------------------------------------------------
@@ -328,19 +339,22 @@ class DatetimeField(Field[dt.datetime]):
         if isinstance(value, dt.datetime):
             if value.tzinfo is dt.UTC:
                 return value
-            return make_aware(value)
+            return to_utc(value)
+        if isinstance(value, dt.date):
+            # A bare date means its midnight (in the configured timezone), as in the anchors.
+            return to_utc(dt.datetime.combine(value, dt.time()))
         if isinstance(value, str):
             try:
-                return make_aware(dt.datetime.fromisoformat(value))
+                return to_utc(dt.datetime.fromisoformat(value))
             except ValueError:
                 return self.fail(value)
         return self.fail(value)
 
     def parse_raw(self, value: Any) -> Any:
         if value is None or isinstance(value, dt.datetime):
-            return value if value is None else make_aware(value)
+            return value if value is None else to_utc(value)
         text = str(value)
-        return make_aware(dt.datetime.fromisoformat(text))
+        return to_utc(dt.datetime.fromisoformat(text))
 
 
 class TimeDeltaField(Field[dt.timedelta]):
@@ -353,6 +367,14 @@ class TimeDeltaField(Field[dt.timedelta]):
         if value is None or isinstance(value, dt.timedelta):
             return value
         return dt.timedelta(microseconds=int(value))
+
+    def coerce(self, value: Any) -> dt.timedelta:
+        if isinstance(value, dt.timedelta):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            # Integer microseconds, the anchors' storage form for durations.
+            return dt.timedelta(microseconds=value)
+        return self.fail(value)
 
 
 class UUIDField(Field[uuid.UUID]):
@@ -398,6 +420,12 @@ class JSONField(Field[Any]):
     """A JSON document (JSONB on PostgreSQL). ``encoder``/``decoder`` customise the text form:
     with a custom decoder the column is read as text and decoded by it."""
 
+    if not TYPE_CHECKING:
+        # Tortoise code writes ``fields.JSONField[dict](...)``; the document type is not
+        # tracked here, so the subscript is the field class itself.
+        def __class_getitem__(cls, item):
+            return cls
+
     type_key = "json"
     python_type = object
     array_safe = False
@@ -407,27 +435,34 @@ class JSONField(Field[Any]):
         self,
         encoder: Callable[[Any], str] | None = None,
         decoder: Callable[[str], Any] | None = None,
+        field_type: type | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.encoder = encoder or _default_encoder
         self.decoder = decoder
         self.custom_decoder = decoder is not None
-        if decoder is not None:
+        # A pydantic model class (``field_type=Schema``): documents are read back as instances
+        # of it and instances are stored as their JSON.
+        self.field_type = field_type
+        if decoder is not None or field_type is not None:
             self.from_db = self._decode
 
     def _decode(self, value: Any) -> Any:
         if value is None:
             return None
-        if isinstance(value, bytes | str):
-            assert self.decoder is not None
-            return self.decoder(value if isinstance(value, str) else value.decode())
-        return value
+        if isinstance(value, bytes | str) and self.decoder is not None:
+            value = self.decoder(value if isinstance(value, str) else value.decode())
+        validate = getattr(self.field_type, "model_validate", None)
+        return validate(value) if validate is not None else value
 
     def coerce(self, value: Any) -> Any:
         return value
 
     def encode(self, value: Any) -> str:
+        dump = getattr(value, "model_dump", None)
+        if callable(dump):  # a pydantic model instance
+            value = dump(mode="json")
         try:
             return self.encoder(value)
         except (TypeError, ValueError) as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import enum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, overload
 
 from ..exceptions import ConfigurationError
 from ..registry import resolve_model
@@ -119,6 +119,11 @@ class ForeignKeyFieldInstance(RelationField[MT]):
         self.index = bool(True if db_index is None and index is None else (db_index or index))
         self.unique = bool(self.options.pop("unique", False)) or self.kind == "o2o"
         self.validators = list(self.options.pop("validators", None) or ())
+        # Tortoise's ``to_field``: only the target's primary key is supported (checked once the
+        # target is resolved, in ``RelationIdField.target_pk``).
+        self.to_field: str | None = self.options.pop("to_field", None)
+        # ``OneToOneField(..., primary_key=True)``: the key column is also this model's pk.
+        self.primary_key = bool(self.options.pop("primary_key", False) or self.options.pop("pk", False))
         if self.options:
             raise ConfigurationError(f"{type(self).__name__} got unknown option(s) {sorted(self.options)}")
         self.id_field: RelationIdField | None = None
@@ -134,7 +139,8 @@ class ForeignKeyFieldInstance(RelationField[MT]):
             null=self.null,
             default=default,
             unique=self.unique,
-            index=self.index,
+            index=self.index and not self.primary_key,
+            primary_key=self.primary_key,
             description=self.description,
             validators=self.validators,
             # ON DELETE SET DEFAULT needs the default in the table definition itself.
@@ -204,6 +210,12 @@ class RelationIdField(Field[Any]):
         pk = self._target_pk
         if pk is None:
             pk = self._target_pk = self.relation.related_model._meta.pk
+            to_field = self.relation.to_field
+            if to_field is not None and to_field not in (pk.model_field_name, "pk"):
+                raise ConfigurationError(
+                    f"{self.qualified_name}: to_field={to_field!r} is not supported; a foreign key "
+                    f"references the target's primary key ({pk.model_field_name!r})"
+                )
             # Copy what the dialect reads to pick a column type, so DDL matches the target.
             for attr in ("type_key", "python_type", "max_length", "max_digits", "decimal_places"):
                 if hasattr(pk, attr):
@@ -260,29 +272,39 @@ class RelationIdField(Field[Any]):
         return self.relation.related_model
 
 
+def _target(model_name: Any, kwargs: dict[str, Any]) -> Any:
+    """The related model, given positionally or as Tortoise's ``to=`` keyword."""
+    to = kwargs.pop("to", None)
+    if (model_name is None) == (to is None):
+        raise ConfigurationError("a relation field needs its target model: Field('app.Model') or to=...")
+    return model_name if model_name is not None else to
+
+
 def ForeignKeyField(
-    model_name: type[MT] | str,
+    model_name: type[MT] | str | None = None,
     related_name: str | bool | None = None,
     on_delete: OnDelete | str = CASCADE,
     **kwargs: Any,
 ) -> ForeignKeyRelation[MT]:
     """A many-to-one relation: ``author = fields.ForeignKeyField("models.Author",
     related_name="books")`` adds the column ``author_id``."""
-    return ForeignKeyFieldInstance(model_name, related_name, on_delete, **kwargs)  # type: ignore[return-value]
+    target = _target(model_name, kwargs)
+    return ForeignKeyFieldInstance(target, related_name, on_delete, **kwargs)  # type: ignore[return-value]
 
 
 def OneToOneField(
-    model_name: type[MT] | str,
+    model_name: type[MT] | str | None = None,
     related_name: str | bool | None = None,
     on_delete: OnDelete | str = CASCADE,
     **kwargs: Any,
 ) -> OneToOneRelation[MT]:
     """A unique foreign key; the reverse side is a single object."""
-    return OneToOneFieldInstance(model_name, related_name, on_delete, **kwargs)  # type: ignore[return-value]
+    target = _target(model_name, kwargs)
+    return OneToOneFieldInstance(target, related_name, on_delete, **kwargs)  # type: ignore[return-value]
 
 
 def ManyToManyField(
-    model_name: type[MT] | str,
+    model_name: type[MT] | str | None = None,
     through: type[Model] | str | None = None,
     forward_key: str | None = None,
     backward_key: str | None = None,
@@ -292,8 +314,9 @@ def ManyToManyField(
 ) -> ManyToManyRelation[MT]:
     """A many-to-many relation through a join table (created automatically, named by
     ``through=``, or a model with extra columns given as ``through=Model``)."""
+    target = _target(model_name, kwargs)
     return ManyToManyFieldInstance(  # type: ignore[return-value]
-        model_name, through, forward_key, backward_key, related_name, on_delete, **kwargs
+        target, through, forward_key, backward_key, related_name, on_delete, **kwargs
     )
 
 
@@ -302,12 +325,15 @@ def ManyToManyField(
 # ``author: fields.ForeignKeyRelation[Author] = fields.ForeignKeyField("models.Author")``.
 
 # ``Model`` instances are awaitable (to themselves), so ``await book.author`` and
-# ``book.author.name`` both type-check against the model type itself.
-ForeignKeyRelation = Union[MT]  # noqa: UP007 - a generic alias needs the Union form
-ForeignKeyNullableRelation = Union[MT, None]  # noqa: UP007
-OneToOneRelation = Union[MT]  # noqa: UP007
+# ``book.author.name`` both type-check against the model type itself. A one-member ``Union[MT]``
+# collapses to the bare TypeVar, which cannot be subscripted at run time (class bodies evaluate
+# annotations unless ``from __future__ import annotations``); ``Annotated[MT, ...]`` stays a
+# generic alias at run time and means exactly ``MT`` to a type checker.
+ForeignKeyRelation = Annotated[MT, "ForeignKeyRelation"]
+ForeignKeyNullableRelation = Union[MT, None]  # noqa: UP007 - a generic alias needs the Union form
+OneToOneRelation = Annotated[MT, "OneToOneRelation"]
 OneToOneNullableRelation = Union[MT, None]  # noqa: UP007
-BackwardOneToOneRelation = Union[MT]  # noqa: UP007
+BackwardOneToOneRelation = Annotated[MT, "BackwardOneToOneRelation"]
 # The many sides are managers, which live in the model layer above this one: for type checkers
 # they are plain aliases, at run time module ``__getattr__`` builds them on first use.
 if TYPE_CHECKING:

@@ -37,15 +37,33 @@ _META_OPTIONS = frozenset(
         "manager",
         "app",
         "schema",
+        # Tortoise: whether an insert reads database defaults back; they always are here.
+        "fetch_db_defaults",
+        # yara-orm 1.19: "store" keeps unknown constructor arguments as plain attributes.
+        "extra_kwargs",
     )
 )
-_INHERITED_OPTIONS = ("ordering", "unique_together", "indexes", "manager", "default_connection", "app")
+_INHERITED_OPTIONS = (
+    "ordering",
+    "unique_together",
+    "indexes",
+    "manager",
+    "default_connection",
+    "app",
+    "extra_kwargs",
+)
 
 
 class Index:
     """A (possibly multi-column) index for ``Meta.indexes``."""
 
-    def __init__(self, *fields: str, name: str | None = None, unique: bool = False) -> None:
+    def __init__(
+        self, *fields: str, name: str | None = None, unique: bool = False, **kwargs: Sequence[str]
+    ) -> None:
+        # Tortoise spells it ``Index(fields=[...])``.
+        fields = (*fields, *kwargs.pop("fields", ()))
+        if kwargs:
+            raise ConfigurationError(f"Index() got unknown option(s) {sorted(kwargs)}")
         if not fields:
             raise ConfigurationError("Index() needs at least one field name")
         self.fields = tuple(fields)
@@ -80,6 +98,9 @@ class MetaInfo:
         self.abstract = bool(options.get("abstract", False))
         self.table: str = options.get("table") or model.__name__.lower()
         self.app: str | None = options.get("app")
+        self.extra_kwargs: str | None = options.get("extra_kwargs")
+        if self.extra_kwargs not in (None, "store"):
+            raise ConfigurationError(f"{model.__name__}.Meta.extra_kwargs must be 'store' or None")
         self.description: str | None = options.get("table_description") or (
             model.__doc__.strip() if model.__doc__ else None
         )
@@ -154,6 +175,17 @@ class MetaInfo:
         if name not in self._lookup and getattr(self._lookup.get(id_name), "relation", None) is not None:
             return id_name
         return name
+
+    @property
+    def db_table(self) -> str:
+        """Tortoise's name for :attr:`table`; assigning renames the table the model uses."""
+        return self.table
+
+    @db_table.setter
+    def db_table(self, name: str) -> None:
+        self.table = name
+        self.statements.clear()
+        self.query_cache.clear()
 
     def lookup_field(self, name: str) -> Field[Any] | None:
         return self._lookup.get(name)

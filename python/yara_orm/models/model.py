@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from .. import signals
 from ..connection import executor_for
 from ..exceptions import DoesNotExist, FieldError, IncompleteInstanceError, ParamsError
-from ..query import decode, reads, writes
+from ..query import bulk_upsert, decode, reads, writes
 from ..query.expressions import Expression, Q
 from ..query.prefetch import prefetch
 from ..query.queryset import QuerySet, class_routes
@@ -84,13 +84,16 @@ class Model(metaclass=ModelMeta):
             self._init_extra(kwargs)
 
     def _init_extra(self, kwargs: dict[str, Any]) -> None:
-        """The uncommon ``__init__`` arguments: ``pk=`` and unknown names (an error)."""
+        """The uncommon ``__init__`` arguments: ``pk=`` and unknown names (an error, or kept as
+        attributes with ``Meta.extra_kwargs = "store"``)."""
         meta = self._meta
         for name, value in kwargs.items():
             if name == "pk" and "pk" not in meta.fields_map:
                 self.__dict__[meta.pk_attr] = meta.pk.to_python(value)
             elif name in meta.relations and meta.relations[name].kind == "fk":
                 setattr(self, name, value)
+            elif name not in meta.fields_map and meta.extra_kwargs == "store":
+                self.__dict__[name] = value  # kept as a plain attribute, never saved
             elif name not in meta.fields_map:
                 choices = ", ".join(meta.fields_map)
                 raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
@@ -242,6 +245,14 @@ class Model(metaclass=ModelMeta):
         return cls._qs(using_db)
 
     @classmethod
+    def select_related(cls, *relations: str) -> QuerySet[Self]:
+        return cls._default_qs().select_related(*relations)
+
+    @classmethod
+    def prefetch_related(cls, *lookups: Any) -> QuerySet[Self]:
+        return cls._default_qs().prefetch_related(*lookups)
+
+    @classmethod
     def filter(cls, *args: Q | Expression, **kwargs: Any) -> QuerySet[Self]:
         return cls._default_qs().filter(*args, **kwargs)
 
@@ -358,6 +369,34 @@ class Model(metaclass=ModelMeta):
         """UPDATE ``fields`` of many saved instances; validators of those fields run first,
         signals are not sent."""
         return await writes.bulk_update(cls, objects, fields, batch_size, using_db)
+
+    @classmethod
+    async def bulk_get_or_create(
+        cls,
+        records: Iterable[dict[str, Any]],
+        key_fields: Iterable[str],
+        defaults: dict[str, Any] | None = None,
+        batch_size: int = 500,
+        using_db: Any = None,
+    ) -> list[tuple[Self, bool]]:
+        """``(instance, created)`` per record, matching existing rows on ``key_fields`` in one
+        query per batch and creating the rest with one ``bulk_create``."""
+        return await bulk_upsert.bulk_get_or_create(cls, records, key_fields, defaults, batch_size, using_db)
+
+    @classmethod
+    async def bulk_update_or_create(
+        cls,
+        records: Iterable[dict[str, Any]],
+        key_fields: Iterable[str],
+        update_fields: Iterable[str] | None = None,
+        batch_size: int = 500,
+        using_db: Any = None,
+    ) -> list[tuple[Self, bool]]:
+        """Update the rows matching ``key_fields`` (``update_fields``, by default every non-key
+        field the records carry) with one ``bulk_update``; create the rest."""
+        return await bulk_upsert.bulk_update_or_create(
+            cls, records, key_fields, update_fields, batch_size, using_db
+        )
 
     @classmethod
     async def in_bulk(

@@ -93,6 +93,15 @@ def _declared_at(relation: Relation) -> str:
     return f"{relation.owner.__name__}.{relation.name}"
 
 
+def _placeholders(related_name: str, model: type[Model]) -> str:
+    """Django's ``related_name="%(class)s_set"`` on an abstract base: one name per subclass."""
+    if "%(" not in related_name:
+        return related_name
+    return related_name.replace("%(class)s", model.__name__.lower()).replace(
+        "%(app_label)s", (model._meta.app or "models").lower()
+    )
+
+
 def _attach(owner: type[Model], name: str, relation: Relation, descriptor: Any) -> None:
     meta = owner._meta
     base = model_base()
@@ -168,6 +177,7 @@ def setup(models: Iterable[type[Model]]) -> list[type[Model]]:
                     rname = f"_reverse_{model.__name__.lower()}_{rel_field.name}"
                 elif not rname:
                     rname = f"{model.__name__.lower()}s" if rel_field.kind == "fk" else model.__name__.lower()
+                rname = _placeholders(str(rname), model)
                 kind = REVERSE if rel_field.kind == "fk" else REVERSE_O2O
                 back = Relation(kind, target, str(rname), model, field=rel_field)
                 _attach(
@@ -232,5 +242,6 @@ def _setup_m2m(
         rname = f"_reverse_{model.__name__.lower()}_{m2m.name}"
     elif not rname:
         rname = f"{model.__name__.lower()}s"
+    rname = _placeholders(str(rname), model)
     back = Relation(M2M, target, str(rname), model, m2m=m2m)
     _attach(target, str(rname), back, ManyDescriptor(back))

@@ -169,6 +169,8 @@ def build_select(
 def _order_item(ctx: QueryContext, item: str | OrderBy, selected: set[str]) -> ir.OrderBy:
     if isinstance(item, OrderBy):
         return ir.OrderBy(item.expr.resolve(ctx), item.descending)
+    if item == "?":  # random order, as in Django and Tortoise
+        return ir.OrderBy(ir.Func("random", [], None), False)
     descending = item.startswith("-")
     name = item[1:] if descending or item.startswith("+") else item
     if name in selected:

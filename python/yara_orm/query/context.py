@@ -135,6 +135,15 @@ class QueryContext:
         select.where = node
         return ir.Lookup("in", self.column(self.meta.pk), [ir.SubSelect(select)])
 
+    def _json_filter(self, prefix: str, conditions: dict[str, Any]) -> ir.Node:
+        """Tortoise's ``data__filter={"owner__name": "x", "size__gt": 3}``: every key path
+        condition of the dict, ANDed (an empty dict matches every row)."""
+        nodes = [self.resolve_filter(f"{prefix}__{path}", value) for path, value in conditions.items()]
+        self.builders = None  # one filter() argument became several conditions
+        if not nodes:
+            return ir.Literal("1 = 1")
+        return nodes[0] if len(nodes) == 1 else ir.Junction("AND", nodes)
+
     def resolve_filter(self, key: str, value: Any) -> ir.Node:
         parts = key.split("__")
         head = parts[0]
@@ -164,6 +173,8 @@ class QueryContext:
         if rest and rest[-1] in lookups.LOOKUPS:
             lookup = rest.pop()
         if field is not None and field.type_key == "json" and not isinstance(lhs, ir.Aggregate):
+            if rest and rest[-1] == "filter" and lookup == "exact" and isinstance(value, dict):
+                return self._json_filter(key[: -len("__filter")], value)
             self.builders = None
             if isinstance(value, Expression):
                 raise FieldError(f"JSON lookups compare with plain values, not expressions ({key!r})")

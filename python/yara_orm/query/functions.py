@@ -27,6 +27,7 @@ __all__ = [
     "Length",
     "Lower",
     "Now",
+    "Random",
     "Round",
     "Trim",
     "Trunc",
@@ -166,6 +167,19 @@ class Now(Expression):
 
     def resolve(self, ctx: QueryContext) -> ir.Node:
         return ir.Func("now", [], fields.DatetimeField())
+
+    def to_sql(self, dialect: Any) -> str:
+        """As a column default (``DatetimeField(default=Now())``)."""
+        return "CURRENT_TIMESTAMP"
+
+
+class Random(Expression):
+    """A random number per row (``RANDOM()``): ``annotate(r=Random()).order_by("r")``."""
+
+    __slots__ = ()
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        return ir.Func("random", [], fields.FloatField())
 
 
 class Cast(Expression):

@@ -164,9 +164,16 @@ def build_json(
             values: list[ir.Node] = [ir.Param(field.to_db(v)) for v in _as_sequence(lookup, value)]
             return ir.Lookup(lookup, lhs, values, field)
         return ir.Lookup(lookup, lhs, [ir.Param(field.to_db(value))], field)
+    if lookup in TEXT_LOOKUPS:
+        # ``data__owner__name__icontains="ada"``: the value at the path, as text.
+        if not isinstance(value, str):
+            raise ValidationError(f"the {lookup!r} lookup on a JSON key path needs a str, got {value!r}")
+        text_node = ir.Func("json_path", [lhs], None, extra=(path, True))
+        return build(dialect, lookup, text_node, None, value, None)
     if lookup not in JSON_PATH_LOOKUPS:
         raise FieldError(
-            f"unknown lookup {lookup!r} on a JSON key path; valid: {', '.join(sorted(JSON_PATH_LOOKUPS))}"
+            f"unknown lookup {lookup!r} on a JSON key path; valid: "
+            f"{', '.join(sorted((*JSON_PATH_LOOKUPS, *TEXT_LOOKUPS)))}"
         )
     typed = dialect.typed_expressions
     if lookup in ("isnull", "not_isnull") or value is None:

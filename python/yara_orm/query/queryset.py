@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 from ..connection import executor_for
 from ..exceptions import FieldError, ParamsError
 from ..pool import Pool
-from . import build, ir
+from . import build, ir, writes
 from .decode import ResultMode
 from .expressions import Exists, Expression, OrderBy, Q
 from .prefetch import prefetch
@@ -207,7 +207,9 @@ class QuerySet(Generic[M]):
 
     def _values_fields(self, fields: tuple[str, ...], aliases: dict[str, str]) -> tuple[tuple[str, str], ...]:
         if not fields and not aliases:
-            names = [*self.model._meta.fields_map, *self._annotations]
+            # A grouped query has one row per group: its keys and annotations, not whole rows.
+            base = list(self._group_by) if self._group_by else list(self.model._meta.fields_map)
+            names = [*base, *self._annotations]
             return tuple((n, n) for n in names)
         return (*((f, f) for f in fields), *aliases.items())
 
@@ -292,6 +294,10 @@ class QuerySet(Generic[M]):
         dialect = self._executor()[1]
         sql, params, _ = build.compile_select(self, dialect)
         return sql, params
+
+    def get_parameterized_sql(self) -> tuple[str, list[Any]]:
+        """yara-orm 1.19's name for :meth:`sql_with_params`."""
+        return self.sql_with_params()
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -414,8 +420,44 @@ class QuerySet(Generic[M]):
         qs = self.filter(*args, **kwargs) if args or kwargs else self
         return QuerySetSingle(qs, SingleMode.GET_OR_NONE)
 
+    async def get_or_create(
+        self, defaults: dict[str, Any] | None = None, using_db: Any = None, **kwargs: Any
+    ) -> tuple[M, bool]:
+        """Like ``Model.get_or_create``; the queryset's own equality filters (``author.books``'
+        foreign key, ``filter(kind="x")``) are part of the lookup and of a created row, and
+        ``kwargs`` win over them."""
+        lookup = {**equality_filters(self._where), **kwargs}
+        return await writes.get_or_create(self.model, defaults, using_db or self._db, lookup)
+
+    async def update_or_create(
+        self, defaults: dict[str, Any] | None = None, using_db: Any = None, **kwargs: Any
+    ) -> tuple[M, bool]:
+        """Like ``Model.update_or_create``, with the queryset's equality filters in the lookup."""
+        lookup = {**equality_filters(self._where), **kwargs}
+        return await writes.update_or_create(self.model, defaults, using_db or self._db, lookup)
+
     def __repr__(self) -> str:
         return f"<QuerySet {self.model.__name__}>"
+
+
+def equality_filters(where: tuple[Q | Expression, ...]) -> dict[str, Any]:
+    """The ``field=value`` conditions every row of a queryset satisfies (plain keyword filters
+    ANDed at the top level; lookups such as ``__gt`` and OR/NOT groups say nothing definite)."""
+    out: dict[str, Any] = {}
+
+    def walk(q: Q) -> None:
+        if q.negated or (q.connector != Q.AND and len(q.children) > 1):
+            return
+        for child in q.children:
+            if isinstance(child, Q):
+                walk(child)
+            elif "__" not in child[0] and not isinstance(child[1], Expression):
+                out[child[0]] = child[1]
+
+    for cond in where:
+        if isinstance(cond, Q):
+            walk(cond)
+    return out
 
 
 class ValuesQuery(QuerySet[Any], Generic[T]):

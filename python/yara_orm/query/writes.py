@@ -129,6 +129,9 @@ async def update_instance(
         fields = []
         for name in names:
             field = meta.lookup_field(name)
+            rel = meta.relations.get(name)
+            if field is None and rel is not None and rel.kind == "fk" and rel.field is not None:
+                field = rel.field.id_field  # ``update_fields=["author"]``: its key column
             if field is None:
                 raise FieldError(
                     f"unknown field {name!r} in update_fields; valid: {', '.join(meta.fields_map)}"
@@ -232,12 +235,15 @@ def _on_conflict(
         return ir.OnConflict() if ignore else None
     if ignore:
         raise ParamsError("use either ignore_conflicts or update_fields, not both")
-    names = list(target or ())
-    if not names:
-        raise ParamsError("bulk_create(update_fields=...) needs on_conflict=[unique field names]")
+    # Without a conflict target the primary key is one (a row with an explicit pk that exists
+    # is updated), as in yara-orm 1.19 and Tortoise.
+    names = list(target or ()) or [meta.pk_attr]
 
     def column(name: str) -> str:
         field = meta.lookup_field(name)
+        rel = meta.relations.get(name)
+        if field is None and rel is not None and rel.kind == "fk" and rel.field is not None:
+            field = rel.field.id_field  # ``update_fields=["author"]`` means its key column
         if field is None:
             raise FieldError(f"unknown field {name!r}; valid: {', '.join(meta.fields_map)}")
         return field.column

@@ -1,0 +1,5 @@
+"""``Index`` for ``Meta.indexes`` (Tortoise's ``tortoise.indexes`` module)."""
+
+from .models import Index
+
+__all__ = ["Index"]

@@ -1,0 +1,338 @@
+"""Behaviour yara-orm 1.19 and Tortoise code relies on, on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from yara_orm import Connection, YaraOrm, connections, in_transaction, schema
+from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
+from yara_orm.contrib.test import capabilities, requireCapability
+from yara_orm.exceptions import ConfigurationError, FieldError, ValidationError
+
+from . import compat_models as m
+
+
+async def _drop(conn: Connection) -> None:
+    cascade = " CASCADE" if conn.backend == "postgres" else ""
+    await conn.execute(f'DROP TABLE IF EXISTS "cp_book_tag"{cascade}')
+    chosen = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
+    for model in reversed(schema.dependency_order(chosen)):
+        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"{cascade}')
+
+
+@pytest.fixture
+async def orm(db_url: str) -> AsyncIterator[Connection]:
+    await YaraOrm.init(db_url, modules={"models": [m]})
+    conn = connections.get("default")
+    await _drop(conn)
+    # Only these models: the M2M join table named by through= must come along.
+    await YaraOrm.generate_schemas(models=[m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked])
+    try:
+        yield conn
+    finally:
+        await _drop(connections.get("default"))
+        await YaraOrm.close()
+
+
+def test_relation_aliases_subscript_at_class_creation() -> None:
+    ann = m.CpBook.__annotations__
+    assert ann["author"].__origin__ is m.CpAuthor  # Annotated[CpAuthor, ...]
+    assert type(None) in ann["editor"].__args__
+
+
+async def test_raw_rows_answer_by_name_and_index(orm: Connection) -> None:
+    await m.CpAuthor.create(name="Ada")
+    rows = await orm.fetch_all("SELECT id, name FROM cpauthor")
+    assert rows[0]["name"] == "Ada" and rows[0][1] == "Ada"
+    assert dict(rows[0]) == {"id": rows[0][0], "name": "Ada"}
+    assert rows[0] == (rows[0][0], "Ada")  # still a tuple
+    one = await orm.fetch_one("SELECT name FROM cpauthor")
+    assert one is not None and one["name"] == "Ada"
+    count, recs = await orm.execute_query("SELECT name FROM cpauthor")
+    assert count == 1 and recs[0]["name"] == "Ada"
+    async with in_transaction() as tx:
+        inner = await tx.fetch_all("SELECT name AS n FROM cpauthor")
+        assert inner[0]["n"] == "Ada" and dict(inner[0]) == {"n": "Ada"}
+        with pytest.raises(KeyError):
+            inner[0]["missing"]
+
+
+async def test_m2m_through_table_name(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    book = await m.CpBook.create(title="B", author=ada)
+    tag = await m.CpTag.create(name="t")
+    await book.tags.add(tag)
+    rows = await orm.fetch_all("SELECT book_id, tag_id FROM cp_book_tag")
+    assert [tuple(r) for r in rows] == [(book.pk, tag.pk)]
+
+
+async def test_not_in_keeps_null_rows(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    await m.CpBook.create(title="one", rank=1, author=ada)
+    await m.CpBook.create(title="none", rank=None, author=ada)
+    got = {b.title for b in await m.CpBook.filter(rank__not_in=[1])}
+    assert got == {"none"}
+    assert {b.title for b in await m.CpBook.filter(rank__not=1)} == {"none"}
+
+
+async def test_order_by_random(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    for i in range(5):
+        await m.CpBook.create(title=str(i), author=ada)
+    assert sorted(b.title for b in await m.CpBook.all().order_by("?")) == ["0", "1", "2", "3", "4"]
+
+
+async def test_queryset_get_or_create_uses_its_filters(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    book, created = await ada.books.get_or_create(title="Mine")
+    assert created and book.author_id == ada.pk
+    again, created = await ada.books.get_or_create(title="Mine")
+    assert not created and again.pk == book.pk
+    upd, created = await m.CpBook.filter(author_id=ada.pk).update_or_create(
+        title="Mine", defaults={"rank": 5}
+    )
+    assert not created and upd.rank == 5
+    assert (await m.CpBook.select_related("author").get(pk=book.pk)).author.name == "Ada"
+
+
+async def test_validators_name_the_field(orm: Connection) -> None:
+    await m.CpChecked.create(age=None, code=None)  # None in a nullable field is not validated
+    cases = [
+        ({"age": -1}, "age: "),
+        ({"code": "abc"}, "code: "),
+        ({"nick": "toolong"}, "nick: "),
+        ({"ids": "1,x"}, "ids: "),
+        ({"ip": "300.1.1.1"}, "ip: "),
+    ]
+    for kwargs, prefix in cases:
+        with pytest.raises(ValidationError, match=f"^{prefix}"):
+            await m.CpChecked.create(**kwargs)
+    ok = await m.CpChecked.create(age=3, code="AB", nick="abc", ids="1,2", ip="::1")
+    assert ok.pk is not None
+
+
+async def test_string_input_is_coerced(orm: Connection) -> None:
+    row = await m.CpChecked.create(age="42", flag="false", day="2024-05-03")
+    assert (row.age, row.flag, row.day) == (42, False, dt.date(2024, 5, 3))
+    assert (await m.CpChecked.create(flag="Yes")).flag is True
+    with pytest.raises(ValidationError):
+        await m.CpChecked.create(flag="maybe")
+    with pytest.raises(ValidationError):
+        await m.CpChecked.create(age="forty")
+    assert issubclass(ValidationError, FieldError)  # as in yara-orm 1.19
+
+
+async def test_sql_default_is_read_back(orm: Connection) -> None:
+    row = await m.CpChecked.create()
+    assert row.seven == 7
+    assert (await m.CpChecked.get(pk=row.pk)).seven == 7
+
+
+async def test_bulk_create_update_fields_defaults_to_pk(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    book = await m.CpBook.create(title="old", author=ada)
+    await m.CpBook.bulk_create([m.CpBook(id=book.pk, title="new", author=ada)], update_fields=["title"])
+    assert [b.title for b in await m.CpBook.all()] == ["new"]
+
+
+async def test_pydantic_models(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    await m.CpBook.create(title="B1", author=ada)
+    Book = pydantic_model_creator(m.CpBook, exclude=("editor", "tags"))
+    out = await Book.from_tortoise_orm(await m.CpBook.get(title="B1"))
+    data = out.model_dump()
+    assert data["title"] == "B1" and data["author"]["name"] == "Ada"
+    schema_ = Book.model_json_schema()
+    assert "title" in schema_["properties"]
+    BookIn = pydantic_model_creator(m.CpBook, name="BookIn", exclude_readonly=True)
+    assert "id" not in BookIn.model_fields
+    with pytest.raises(Exception, match="title"):
+        BookIn.model_validate({"rank": 1})
+    many = await pydantic_queryset_creator(m.CpAuthor, exclude=("books", "edited")).from_queryset(
+        m.CpAuthor.all()
+    )
+    assert [a["name"] for a in many.model_dump()] == ["Ada"]
+
+
+async def test_require_capability(orm: Connection) -> None:
+    caps = capabilities()
+    assert caps.dialect == orm.backend
+
+    @requireCapability(dialect="no-such-db")
+    async def never() -> None:
+        raise AssertionError("should have been skipped")
+
+    import unittest
+
+    with pytest.raises(unittest.SkipTest):
+        await never()
+
+
+async def test_relative_sqlite_url_stays_relative(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    await YaraOrm.init(
+        config={
+            "connections": {"default": "sqlite://rel.db"},
+            "apps": {"models": {"models": [m], "default_connection": "default"}},
+        }
+    )
+    try:
+        await YaraOrm.generate_schemas()
+    finally:
+        await YaraOrm.close()
+    assert "rel.db" in {p.name for p in tmp_path.iterdir()}  # noqa: ASYNC240 - a test's own temp dir
+
+
+async def test_json_filter_dict_and_text_lookups_on_paths(orm: Connection) -> None:
+    await m.CpChecked.create(data={"owner": {"name": "Ada Lovelace"}, "size": 3})
+    await m.CpChecked.create(data={"owner": {"name": "Bob"}, "size": 9})
+    found = await m.CpChecked.filter(data__filter={"owner__name__icontains": "ada", "size__lt": 5})
+    assert [r.data["size"] for r in found] == [3]
+    assert await m.CpChecked.filter(data__filter={}).count() == 2
+    assert await m.CpChecked.filter(data__owner__name__startswith="Bo").count() == 1
+    assert await m.CpChecked.filter(data__owner__name__contains="Love").count() == 1
+
+
+async def test_bulk_get_or_create_and_update_or_create(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    got = await m.CpAuthor.bulk_get_or_create([{"name": "Ada"}, {"name": "Bob"}, {"name": "Bob"}], ["name"])
+    assert [(a.name, created) for a, created in got] == [("Ada", False), ("Bob", True), ("Bob", False)]
+    assert got[0][0].pk == ada.pk and got[1][0] is got[2][0]
+    assert await m.CpAuthor.all().count() == 2
+    res = await m.CpChecked.bulk_update_or_create(
+        [{"nick": "a", "age": 1}, {"nick": "b", "age": 2}], ["nick"]
+    )
+    assert [c for _o, c in res] == [True, True]
+    res = await m.CpChecked.bulk_update_or_create([{"nick": "a", "age": 10}], ["nick"])
+    assert [c for _o, c in res] == [False]
+    assert (await m.CpChecked.get(nick="a")).age == 10
+
+
+class _ReplicaReads:
+    def db_for_read(self, model: type) -> str | None:
+        return "replica" if model is m.CpTag else None
+
+    def db_for_write(self, model: type) -> str | None:
+        return None
+
+
+class _PrimaryWrites:
+    def db_for_read(self, model: type) -> str | None:
+        return "default"
+
+    def db_for_write(self, model: type) -> str | None:
+        return "default"
+
+
+@pytest.mark.parametrize("as_keyword", [False, True])
+async def test_config_dict_with_connections_and_routers(tmp_path: Path, as_keyword: bool) -> None:
+    config = {
+        "connections": {
+            "default": f"sqlite://{tmp_path / 'primary.db'}",
+            "replica": f"sqlite://{tmp_path / 'replica.db'}",
+        },
+        "apps": {"models": {"models": [m], "default_connection": "default"}},
+        "routers": [_ReplicaReads(), _PrimaryWrites],  # an instance and a class; first answer wins
+    }
+    if as_keyword:
+        await YaraOrm.init(config=config)
+    else:
+        await YaraOrm.init(config)
+    try:
+        await YaraOrm.generate_schemas()
+        await connections.get("replica").execute(
+            'CREATE TABLE IF NOT EXISTS "cptag" (id INTEGER PRIMARY KEY, name TEXT NOT NULL)'
+        )
+        await connections.get("replica").execute("INSERT INTO cptag (name) VALUES ('from-replica')")
+        await m.CpTag.create(name="written-to-primary")
+        # Reads of CpTag go to the replica (first router), writes to the primary (second router).
+        assert [t.name for t in await m.CpTag.all()] == ["from-replica"]
+        rows = await connections.get("default").fetch_all("SELECT name FROM cptag")
+        assert [r["name"] for r in rows] == ["written-to-primary"]
+        assert await m.CpAuthor.all().count() == 0  # no router answer for reads: model's own
+    finally:
+        await YaraOrm.close()
+
+
+async def test_get_parameterized_sql(orm: Connection) -> None:
+    sql, params = m.CpBook.filter(title="x").get_parameterized_sql()
+    assert sql.startswith("SELECT") and params == ["x"]
+
+
+async def test_add_connection_after_init(orm: Connection, tmp_path: Path) -> None:
+    extra = await YaraOrm.add_connection("extra", f"sqlite://{tmp_path / 'extra.db'}")
+    await extra.execute('CREATE TABLE "cpauthor" (id INTEGER PRIMARY KEY, name TEXT NOT NULL)')
+    await m.CpAuthor.create(name="there", using_db="extra")
+    assert [a.name for a in await m.CpAuthor.all().using_db("extra")] == ["there"]
+    assert await m.CpAuthor.all().count() == 0  # the model's own connection is untouched
+    with pytest.raises(ConfigurationError):
+        await YaraOrm.add_connection("extra", f"sqlite://{tmp_path / 'again.db'}")
+
+
+async def test_grouped_values_list_without_fields(orm: Connection) -> None:
+    from yara_orm.functions import Count
+
+    ada = await m.CpAuthor.create(name="Ada")
+    for title in ("a", "b"):
+        await m.CpBook.create(title=title, author=ada)
+    rows = await m.CpBook.annotate(n=Count("id")).group_by("author_id").values_list()
+    assert rows == [(ada.pk, 2)]
+
+
+def test_meta_extra_kwargs_store_is_inherited() -> None:
+    from yara_orm import Model, fields
+
+    class Lenient(Model):
+        name = fields.CharField(max_length=10)
+
+        class Meta:
+            abstract = True
+            extra_kwargs = "store"
+
+    class LenientChild(Lenient):
+        class Meta:
+            table = "cp_lenient_child"
+
+    obj = LenientChild(name="a", note="kept")
+    assert obj.note == "kept"  # type: ignore[attr-defined]
+    with pytest.raises(FieldError):
+        m.CpAuthor(name="a", note="strict by default")  # type: ignore[call-arg]
+
+
+def test_related_name_class_placeholder() -> None:
+    from yara_orm.models.wiring import _placeholders
+
+    # Django's placeholder on an abstract base's foreign key: one reverse name per subclass.
+    assert _placeholders("%(class)s_set", m.CpBook) == "cpbook_set"
+    assert _placeholders("%(app_label)s_%(class)s", m.CpBook) == "models_cpbook"
+    assert _placeholders("books", m.CpBook) == "books"
+
+
+async def test_save_update_fields_takes_a_relation_name(orm: Connection) -> None:
+    ada, bob = await m.CpAuthor.create(name="Ada"), await m.CpAuthor.create(name="Bob")
+    book = await m.CpBook.create(title="t", author=ada)
+    book.author = bob
+    book.title = "not saved"
+    await book.save(update_fields=["author"])
+    again = await m.CpBook.get(pk=book.pk)
+    assert (again.author_id, again.title) == (bob.pk, "t")
+
+
+async def test_meta_db_table_alias_and_rename(orm: Connection) -> None:
+    meta = m.CpTag._meta
+    assert meta.db_table == "cptag"
+    await m.CpTag.create(name="old-table")
+    pk = "SERIAL PRIMARY KEY" if orm.backend == "postgres" else "INTEGER PRIMARY KEY"
+    await orm.execute(f'CREATE TABLE "cptag_new" (id {pk}, name TEXT NOT NULL)')
+    meta.db_table = "cptag_new"
+    try:
+        await m.CpTag.create(name="new-table")
+        assert [t.name for t in await m.CpTag.all()] == ["new-table"]
+    finally:
+        meta.db_table = "cptag"
+        await orm.execute('DROP TABLE "cptag_new"')
+    assert [t.name for t in await m.CpTag.all()] == ["old-table"]
