@@ -14,7 +14,7 @@ export YARA_PG_URL ?=
 .PHONY: help venv develop demo test lint fmt test-rust test-py pg wheel clean perf-gate bench bench-peers conformance compat
 
 help:
-	@echo "make demo   - create the venv, build the engine, run examples/quickstart.py on SQLite"
+	@echo "make demo   - create the venv, build the engine, run the examples (quickstart, relations, migrations) on SQLite"
 	@echo "make test   - lint, cargo tests, pytest on SQLite and PostgreSQL"
 	@echo "make wheel  - build a release wheel (fat LTO) into dist/"
 	@echo "make fmt    - format Rust and Python sources"
@@ -34,6 +34,7 @@ develop: $(STAMP)
 demo: develop
 	$(PY) examples/quickstart.py
 	$(PY) examples/relations.py
+	$(PY) examples/migrations_demo/demo.py
 
 lint: $(STAMP)
 	cargo fmt --all --check

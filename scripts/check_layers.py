@@ -82,6 +82,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "yara_orm.expressions",
             "yara_orm.functions",
             "yara_orm.conformance",
+            # Schema migrations and the `yara` command: on top, next to YaraOrm.init and schema.
+            "yara_orm.migrations",
+            "yara_orm.cli",
             "yara_orm.contrib",
             "yara_orm",
         ),

@@ -145,3 +145,12 @@ class ObjectDoesNotExistError(DoesNotExist):
 
 class IncompleteInstanceError(OperationalError):
     """An operation needs fields the instance was loaded without (``only``/``defer``)."""
+
+
+class MigrationError(BaseORMException):
+    """A migration cannot be loaded, planned or applied; the message says what to do."""
+
+
+class IrreversibleError(MigrationError):
+    """A migration has an operation that cannot be reverted (``RunSQL``/``RunPython`` without
+    a backward part)."""

@@ -58,11 +58,63 @@ def dependency_order(models: Iterable[type[Model]]) -> list[type[Model]]:
     return ordered
 
 
-def table_statements(
-    model: type[Model], dialect: Dialect, safe: bool = True, late: Iterable[Field[Any]] = ()
-) -> list[str]:
-    """CREATE TABLE/INDEX for ``model``; foreign keys of the fields in ``late`` are left out (they
-    reference a table created later, see :func:`schema_statements`)."""
+def column_ref(model: type[Model], name: str) -> str:
+    """The column of field ``name`` (``"pk"`` is the primary key) in ``model``'s table."""
+    meta = model._meta
+    return meta.pk_column if name == "pk" else meta.fields_map[name].column
+
+
+def unique_together_sql(model: type[Model], dialect: Dialect, group: Iterable[str]) -> str:
+    """``CONSTRAINT "uid_..." UNIQUE (...)``: one ``unique_together`` group as a table constraint."""
+    q = dialect.quote
+    cols = [column_ref(model, n) for n in group]
+    name = unique_together_name(model._meta.table, cols)
+    return f"CONSTRAINT {q(name)} UNIQUE ({', '.join(q(c) for c in cols)})"
+
+
+def unique_together_name(table: str, columns: Iterable[str]) -> str:
+    return _name("uid", table, columns)
+
+
+def index_specs(model: type[Model]) -> list[tuple[tuple[str, ...], bool, str]]:
+    """Every index of ``model`` besides unique constraints: (columns, unique, name)."""
+    meta = model._meta
+    specs: list[tuple[tuple[str, ...], bool, str | None]] = []
+    for field in meta.fields:
+        if field.index and not field.unique:
+            specs.append(((field.column,), False, None))
+    for index in meta.indexes:
+        if isinstance(index, Index):
+            specs.append((tuple(column_ref(model, n) for n in index.fields), index.unique, index.name))
+        else:
+            specs.append((tuple(column_ref(model, n) for n in index), False, None))
+    return [(cols, unique, name or index_name(meta.table, cols, unique)) for cols, unique, name in specs]
+
+
+def index_name(table: str, columns: Iterable[str], unique: bool = False) -> str:
+    return _name("uidx" if unique else "idx", table, columns)
+
+
+def create_index_sql(
+    dialect: Dialect, table: str, name: str, columns: Iterable[str], unique: bool, safe: bool = False
+) -> str:
+    q = dialect.quote
+    exists = "IF NOT EXISTS " if safe else ""
+    return (
+        f"CREATE {'UNIQUE ' if unique else ''}INDEX {exists}{q(name)} ON {q(table)} "
+        f"({', '.join(q(c) for c in columns)})"
+    )
+
+
+def create_table_sql(
+    model: type[Model],
+    dialect: Dialect,
+    safe: bool = True,
+    late: Iterable[Field[Any]] = (),
+    table: str | None = None,
+) -> str:
+    """CREATE TABLE for ``model`` (named ``table`` when given: the SQLite rebuild creates the new
+    table under a temporary name); foreign keys of the fields in ``late`` are left out."""
     meta = model._meta
     skip = set(late)
     q = dialect.quote
@@ -80,38 +132,41 @@ def table_statements(
             if constraint:
                 constraints.append(constraint)
     for group in meta.unique_together:
-        cols = [meta.fields_map[n].column if n != "pk" else meta.pk_column for n in group]
-        columns.append(
-            f"CONSTRAINT {q(_name('uid', meta.table, cols))} UNIQUE ({', '.join(q(c) for c in cols)})"
-        )
+        columns.append(unique_together_sql(model, dialect, group))
     columns += constraints
     exists = "IF NOT EXISTS " if safe else ""
-    statements = [f"CREATE TABLE {exists}{q(meta.table)} ({', '.join(columns)})"]
-    indexes: list[tuple[tuple[str, ...], bool, str | None]] = []
-    for field in meta.fields:
-        if field.index and not field.unique:
-            indexes.append(((field.column,), False, None))
-    for index in meta.indexes:
-        if isinstance(index, Index):
-            index_cols = tuple(
-                meta.fields_map[n].column if n != "pk" else meta.pk_column for n in index.fields
-            )
-            indexes.append((index_cols, index.unique, index.name))
-        else:
-            index_cols = tuple(meta.fields_map[n].column if n != "pk" else meta.pk_column for n in index)
-            indexes.append((index_cols, False, None))
-    for index_cols, unique, name in indexes:
-        index_name = name or _name("uidx" if unique else "idx", meta.table, index_cols)
-        statements.append(
-            f"CREATE {'UNIQUE ' if unique else ''}INDEX {exists}{q(index_name)} ON {q(meta.table)} "
-            f"({', '.join(q(c) for c in index_cols)})"
-        )
+    return f"CREATE TABLE {exists}{q(table or meta.table)} ({', '.join(columns)})"
+
+
+def index_statements(model: type[Model], dialect: Dialect, safe: bool = True) -> list[str]:
+    table = model._meta.table
+    return [
+        create_index_sql(dialect, table, name, cols, unique, safe)
+        for cols, unique, name in index_specs(model)
+    ]
+
+
+def comment_statements(model: type[Model], dialect: Dialect) -> list[str]:
+    meta = model._meta
+    statements: list[str] = []
     if meta.description:
         statements += dialect.table_comment_sql(meta.table, meta.description)
     for field in meta.fields:
         if field.description:
             statements += dialect.column_comment_sql(meta.table, field.column, field.description)
     return statements
+
+
+def table_statements(
+    model: type[Model], dialect: Dialect, safe: bool = True, late: Iterable[Field[Any]] = ()
+) -> list[str]:
+    """CREATE TABLE/INDEX for ``model``; foreign keys of the fields in ``late`` are left out (they
+    reference a table created later, see :func:`schema_statements`)."""
+    return [
+        create_table_sql(model, dialect, safe, late),
+        *index_statements(model, dialect, safe),
+        *comment_statements(model, dialect),
+    ]
 
 
 def schema_statements(models: Iterable[type[Model]], dialect: Dialect, safe: bool = True) -> list[str]:
@@ -132,7 +187,7 @@ def schema_statements(models: Iterable[type[Model]], dialect: Dialect, safe: boo
         for field in late:
             constraint = field.constraint_sql(dialect)  # type: ignore[attr-defined]
             if constraint:
-                name = _name("fk", model._meta.table, [field.column])
+                name = foreign_key_name(model._meta.table, field.column)
                 deferred.append(dialect.add_constraint_sql(model._meta.table, name, constraint, safe))
         created.add(model)
     return out + deferred
@@ -142,4 +197,21 @@ def describe_schema(models: Iterable[type[Model]], dialect: Dialect, safe: bool 
     return ";\n".join(schema_statements(models, dialect, safe)) + ";"
 
 
-__all__ = ["dependency_order", "describe_schema", "schema_statements", "table_statements"]
+def foreign_key_name(table: str, column: str) -> str:
+    """The name of a foreign key added after its table (tables that reference each other)."""
+    return _name("fk", table, [column])
+
+
+__all__ = [
+    "comment_statements",
+    "create_index_sql",
+    "create_table_sql",
+    "dependency_order",
+    "describe_schema",
+    "foreign_key_name",
+    "index_specs",
+    "index_statements",
+    "schema_statements",
+    "table_statements",
+    "unique_together_sql",
+]

@@ -354,3 +354,73 @@ class Dialect:
 
     def column_comment_sql(self, table: str, column: str, comment: str) -> list[str]:
         return []
+
+    # -- schema changes (migrations) ------------------------------------------------------------
+    # DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite; not MySQL).
+    transactional_ddl: ClassVar[bool] = True
+    # ALTER TABLE can change a column's type, nullability, default and constraints in place; a
+    # backend without it (SQLite) gets the table-rebuild procedure instead.
+    alter_column_in_place: ClassVar[bool] = True
+    # CREATE INDEX CONCURRENTLY (outside a transaction, no write lock on the table).
+    supports_concurrent_index: ClassVar[bool] = False
+
+    def add_column_sql(self, table: str, column_definition: str) -> str:
+        return f"ALTER TABLE {self.quote(table)} ADD COLUMN {column_definition}"
+
+    def drop_column_sql(self, table: str, column: str) -> str:
+        return f"ALTER TABLE {self.quote(table)} DROP COLUMN {self.quote(column)}"
+
+    def rename_column_sql(self, table: str, old: str, new: str) -> str:
+        return f"ALTER TABLE {self.quote(table)} RENAME COLUMN {self.quote(old)} TO {self.quote(new)}"
+
+    def rename_table_sql(self, old: str, new: str) -> str:
+        return f"ALTER TABLE {self.quote(old)} RENAME TO {self.quote(new)}"
+
+    def drop_table_sql(self, table: str) -> str:
+        return f"DROP TABLE {self.quote(table)}"
+
+    def drop_index_sql(self, table: str, name: str, concurrently: bool = False) -> str:
+        return f"DROP INDEX {self.quote(name)}"
+
+    def rename_index_sql(self, table: str, old: str, new: str, columns: list[str], unique: bool) -> list[str]:
+        """Give index ``old`` the name ``new`` (the base drops and recreates it)."""
+        q = self.quote
+        cols = ", ".join(q(c) for c in columns)
+        return [
+            self.drop_index_sql(table, old),
+            f"{self.index_prefix_sql(unique, False)} {q(new)} ON {q(table)} ({cols})",
+        ]
+
+    def rename_constraint_sql(self, table: str, old: str, new: str) -> list[str]:
+        q = self.quote
+        return [f"ALTER TABLE {q(table)} RENAME CONSTRAINT {q(old)} TO {q(new)}"]
+
+    def index_prefix_sql(self, unique: bool, concurrently: bool) -> str:
+        """``CREATE [UNIQUE] INDEX [CONCURRENTLY]``."""
+        return f"CREATE {'UNIQUE ' if unique else ''}INDEX"
+
+    def drop_constraint_sql(self, table: str, name: str) -> str:
+        return f"ALTER TABLE {self.quote(table)} DROP CONSTRAINT {self.quote(name)}"
+
+    def column_default_sql(self, table: str, column: str, default_sql: str | None) -> str:
+        """Set (or with None, drop) a column's database default."""
+        action = "DROP DEFAULT" if default_sql is None else f"SET DEFAULT {default_sql}"
+        return f"ALTER TABLE {self.quote(table)} ALTER COLUMN {self.quote(column)} {action}"
+
+    def alter_column_sql(self, table: str, old: Field[Any], new: Field[Any]) -> list[str]:
+        """In-place ALTERs turning column ``old`` into ``new`` (same name): type, NULL, default,
+        single-column UNIQUE and foreign key. Only called where ``alter_column_in_place``."""
+        raise UnSupportedError(f"{self.name} cannot alter a column in place")
+
+    def advisory_lock_sql(self, key: int) -> str | None:
+        """A statement that blocks until this session holds the lock ``key`` (None: the backend
+        has no such lock; migrate then relies on its transactions alone)."""
+        return None
+
+    def advisory_unlock_sql(self, key: int) -> str | None:
+        return None
+
+    def session_id_sql(self) -> str | None:
+        """A query whose one value identifies the server session (to notice a replaced
+        connection, which would have lost a session lock)."""
+        return None

@@ -217,3 +217,63 @@ class PostgresDialect(Dialect):
 
     def column_comment_sql(self, table: str, column: str, comment: str) -> list[str]:
         return [f"COMMENT ON COLUMN {self.quote(table)}.{self.quote(column)} IS {self.literal(comment)}"]
+
+    # -- schema changes (migrations) ------------------------------------------------------------
+
+    supports_concurrent_index = True
+
+    def index_prefix_sql(self, unique: bool, concurrently: bool) -> str:
+        return f"CREATE {'UNIQUE ' if unique else ''}INDEX{' CONCURRENTLY' if concurrently else ''}"
+
+    def drop_index_sql(self, table: str, name: str, concurrently: bool = False) -> str:
+        return f"DROP INDEX{' CONCURRENTLY' if concurrently else ''} {self.quote(name)}"
+
+    def rename_index_sql(self, table: str, old: str, new: str, columns: list[str], unique: bool) -> list[str]:
+        return [f"ALTER INDEX {self.quote(old)} RENAME TO {self.quote(new)}"]
+
+    def _drop_column_constraints(self, table: str, column: str, kind: str) -> str:
+        # Constraints declared inline in CREATE TABLE get server-chosen names: find them by column.
+        rel = self.literal(self.quote(table))
+        col = self.literal(column)
+        return (
+            "DO $$ DECLARE r record; BEGIN FOR r IN SELECT c.conname FROM pg_constraint c "
+            f"WHERE c.conrelid = {rel}::regclass AND c.contype = '{kind}' AND c.conkey = ARRAY["
+            f"(SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = {rel}::regclass AND a.attname = {col})]"
+            f"::smallint[] LOOP EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', {self.literal(table)}, "
+            "r.conname); END LOOP; END $$"
+        )
+
+    def alter_column_sql(self, table: str, old: Field[Any], new: Field[Any]) -> list[str]:
+        q = self.quote
+        prefix = f"ALTER TABLE {q(table)} ALTER COLUMN {q(new.column)}"
+        out: list[str] = []
+        old_fk = getattr(old, "constraint_sql", None)
+        new_fk = getattr(new, "constraint_sql", None)
+        old_fk_sql = old_fk(self) if old_fk is not None else None
+        new_fk_sql = new_fk(self) if new_fk is not None else None
+        if old_fk_sql and old_fk_sql != new_fk_sql:
+            out.append(self._drop_column_constraints(table, new.column, "f"))
+        if old.unique and not new.unique and not old.pk:
+            out.append(self._drop_column_constraints(table, new.column, "u"))
+        new_type = self.column_type(new)
+        if self.column_type(old) != new_type:
+            out.append(f"{prefix} TYPE {new_type} USING {q(new.column)}::{new_type}")
+        if old.null != new.null and not new.pk:
+            out.append(f"{prefix} {'DROP' if new.null else 'SET'} NOT NULL")
+        old_default, new_default = self.db_default_sql(old), self.db_default_sql(new)
+        if old_default != new_default:
+            out.append(self.column_default_sql(table, new.column, new_default))
+        if new.unique and not old.unique and not new.pk:
+            out.append(f"ALTER TABLE {q(table)} ADD UNIQUE ({q(new.column)})")
+        if new_fk_sql and old_fk_sql != new_fk_sql:
+            out.append(f"ALTER TABLE {q(table)} ADD {new_fk_sql}")
+        return out
+
+    def advisory_lock_sql(self, key: int) -> str | None:
+        return f"SELECT pg_advisory_lock({int(key)})"
+
+    def advisory_unlock_sql(self, key: int) -> str | None:
+        return f"SELECT pg_advisory_unlock({int(key)})"
+
+    def session_id_sql(self) -> str | None:
+        return "SELECT pg_backend_pid()"

@@ -212,3 +212,12 @@ class SQLiteDialect(Dialect):
     def generated_pk_definition(self, field: Field[Any]) -> str:
         # Only a column declared exactly INTEGER PRIMARY KEY aliases the rowid.
         return f"{self.quote(field.column)} INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"
+
+    # -- schema changes (migrations) ------------------------------------------------------------
+
+    # SQLite's ALTER TABLE only renames and adds columns: other changes rebuild the table.
+    alter_column_in_place = False
+
+    def rename_constraint_sql(self, table: str, old: str, new: str) -> list[str]:
+        # Table constraints are unnamed inside SQLite (its autoindexes): nothing to rename.
+        return []

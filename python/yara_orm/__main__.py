@@ -1,0 +1,5 @@
+"""``python -m yara_orm migrations ...``."""
+
+from .cli import entry
+
+entry()

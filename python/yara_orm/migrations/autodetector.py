@@ -1,0 +1,272 @@
+"""The autodetector: operations that turn the migrations' state into the models' state.
+
+Both sides are :class:`~yara_orm.migrations.state.ProjectState` objects, so the result depends
+only on the files and the code, never on a database. A removed plus an added model (or field)
+that look alike may be a rename: the questioner is asked, or ``renames`` says so up front
+(``{"shop.Old": "New", "shop.Book.title": "name"}``); without either they stay a drop and an
+add (which the lint flags).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..fields.relational import ManyToManyFieldInstance, RelationField
+from . import operations as ops
+from .state import FieldDecl, ModelState, ProjectState, index_key, reference_name, signature
+
+Ask = Callable[[str], bool]
+
+
+@dataclass
+class Changes:
+    """New operations per app and the migrations each must depend on (other apps')."""
+
+    operations: dict[str, list[ops.Operation]] = field(default_factory=dict)
+    dependencies: dict[str, set[str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return any(self.operations.values())
+
+
+def _label(decl: RelationField[Any], app: str) -> str:
+    ref = reference_name(decl)
+    return ref if "." in ref else f"{app}.{ref}"
+
+
+def _fields_signature(ms: ModelState) -> list[object]:
+    return [signature(d, n) for n, d in ms.fields.items()]
+
+
+def _column_agnostic(decl: FieldDecl, name: str) -> object:
+    constructor, kwargs = signature(decl, name)
+    return constructor, tuple(kv for kv in kwargs if kv[0] != "source_field")
+
+
+class Autodetector:
+    def __init__(
+        self,
+        before: ProjectState,
+        after: ProjectState,
+        renames: dict[str, str] | None = None,
+        ask: Ask | None = None,
+    ) -> None:
+        self.before = before.clone()
+        self.after = after
+        self.renames = dict(renames or {})
+        self.ask = ask
+
+    def _is_rename(self, old_label: str, new_name: str, question: str) -> bool:
+        explicit = self.renames.get(old_label)
+        if explicit is not None:
+            return explicit.rpartition(".")[2] == new_name
+        short = old_label.split(".", 1)[1] if old_label.count(".") >= 1 else old_label
+        explicit = self.renames.get(short)
+        if explicit is not None:
+            return explicit.rpartition(".")[2] == new_name
+        return self.ask(question) if self.ask is not None else False
+
+    def changes(self, apps: list[str]) -> Changes:
+        out = Changes()
+        for app in apps:
+            operations = self._app_changes(app)
+            if operations:
+                out.operations[app] = operations
+                deps: set[str] = set()
+                for op in operations:
+                    for decl in _op_decls(op):
+                        if isinstance(decl, RelationField):
+                            target = _label(decl, app).split(".", 1)[0]
+                            if target != app:
+                                deps.add(target)
+                out.dependencies[app] = deps
+        return out
+
+    def _app_changes(self, app: str) -> list[ops.Operation]:
+        before = {ms.name: ms for ms in self.before.app_models(app)}
+        after = {ms.name: ms for ms in self.after.app_models(app)}
+        renames: list[ops.Operation] = []
+        # -- model renames -------------------------------------------------------------------
+        removed = [n for n in before if n not in after]
+        added = [n for n in after if n not in before]
+        for old_name in list(removed):
+            for new_name in list(added):
+                alike = _fields_signature(before[old_name]) == _fields_signature(after[new_name])
+                explicit = f"{app}.{old_name}" in self.renames or old_name in self.renames
+                if not (alike or explicit):
+                    continue
+                if self._is_rename(
+                    f"{app}.{old_name}",
+                    new_name,
+                    f"Was the model {app}.{old_name} renamed to {new_name}? [y/N] ",
+                ):
+                    table = after[new_name].table if after[new_name].table != before[old_name].table else None
+                    rename = ops.RenameModel(old_name, new_name, table=table)
+                    rename.state_forwards(app, self.before)
+                    renames.append(rename)
+                    removed.remove(old_name)
+                    added.remove(new_name)
+                    break
+        before = {ms.name: ms for ms in self.before.app_models(app)}
+        # -- new and deleted models ------------------------------------------------------------
+        created = _creation_order([after[n] for n in added])
+        create_ops: list[ops.Operation] = []
+        deferred: list[ops.Operation] = []
+        exists = {f"{app}.{n}" for n in before} | {ms.label for ms in self.before if ms.app != app}
+        exists |= {ms.label for ms in self.after if ms.app != app}
+        for ms in created:
+            fields: list[tuple[str, FieldDecl]] = []
+            for fname, decl in ms.fields.items():
+                if isinstance(decl, RelationField):
+                    target = _label(decl, app)
+                    through = getattr(decl, "through", None)
+                    pending = target not in exists and target != ms.label
+                    if isinstance(through, str) and "." in through and through not in exists:
+                        pending = True
+                    if pending:
+                        deferred.append(ops.AddField(ms.name, fname, decl))
+                        continue
+                fields.append((fname, decl))
+            create_ops.append(ops.CreateModel(ms.name, fields, table=ms.table, options=ms.options()))
+            exists.add(ms.label)
+        deleted = list(reversed(_creation_order([before[n] for n in removed])))
+        delete_ops: list[ops.Operation] = [ops.DeleteModel(ms.name) for ms in deleted]
+        # -- changes to kept models ------------------------------------------------------------
+        tables: list[ops.Operation] = []
+        field_renames: list[ops.Operation] = []
+        remove_idx: list[ops.Operation] = []
+        add_fields: list[ops.Operation] = []
+        alter_fields: list[ops.Operation] = []
+        remove_fields: list[ops.Operation] = []
+        add_idx: list[ops.Operation] = []
+        comments: list[ops.Operation] = []
+        for name in [n for n in after if n in before]:
+            old, new = before[name], after[name]
+            if old.table != new.table:
+                tables.append(ops.AlterModelTable(name, new.table))
+            gone = [f for f in old.fields if f not in new.fields]
+            came = [f for f in new.fields if f not in old.fields]
+            for g in list(gone):
+                for c in list(came):
+                    decl_old, decl_new = old.fields[g], new.fields[c]
+                    alike = _column_agnostic(decl_old, g) == _column_agnostic(decl_new, c)
+                    label = f"{app}.{name}.{g}"
+                    explicit = label in self.renames or f"{name}.{g}" in self.renames
+                    if not (alike or explicit):
+                        continue
+                    if self._is_rename(label, c, f"Was {app}.{name}.{g} renamed to {c}? [y/N] "):
+                        field_rename = ops.RenameField(name, g, c)
+                        field_rename.state_forwards(app, self.before)
+                        field_renames.append(field_rename)
+                        gone.remove(g)
+                        came.remove(c)
+                        if signature(decl_old, c) != signature(decl_new, c):
+                            alter_fields.append(ops.AlterField(name, c, decl_new))
+                        break
+            old = self.before.get(app, name)
+            for c in came:
+                add_fields.append(ops.AddField(name, c, new.fields[c]))
+            for g in gone:
+                remove_fields.append(ops.RemoveField(name, g))
+            for fname in [f for f in new.fields if f in old.fields]:
+                if signature(old.fields[fname], fname) != signature(new.fields[fname], fname):
+                    if isinstance(new.fields[fname], ManyToManyFieldInstance) and _join_table_changed(
+                        old.fields[fname], new.fields[fname], fname
+                    ):
+                        # A changed many-to-many is a new join table.
+                        remove_idx.append(ops.RemoveField(name, fname))
+                        add_fields.append(ops.AddField(name, fname, new.fields[fname]))
+                    else:
+                        alter_fields.append(ops.AlterField(name, fname, new.fields[fname]))
+            old_idx = {index_key(i): i for i in old.indexes}
+            new_idx = {index_key(i): i for i in new.indexes}
+            for key, index in old_idx.items():
+                if key not in new_idx:
+                    remove_idx.append(ops.RemoveIndex(name, index))
+            for key, index in new_idx.items():
+                if key not in old_idx:
+                    add_idx.append(ops.AddIndex(name, index))
+            old_ut, new_ut = set(old.unique_together), set(new.unique_together)
+            for group in old.unique_together:
+                if group not in new_ut:
+                    remove_idx.append(ops.RemoveConstraint(name, ops.Unique(*group)))
+            for group in new.unique_together:
+                if group not in old_ut:
+                    add_idx.append(ops.AddConstraint(name, ops.Unique(*group)))
+            if (old.description or None) != (new.description or None):
+                comments.append(ops.AlterModelComment(name, new.description))
+        return [
+            *renames,
+            *tables,
+            *field_renames,
+            *remove_idx,
+            *create_ops,
+            *deferred,
+            *add_fields,
+            *alter_fields,
+            *remove_fields,
+            *add_idx,
+            *comments,
+            *delete_ops,
+        ]
+
+
+def _join_table_changed(old: FieldDecl, new: FieldDecl, name: str) -> bool:
+    """Whether a many-to-many change reaches its join table (a new related_name does not)."""
+    ignored = ("related_name", "description")
+    old_c, old_kw = signature(old, name)
+    new_c, new_kw = signature(new, name)
+    return (old_c, [kv for kv in old_kw if kv[0] not in ignored]) != (
+        new_c,
+        [kv for kv in new_kw if kv[0] not in ignored],
+    )
+
+
+def _op_decls(op: ops.Operation) -> list[FieldDecl]:
+    if isinstance(op, ops.CreateModel):
+        return [d for _n, d in op.fields]
+    if isinstance(op, ops.AddField | ops.AlterField):
+        return [op.field]
+    return []
+
+
+def _creation_order(models: list[ModelState]) -> list[ModelState]:
+    """Referenced models first (among ``models``); cycles broken by declaration order."""
+    by_label = {ms.label: ms for ms in models}
+    out: list[ModelState] = []
+    seen: set[str] = set()
+
+    def visit(ms: ModelState, path: set[str]) -> None:
+        if ms.label in seen or ms.label in path:
+            return
+        path.add(ms.label)
+        for ref in sorted(ms.references()):
+            dep = by_label.get(ref)
+            if dep is not None:
+                visit(dep, path)
+        path.discard(ms.label)
+        seen.add(ms.label)
+        out.append(ms)
+
+    for ms in models:
+        visit(ms, set())
+    return out
+
+
+def migration_name(operations: list[ops.Operation], number: int) -> str:
+    """``0003_add_book_isbn``, ``0004_delete_author_and_more``..."""
+    if number == 1 and all(isinstance(o, ops.CreateModel) for o in operations):
+        return "0001_initial"
+    first = operations[0]
+    words = first.describe().lower().replace(" on ", " ").replace(" from ", " ").replace(" to ", " ")
+    for ch in "(),.":
+        words = words.replace(ch, " ")
+    slug = "_".join(w for w in words.split() if w not in ("field", "model"))[:40].strip("_")
+    if len(operations) > 1:
+        slug += "_and_more"
+    return f"{number:04d}_{slug or 'auto'}"
+
+
+__all__ = ["Autodetector", "Changes", "migration_name"]

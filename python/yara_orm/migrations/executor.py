@@ -1,0 +1,337 @@
+"""Applying and reverting migrations on one database.
+
+The executor opens its own single-connection pool, so everything it does (the lock, each
+migration's statements, ``RunPython``'s queries) happens on one session:
+
+* PostgreSQL: a session advisory lock serialises concurrent ``migrate`` runs (several app
+  instances starting at once): one applies, the others wait, then find nothing left to do. The
+  whole plan runs in one transaction, so a failure leaves the database as it was before the run
+  (a migration that cannot run in a transaction, such as ``AddIndex(concurrently=True)``, runs
+  on its own between transactions).
+* SQLite: each migration runs in its own transaction (foreign keys are checked by the table
+  rebuild, not enforced while statements run), so a failure leaves the database as it was
+  after the last migration that completed.
+
+The migrations table records what ran, with each file's checksum; an applied migration whose
+file changed since is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import schema
+from ..connection import Connection
+from ..dialects import get_dialect
+from ..exceptions import IrreversibleError, MigrationError
+from ..fields.data import CharField, DatetimeField, IntField
+from ..pool import Pool, connect
+from .editor import SchemaEditor
+from .graph import Key, Migration, MigrationGraph
+from .introspect import introspector_for
+from .state import ModelState, ProjectState
+
+TABLE = "yara_migrations"
+# pg_advisory_lock key: a fixed 63-bit number ("yara migrate"), the same in every process.
+LOCK_KEY = 0x7961_7261_6D69_6772
+
+Report = Callable[[str], None]
+
+
+def _record_model() -> ModelState:
+    return ModelState(
+        "yara",
+        "MigrationRecord",
+        TABLE,
+        {
+            "id": IntField(primary_key=True),
+            "app": CharField(max_length=100),
+            "name": CharField(max_length=255),
+            "checksum": CharField(max_length=64),
+            "applied": DatetimeField(),
+        },
+    )
+
+
+async def open_connection(url: str, name: str = "migrations") -> Connection:
+    """A one-connection pool for migrating (SQLite: foreign keys off, as the rebuild needs)."""
+    options: dict[str, Any] = {"max_size": 1, "min_size": 1}
+    if url.startswith("sqlite"):
+        options["foreign_keys"] = False
+        options["busy_timeout"] = 30.0
+    pool: Pool = await connect(url, **options)
+    return Connection(name, pool, get_dialect(pool.backend, pool.capabilities()))
+
+
+class Recorder:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+
+    async def ensure_table(self) -> None:
+        model = ProjectState([_record_model()]).render().get_model("yara", "MigrationRecord")
+        for sql in schema.table_statements(model, self.dialect, safe=True):
+            await self.connection.pool.execute(sql)
+
+    async def has_table(self) -> bool:
+        return TABLE in await introspector_for(self.dialect).tables(self.connection)
+
+    async def applied(self) -> dict[Key, str]:
+        """Applied migrations and their recorded checksums."""
+        q = self.dialect.quote
+        rows = await self.connection.pool.fetch(
+            f"SELECT {q('app')}, {q('name')}, {q('checksum')} FROM {q(TABLE)} ORDER BY {q('id')}"
+        )
+        return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
+
+    async def record(self, m: Migration) -> None:
+        q, p = self.dialect.quote, self.dialect.placeholder
+        await self.connection.pool.execute(
+            f"INSERT INTO {q(TABLE)} ({q('app')}, {q('name')}, {q('checksum')}, {q('applied')}) "
+            f"VALUES ({p(1)}, {p(2)}, {p(3)}, CURRENT_TIMESTAMP)",
+            [m.app, m.name, m.checksum],
+        )
+
+    async def unrecord(self, m: Migration) -> None:
+        q, p = self.dialect.quote, self.dialect.placeholder
+        # Reverting a squashed migration reverts what it replaces too.
+        for app, name in [m.key, *m.replaces]:
+            await self.connection.pool.execute(
+                f"DELETE FROM {q(TABLE)} WHERE {q('app')} = {p(1)} AND {q('name')} = {p(2)}", [app, name]
+            )
+
+
+def check_checksums(graph: MigrationGraph, applied: dict[Key, str]) -> None:
+    for key, recorded in applied.items():
+        m = graph.all.get(key)
+        if m is not None and recorded and m.checksum != recorded:
+            raise MigrationError(
+                f"migration {m.label} was edited after it was applied (file {m.path} no longer matches "
+                "the checksum recorded in the database). Restore the applied version (version control), "
+                "and put further changes in a new migration"
+            )
+
+
+class Plan:
+    def __init__(self, forwards: bool, migrations: list[Migration]) -> None:
+        self.forwards = forwards
+        self.migrations = migrations
+
+    def __bool__(self) -> bool:
+        return bool(self.migrations)
+
+
+def make_plan(
+    graph: MigrationGraph,
+    applied: set[Key],
+    app: str | None,
+    target: str | None,
+    apps: list[str] | None = None,
+) -> Plan:
+    """What ``migrate [app [target]]`` does: forward to the leaves (or to ``target``), or back
+    to ``target`` (``zero``: before the app's first migration). ``apps`` limits a plain
+    ``migrate`` to the apps on one database."""
+    if app is not None and app not in graph.apps() and target not in (None, "zero"):
+        raise MigrationError(f"app {app!r} has no migrations (known: {', '.join(graph.apps()) or 'none'})")
+    if target is None:
+        if app is not None:
+            apps = [app]
+        elif apps is None:
+            apps = graph.apps()
+        else:
+            apps = [a for a in apps if a in graph.apps()]
+        wanted: set[Key] = set()
+        for a in apps:
+            for leaf in graph.leaves(a):
+                wanted |= graph.ancestors(leaf)
+        todo = [k for k in graph.order(wanted) if k not in applied]
+        return Plan(True, [graph.nodes[k] for k in todo])
+    assert app is not None
+    if target == "zero":
+        roots = [k for k in graph.nodes if k[0] == app]
+        undo: set[Key] = set()
+        for k in roots:
+            undo |= graph.descendants(k)
+    else:
+        key = find_migration(graph, app, target)
+        if key not in applied:
+            todo = [k for k in graph.order(graph.ancestors(key)) if k not in applied]
+            return Plan(True, [graph.nodes[k] for k in todo])
+        undo = set()
+        for child in graph.children(key):
+            if child[0] == app:
+                undo |= graph.descendants(child)
+        # Other apps' migrations that depend on what is undone go first (descendants cover them).
+    order = [k for k in reversed(graph.order(undo)) if k in applied]
+    return Plan(False, [graph.nodes[k] for k in order])
+
+
+def find_migration(graph: MigrationGraph, app: str, target: str) -> Key:
+    if (app, target) in graph.nodes:
+        return (app, target)
+    matches = [k for k in graph.nodes if k[0] == app and k[1].startswith(target)]
+    if len(matches) == 1:
+        return matches[0]
+    names = ", ".join(k[1] for k in graph.nodes if k[0] == app)
+    if not matches:
+        raise MigrationError(f"app {app!r} has no migration {target!r} (it has: {names or 'none'})")
+    raise MigrationError(
+        f"{target!r} matches several migrations of {app!r}: {', '.join(k[1] for k in matches)}"
+    )
+
+
+class Executor:
+    def __init__(self, connection: Connection, graph: MigrationGraph, report: Report | None = None) -> None:
+        self.connection = connection
+        self.graph = graph
+        self.recorder = Recorder(connection)
+        self.report = report or (lambda _line: None)
+        self.dialect = connection.dialect
+        self._session: Any = None
+
+    async def _lock(self) -> None:
+        sql = self.dialect.advisory_lock_sql(LOCK_KEY)
+        if sql is not None:
+            # Blocks until another process's migrate run releases the lock.
+            await self.connection.pool.execute(sql)
+            self._session = await self._session_id()
+
+    async def _session_id(self) -> Any:
+        sql = self.dialect.session_id_sql()
+        if sql is None:
+            return None
+        row = await self.connection.pool.fetch_one(sql)
+        return None if row is None else row[0]
+
+    async def _check_lock(self) -> None:
+        """The lock belongs to the session: if the pool replaced the connection (a dropped
+        connection), it is gone, and carrying on could race another migrate run."""
+        if self._session is not None and await self._session_id() != self._session:
+            raise MigrationError(
+                "the connection holding the migration lock was lost (the server closed it); "
+                "nothing more was applied. Run migrate again"
+            )
+
+    async def _unlock(self) -> None:
+        sql = self.dialect.advisory_unlock_sql(LOCK_KEY)
+        if sql is not None:
+            await self.connection.pool.execute(sql)
+
+    async def migrate(
+        self,
+        app: str | None = None,
+        target: str | None = None,
+        fake: bool = False,
+        apps: list[str] | None = None,
+    ) -> Plan:
+        self.graph.validate()
+        await self._lock()
+        try:
+            await self.recorder.ensure_table()
+            applied = await self.recorder.applied()
+            check_checksums(self.graph, applied)
+            # The graph as this database sees it (squashed migrations against what ran).
+            self.graph = self.graph.with_applied(set(applied))
+            for key in sorted(self.graph.implied - set(applied)):
+                squashed = self.graph.nodes[key]
+                await self.recorder.record(squashed)
+                applied[key] = squashed.checksum
+                self.report(f"{squashed.label} recorded: every migration it replaces was applied")
+            plan = make_plan(self.graph, set(applied), app, target, apps)
+            if not plan:
+                self.report("No migrations to apply." if target is None else "Nothing to do.")
+                return plan
+            if not plan.forwards:
+                for m in plan.migrations:
+                    for op in m.operations:
+                        if not op.reversible:
+                            raise IrreversibleError(
+                                f"migration {m.label} cannot be reverted: "
+                                f"{op.describe()} has no backward step"
+                            )
+            await self._run(plan, fake)
+            return plan
+        finally:
+            await self._unlock()
+
+    async def _run(self, plan: Plan, fake: bool) -> None:
+        per_migration = not self._whole_plan_transaction()
+        pool = self.connection.pool
+        batch: list[Migration] = []
+
+        async def flush() -> None:
+            if not batch:
+                return
+            await self._check_lock()
+            async with pool.transaction():
+                for m in batch:
+                    await self._apply(m, plan.forwards, fake)
+            batch.clear()
+
+        for m in plan.migrations:
+            if not m.runs_in_transaction or not self.dialect.transactional_ddl:
+                await flush()
+                await self._check_lock()
+                await self._apply(m, plan.forwards, fake)
+            elif per_migration:
+                await self._check_lock()
+                async with pool.transaction():
+                    await self._apply(m, plan.forwards, fake)
+            else:
+                batch.append(m)
+        await flush()
+
+    def _whole_plan_transaction(self) -> bool:
+        # SQLite commits per migration (documented); servers with transactional DDL roll the
+        # whole run back.
+        return self.dialect.alter_column_in_place and self.dialect.transactional_ddl
+
+    async def _apply(self, m: Migration, forwards: bool, fake: bool) -> None:
+        unlocked = self.dialect.advisory_lock_sql(LOCK_KEY) is None
+        # No lock on this backend: another process may have applied it since the plan was made
+        # (read again inside this migration's transaction).
+        if forwards and unlocked and m.key in await self.recorder.applied():
+            self.report(f"{m.label} was applied by another process meanwhile")
+            return
+        self.report(f"{'Applying' if forwards else 'Reverting'} {m.label}...")
+        if not fake:
+            editor = SchemaEditor(self.dialect, self.connection)
+            await run_operations(self.graph, m, editor, forwards)
+        if forwards:
+            await self.recorder.record(m)
+        else:
+            await self.recorder.unrecord(m)
+        self.report(f"  {'applied' if forwards else 'reverted'} {m.label}")
+
+
+async def run_operations(graph: MigrationGraph, m: Migration, editor: SchemaEditor, forwards: bool) -> None:
+    """Run ``m``'s operations forward, or backward in reverse order, with the states around each."""
+    state = graph.state_before(m.key)
+    states: list[tuple[ProjectState, ProjectState]] = []
+    for op in m.operations:
+        before = state.clone()
+        op.state_forwards(m.app, state)
+        states.append((before, state.clone()))
+    pairs = list(zip(m.operations, states, strict=True))
+    if not forwards:
+        pairs.reverse()
+    for op, (before, after) in pairs:
+        try:
+            if forwards:
+                await op.forwards(m.app, editor, before, after)
+            else:
+                await op.backwards(m.app, editor, before, after)
+        except MigrationError:
+            raise
+        except Exception as exc:
+            # The database error as raised (IntegrityError...), with where it happened.
+            exc.add_note(f"while {'applying' if forwards else 'reverting'} {m.label}: {op.describe()}")
+            raise
+
+
+async def sql_for(graph: MigrationGraph, m: Migration, dialect: Any, forwards: bool = True) -> list[str]:
+    """The statements ``m`` runs (``sqlmigrate``), without a database."""
+    editor = SchemaEditor(dialect, None)
+    await run_operations(graph, m, editor, forwards)
+    return editor.collected

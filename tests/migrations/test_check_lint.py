@@ -1,0 +1,310 @@
+"""``check`` (models vs migrations, live schema vs migrations), the lint, the concurrent-migrate
+lock, renames asked interactively, and the console entry points."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from yara_orm.migrations import Autodetector, state_from_models
+from yara_orm.migrations.project import Project, load_config
+
+from .conftest import Proj, generated_schema
+from .test_operations import write
+
+V1 = """
+class Book(Model):
+    title = fields.CharField(max_length=100, index=True)
+    pages = fields.IntField(null=True)
+"""
+
+
+def test_check_detects_unmigrated_model_changes_and_schema_drift(proj: Proj) -> None:
+    p = proj
+    p.models(V1)
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    out = p.ok("check")
+    assert "Models and migrations agree" in out and "schema matches" in out
+
+    p.sql("ALTER TABLE book ADD COLUMN sneaky INTEGER")
+    code, out = p.cli("check")
+    assert code == 1 and "book.sneaky" in out
+    p.sql("ALTER TABLE book DROP COLUMN sneaky", "DROP INDEX idx_book_title")
+    code, out = p.cli("check")
+    assert code == 1 and "indexes" in out and "title" in out
+    p.sql('CREATE INDEX "idx_book_title" ON "book" ("title")')
+    assert p.cli("check")[0] == 0
+
+    p.models(V1.replace("max_length=100", "max_length=200"))
+    code, out = p.cli("check")
+    assert code == 1 and "Alter field title on Book" in out and "makemigrations" in out
+    assert p.cli("makemigrations", "--check")[0] == 1
+    assert p.migration_files() and len(p.migration_files()) == 1  # --check writes nothing
+
+
+V2_UNSAFE = """
+class Book(Model):
+    title = fields.CharField(max_length=100, index=True)
+    pages = fields.BigIntField(null=True)
+    isbn = fields.CharField(max_length=13)
+
+    class Meta:
+        indexes = (Index("title", "pages"),)
+"""
+
+
+def test_lint_warns_about_locking_and_unsafe_operations_with_the_alternative(pg_proj: Proj) -> None:
+    p = pg_proj
+    p.models(V1)
+    p.ok("makemigrations", "--noinput")
+    p.models(V2_UNSAFE)
+    out = p.ok("makemigrations", "--noinput")
+    for rule in ("add-not-null", "rewrite", "index-lock"):
+        assert f"[{rule}]" in out, out
+    assert "concurrently=True" in out
+    second = p.migration_files()[-1].stem
+    write(
+        p,
+        "0003_drop",
+        f'dependencies = [("shop", "{second}")]\noperations = [ops.RemoveField("Book", "isbn")]\n',
+    )
+    out = p.ok("lint")
+    assert "[drop-in-use]" in out and "deploy that first" in out
+    assert p.cli("lint", "--strict")[0] == 1
+    # The initial migration creates its tables: nothing to warn about there.
+    assert "0001_initial" not in out
+
+
+CONCURRENT = """
+dependencies = [("shop", "0001_initial")]
+operations = [ops.AddIndex("Book", Index("title", "pages", name="book_title_pages"), concurrently=True)]
+"""
+
+
+def test_concurrent_index_runs_outside_a_transaction_and_passes_the_lint(pg_proj: Proj) -> None:
+    p = pg_proj
+    p.models(V1)
+    p.ok("makemigrations", "--noinput")
+    write(p, "0002_concurrent", CONCURRENT)
+    out = p.ok("sqlmigrate", "shop", "0002")
+    assert "CREATE INDEX CONCURRENTLY" in out and "BEGIN" not in out
+    assert "index-lock" not in p.ok("lint")
+    p.ok("migrate", "shop", "0001")
+    p.sql("INSERT INTO book (title) VALUES ('a')")
+    p.ok("migrate")
+    assert (("title", "pages"), False) in p.schema()["book"]["indexes"]
+    p.ok("migrate", "shop", "0001")
+    assert (("title", "pages"), False) not in p.schema()["book"]["indexes"]
+
+
+SLOW = """
+dependencies = [("shop", "0001_initial")]
+operations = [ops.RunSQL("DO $$ BEGIN PERFORM pg_sleep(1.5); END $$", backward=[])]
+"""
+
+
+def test_concurrent_migrate_processes_apply_each_migration_once(pg_proj: Proj) -> None:
+    p = pg_proj
+    p.models(V1)
+    p.ok("makemigrations", "--noinput")
+    write(p, "0002_slow", SLOW)
+    env = {**os.environ, "YARA_CONFIG": f"{p.config_module}:CONFIG"}
+    cmd = [sys.executable, "-m", "yara_orm", "migrations", "--dir", str(p.migrations_dir), "migrate"]
+    procs = [
+        subprocess.Popen(
+            cmd, cwd=p.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(3)
+    ]
+    outputs = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=60)
+        outputs.append(out)
+        assert proc.returncode == 0, out
+    appliers = [o for o in outputs if "Applying shop.0001_initial" in o]
+    assert len(appliers) == 1, outputs
+    assert "Applying shop.0002_slow" in appliers[0]
+    assert sum("No migrations to apply" in o for o in outputs) == 2, outputs
+    assert p.sql("SELECT name FROM yara_migrations ORDER BY id") == [("0001_initial",), ("0002_slow",)]
+
+
+def test_the_yara_console_script_and_module_entry_point(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(V1)
+    env = {**os.environ, "YARA_CONFIG": f"{p.config_module}:CONFIG"}
+    args = ["migrations", "--dir", str(p.migrations_dir), "makemigrations", "--noinput"]
+    yara = os.path.join(os.path.dirname(sys.executable), "yara")
+    done = subprocess.run([yara, *args], cwd=p.root, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "0001_initial" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "yara_orm", "migrations", "--dir", str(p.migrations_dir), "showmigrations"],
+        cwd=p.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "[ ] 0001_initial" in done.stdout
+    # The options may follow the command too.
+    no_env = {k: v for k, v in os.environ.items() if k != "YARA_CONFIG"}
+    late = ["showmigrations", "--config", f"{p.config_module}:CONFIG", "--dir", str(p.migrations_dir)]
+    done = subprocess.run(
+        [sys.executable, "-m", "yara_orm", "migrations", *late],
+        cwd=p.root,
+        env=no_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "[ ] 0001_initial" in done.stdout, done.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "yara_orm", "migrations", "migrate"],
+        cwd=p.root,
+        env={k: v for k, v in os.environ.items() if k != "YARA_CONFIG"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "--config" in bad.stderr
+
+
+def test_renames_are_asked_when_not_given(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(V1)
+    p.ok("makemigrations", "--noinput")
+    p.models(V1.replace("title", "name"))
+    project = Project(load_config(f"{p.config_module}:CONFIG"), directory=p.migrations_dir)
+    before = project.graph().state()
+    after = state_from_models(project.models)
+    asked: list[str] = []
+
+    def yes(question: str) -> bool:
+        asked.append(question)
+        return True
+
+    ops = Autodetector(before, after, ask=yes).changes(["shop"]).operations["shop"]
+    assert asked == ["Was shop.Book.title renamed to name? [y/N] "]
+    assert [o.describe() for o in ops] == ["Rename field title on Book to name"]
+    ops = Autodetector(before, after, ask=lambda q: False).changes(["shop"]).operations["shop"]
+    assert sorted(o.describe() for o in ops) == ["Add field name to Book", "Remove field title from Book"]
+
+
+def test_losing_the_lock_connection_stops_the_run(pg_proj: Proj) -> None:
+    """The pool replaces a connection the server closed; the session lock went with it, so the
+    executor must notice before applying anything else."""
+    import asyncio
+    import contextlib
+
+    import pytest
+
+    from yara_orm import connect
+    from yara_orm.exceptions import DBConnectionError, MigrationError
+    from yara_orm.migrations.executor import Executor, open_connection
+
+    p = pg_proj
+    p.models(V1)
+    p.ok("makemigrations", "--noinput")
+    project = Project(load_config(f"{p.config_module}:CONFIG"), directory=p.migrations_dir)
+
+    async def go() -> None:
+        conn = await open_connection(p.url)
+        admin = await connect(p.url, max_size=1)
+        try:
+            executor = Executor(conn, project.graph())
+            killed = False
+
+            async def kill_after_lock() -> None:
+                nonlocal killed
+                row = await conn.pool.fetch_one("SELECT pg_backend_pid()")
+                assert row is not None
+                await admin.fetch(f"SELECT pg_terminate_backend({row[0]})")
+                killed = True
+                # The first use after the kill fails; the pool then connects afresh (no lock).
+                await asyncio.sleep(0.2)
+                with contextlib.suppress(DBConnectionError):
+                    await conn.pool.fetch("SELECT 1")
+
+            original = executor.recorder.ensure_table
+
+            async def ensure_then_kill() -> None:
+                await original()
+                await kill_after_lock()
+
+            executor.recorder.ensure_table = ensure_then_kill  # type: ignore[method-assign]
+            with pytest.raises(MigrationError, match="lock was lost"):
+                await executor.migrate()
+            assert killed
+        finally:
+            await admin.close()
+            await conn.pool.close()
+
+    asyncio.run(go())
+    assert "book" not in p.schema()
+
+
+RISKY = """
+dependencies = [("shop", "0001_initial")]
+operations = [
+    ops.AlterField("Book", "pages", fields.IntField(unique=True)),
+    ops.RenameField("Book", "title", "name"),
+    ops.RunSQL("UPDATE book SET pages = 1"),
+]
+"""
+
+
+def test_lint_rules_for_not_null_unique_rename_and_irreversible_steps(pg_proj: Proj) -> None:
+    p = pg_proj
+    p.models(V1)
+    p.ok("makemigrations", "--noinput")
+    write(p, "0002_risky", RISKY)
+    out = p.ok("lint")
+    for rule in ("set-not-null", "unique-lock", "rename", "irreversible"):
+        assert f"shop.0002_risky: [{rule}]" in out, out
+    assert "VALIDATE CONSTRAINT" in out and "backward=" in out
+
+
+def test_adopting_an_existing_database_with_fake(proj: Proj) -> None:
+    """A database made by generate_schemas (or aerich): write the initial migration, record it
+    without running it, and check confirms the schema is what the migration describes."""
+    p = proj
+    module = p.models(V1)
+    generated_schema(p.url, module)
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate", "--fake")
+    assert p.sql("SELECT name FROM yara_migrations") == [("0001_initial",)]
+    out = p.ok("check")
+    assert "schema matches" in out
+
+
+CUSTOM = """
+from yara_orm.fields import CharField
+
+
+class Slug(CharField):
+    type_key = "varchar"
+
+    def __init__(self, separator: str = "-", **kwargs):
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+        self.separator = separator
+
+    def migration_kwargs(self):
+        return {"separator": self.separator}
+
+
+class Page(Model):
+    slug = Slug(separator="_", unique=True)
+"""
+
+
+def test_custom_fields_are_written_by_import_path_with_their_options(proj: Proj) -> None:
+    p = proj
+    module = p.models(CUSTOM)
+    out = p.ok("makemigrations", "--noinput", "--dry-run")
+    assert f'{module}.Slug(max_length=40, unique=True, separator="_")' in out
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    assert "Models and migrations agree" in p.ok("check")

@@ -1,0 +1,266 @@
+"""Bad migration graphs, edited migrations, half-failed runs and the SQLite table rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+
+from yara_orm import connect
+
+from .conftest import Proj
+from .test_operations import write
+
+MODELS = """
+class Person(Model):
+    name = fields.CharField(max_length=30)
+"""
+
+INITIAL = """
+dependencies = []
+operations = [
+    ops.CreateModel("Person", fields=[
+        ("id", fields.IntField(primary_key=True)),
+        ("name", fields.CharField(max_length=30)),
+    ]),
+]
+"""
+
+
+def test_missing_dependency_is_a_clear_error(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL.replace("dependencies = []", 'dependencies = [("shop", "0000_gone")]'))
+    code, out = p.cli("migrate")
+    assert code == 2
+    assert "depends on shop.0000_gone, which does not exist" in out and "Restore" in out
+
+
+def test_dependency_cycle_is_a_clear_error(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL.replace("dependencies = []", 'dependencies = [("shop", "0002_next")]'))
+    write(p, "0002_next", 'dependencies = [("shop", "0001_initial")]\noperations = []\n')
+    code, out = p.cli("migrate")
+    assert code == 2 and "cycle" in out and "shop.0001_initial" in out
+
+
+def test_two_leaves_are_refused_until_merged(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    branch = 'dependencies = [("shop", "0001_initial")]\noperations = [ops.RunSQL("SELECT 1", backward=[])]\n'
+    write(p, "0002_left", branch)
+    write(p, "0002_right", branch)
+    code, out = p.cli("migrate")
+    assert code == 2 and "divergent" in out and "makemigrations --merge shop" in out
+    p.ok("makemigrations", "--merge", "shop")
+    p.ok("migrate")
+    names = [r[0] for r in p.sql("SELECT name FROM yara_migrations ORDER BY id")]
+    assert names[0] == "0001_initial" and set(names[1:3]) == {"0002_left", "0002_right"}
+    assert names[3].startswith("0003_merge")
+
+
+def test_an_applied_migration_edited_afterwards_is_refused(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    p.ok("migrate")
+    path = p.migration_files()[0]
+    # Reformatting or commenting an applied migration is not an edit...
+    commented = path.read_text().replace("operations = [", "operations = [  # the schema")
+    path.write_text("# reviewed\n" + commented)
+    p.ok("migrate")
+    # ...changing what it does is.
+    path.write_text(path.read_text().replace("max_length=30", "max_length=40"))
+    code, out = p.cli("migrate")
+    assert code == 2 and "edited after it was applied" in out and "new migration" in out
+    code, out = p.cli("check", "--no-db")
+    assert code == 1  # the models (30) no longer agree with the edited migration (40)
+
+
+FAILING = """
+dependencies = [("shop", "0001_initial")]
+operations = [
+    ops.CreateModel("Pet", fields=[("id", fields.IntField(primary_key=True))]),
+    ops.RunSQL("INSERT INTO no_such_table VALUES (1)", backward=[]),
+]
+"""
+
+
+def test_half_failed_migration_on_postgres_leaves_the_database_as_it_was(pg_proj: Proj) -> None:
+    p = pg_proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    write(p, "0002_broken", FAILING)
+    code, out = p.cli("migrate")
+    assert code == 2 and "no_such_table" in out and "shop.0002_broken" in out
+    # The whole run was one transaction: not even 0001 is left.
+    assert set(p.schema()) == set()
+    assert p.sql("SELECT COUNT(*) FROM yara_migrations") == [(0,)]
+
+
+def test_half_failed_migration_on_sqlite_keeps_the_completed_ones(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    write(p, "0002_broken", FAILING)
+    code, out = p.cli("migrate")
+    assert code == 2 and "no_such_table" in out
+    # Each migration commits on its own: 0001 stays applied, nothing of 0002 is left.
+    assert set(p.schema()) == {"person"}
+    assert p.sql("SELECT name FROM yara_migrations") == [("0001_initial",)]
+
+
+def test_irreversible_migration_is_refused_before_anything_runs(proj: Proj) -> None:
+    p = proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    write(p, "0002_raw", 'dependencies = [("shop", "0001_initial")]\noperations = [ops.RunSQL("SELECT 1")]\n')
+    p.ok("migrate")
+    code, out = p.cli("migrate", "shop", "zero")
+    assert code == 2 and "cannot be reverted" in out
+    assert p.sql("SELECT COUNT(*) FROM yara_migrations") == [(2,)]
+
+
+# -- the SQLite rebuild --------------------------------------------------------------------------
+
+PARENT_CHILD = """
+dependencies = []
+operations = [
+    ops.CreateModel("Parent", fields=[
+        ("id", fields.IntField(primary_key=True)),
+        ("name", fields.CharField(max_length=10)),
+    ]),
+    ops.CreateModel("Child", fields=[
+        ("id", fields.IntField(primary_key=True)),
+        ("label", fields.CharField(max_length=10)),
+        ("parent", fields.ForeignKeyField("shop.Parent", related_name="children")),
+    ]),
+]
+"""
+
+ALTER_PARENT = """
+dependencies = [("shop", "0001_initial")]
+operations = [
+    ops.AlterField("Parent", "name", fields.CharField(max_length=50, null=True, index=True)),
+]
+"""
+
+ALTER_CHILD = """
+dependencies = [("shop", "0002_parent")]
+operations = [
+    ops.AlterField("Child", "label", fields.CharField(max_length=50)),
+]
+"""
+
+
+def test_sqlite_rebuild_keeps_rows_and_foreign_keys(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models("class Parent(Model):\n    name = fields.CharField(max_length=50, null=True, index=True)\n")
+    write(p, "0001_initial", PARENT_CHILD)
+    write(p, "0002_parent", ALTER_PARENT)
+    p.ok("migrate", "shop", "0001")
+    p.sql(
+        "INSERT INTO parent (name) VALUES ('a'), ('b')",
+        "INSERT INTO child (label, parent_id) VALUES ('x', 1), ('y', 2), ('z', 2)",
+    )
+    out = p.ok("sqlmigrate", "shop", "0002")
+    assert "__yara_new_parent" in out and "PRAGMA foreign_key_check" in out
+    p.ok("migrate")
+    schema = p.schema()
+    assert schema["parent"]["columns"]["name"] == ("VARCHAR(50)", False, None)
+    assert (("name",), False) in schema["parent"]["indexes"]
+    # The child's key still points at the (new) parent table and the rows still join.
+    assert schema["child"]["foreign_keys"] == [("parent_id", "parent", "id", "CASCADE")]
+    rows = p.sql("SELECT c.label, p.name FROM child c JOIN parent p ON p.id = c.parent_id ORDER BY c.id")
+    assert rows == [("x", "a"), ("y", "b"), ("z", "b")]
+    assert p.sql("PRAGMA foreign_key_check") == []
+    # The copy kept ids, so new rows continue after them.
+    p.sql("INSERT INTO parent (name) VALUES (NULL)")
+    assert p.sql("SELECT MAX(id) FROM parent") == [(3,)]
+
+
+def test_sqlite_rebuild_refuses_dangling_foreign_keys_and_rolls_back(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models("class Parent(Model):\n    name = fields.CharField(max_length=50, null=True, index=True)\n")
+    write(p, "0001_initial", PARENT_CHILD)
+    write(p, "0002_parent", ALTER_PARENT)
+    write(p, "0003_child", ALTER_CHILD)
+    p.ok("migrate", "shop", "0002")
+
+    async def dangling() -> None:
+        pool = await connect(p.url, foreign_keys=False)
+        try:
+            await pool.execute("INSERT INTO child (label, parent_id) VALUES ('orphan', 999)")
+        finally:
+            await pool.close()
+
+    asyncio.run(dangling())
+    code, out = p.cli("migrate")
+    assert code == 2 and "foreign key points nowhere" in out and "rolled back" in out
+    assert p.schema()["child"]["columns"]["label"][0] == "VARCHAR(10)"
+    assert p.sql("SELECT label FROM child WHERE parent_id = 999") == [("orphan",)]
+    assert [r[0] for r in p.sql("SELECT name FROM yara_migrations ORDER BY id")] == [
+        "0001_initial",
+        "0002_parent",
+    ]
+
+
+NOT_NULL = """
+dependencies = [("shop", "0001_initial")]
+operations = [ops.AddField("Person", "age", fields.IntField())]
+"""
+
+
+def test_not_null_column_without_default_on_a_table_with_rows_fails_cleanly(proj: Proj) -> None:
+    p = proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    write(p, "0002_age", NOT_NULL)
+    p.ok("migrate", "shop", "0001")
+    p.sql("INSERT INTO person (name) VALUES ('x')")
+    code, out = p.cli("migrate")
+    assert code == 2
+    assert ("needs a default" in out) if p.backend == "sqlite" else ("null values" in out), out
+    assert "age" not in p.schema()["person"]["columns"]
+    assert p.sql("SELECT name FROM person") == [("x",)]
+    assert p.sql("SELECT name FROM yara_migrations") == [("0001_initial",)]
+
+
+def test_sqlite_index_only_change_needs_no_rebuild(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models("class Parent(Model):\n    name = fields.CharField(max_length=10)\n")
+    p.ok("makemigrations", "--noinput")
+    p.models("class Parent(Model):\n    name = fields.CharField(max_length=10, index=True)\n")
+    p.ok("makemigrations", "--noinput")
+    second = p.migration_files()[-1].stem
+    sql = p.ok("sqlmigrate", "shop", second)
+    assert "__yara_new" not in sql and 'CREATE INDEX "idx_parent_name"' in sql
+    p.ok("migrate")
+    assert (("name",), False) in p.schema()["parent"]["indexes"]
+    p.ok("migrate", "shop", "0001")
+    assert p.schema()["parent"]["indexes"] == []
+
+
+TO_INT = """
+dependencies = [("shop", "0001_initial")]
+operations = [ops.AlterField("Person", "name", fields.IntField())]
+"""
+
+
+def test_type_change_converts_rows_or_fails_leaving_them(proj: Proj) -> None:
+    p = proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    write(p, "0002_int", TO_INT)
+    p.ok("migrate", "shop", "0001")
+    p.sql("INSERT INTO person (name) VALUES ('42')")
+    p.ok("migrate")
+    assert p.sql("SELECT name FROM person") == [(42,)]
+    p.ok("migrate", "shop", "0001")
+    assert p.sql("SELECT name FROM person") == [("42",)]
+    if p.backend == "postgres":
+        # A value the new type cannot hold: the server refuses, the migration rolls back.
+        p.sql("INSERT INTO person (name) VALUES ('abc')")
+        code, out = p.cli("migrate")
+        assert code == 2 and "abc" in out and "shop.0002_int" in out
+        assert p.sql("SELECT name FROM person ORDER BY id") == [("42",), ("abc",)]
