@@ -57,16 +57,28 @@ class Autodetector:
         self.after = after
         self.renames = dict(renames or {})
         self.ask = ask
+        # The ``renames`` entries that matched a removed model or field and its new name.
+        self.used: set[str] = set()
 
-    def _is_rename(self, old_label: str, new_name: str, question: str) -> bool:
-        explicit = self.renames.get(old_label)
-        if explicit is not None:
-            return explicit.rpartition(".")[2] == new_name
-        short = old_label.split(".", 1)[1] if old_label.count(".") >= 1 else old_label
-        explicit = self.renames.get(short)
-        if explicit is not None:
-            return explicit.rpartition(".")[2] == new_name
+    def _explicit(self, keys: list[str]) -> bool:
+        return any(key in self.renames for key in keys)
+
+    def _is_rename(self, keys: list[str], new_name: str, question: str) -> bool:
+        """Whether ``keys`` (``app.Model[.field]`` and the forms a user may type for it) were
+        renamed to ``new_name``: as ``renames`` says, else as the questioner answers."""
+        for key in keys:
+            explicit = self.renames.get(key)
+            if explicit is not None:
+                if explicit.rpartition(".")[2] != new_name:
+                    return False
+                self.used.add(key)
+                return True
         return self.ask(question) if self.ask is not None else False
+
+    def unused_renames(self) -> list[str]:
+        """``renames`` entries that renamed nothing (a typo, or a rename already migrated):
+        the caller must not silently turn them into a drop plus an add."""
+        return [f"{old}:{new}" for old, new in self.renames.items() if old not in self.used]
 
     def changes(self, apps: list[str]) -> Changes:
         out = Changes()
@@ -88,17 +100,18 @@ class Autodetector:
         before = {ms.name: ms for ms in self.before.app_models(app)}
         after = {ms.name: ms for ms in self.after.app_models(app)}
         renames: list[ops.Operation] = []
+        renamed_from: dict[str, str] = {}
         # -- model renames -------------------------------------------------------------------
         removed = [n for n in before if n not in after]
         added = [n for n in after if n not in before]
         for old_name in list(removed):
             for new_name in list(added):
                 alike = _fields_signature(before[old_name]) == _fields_signature(after[new_name])
-                explicit = f"{app}.{old_name}" in self.renames or old_name in self.renames
-                if not (alike or explicit):
+                keys = [f"{app}.{old_name}", old_name]
+                if not (alike or self._explicit(keys)):
                     continue
                 if self._is_rename(
-                    f"{app}.{old_name}",
+                    keys,
                     new_name,
                     f"Was the model {app}.{old_name} renamed to {new_name}? [y/N] ",
                 ):
@@ -106,6 +119,7 @@ class Autodetector:
                     rename = ops.RenameModel(old_name, new_name, table=table)
                     rename.state_forwards(app, self.before)
                     renames.append(rename)
+                    renamed_from[new_name] = old_name
                     removed.remove(old_name)
                     added.remove(new_name)
                     break
@@ -152,11 +166,12 @@ class Autodetector:
                 for c in list(came):
                     decl_old, decl_new = old.fields[g], new.fields[c]
                     alike = _column_agnostic(decl_old, g) == _column_agnostic(decl_new, c)
-                    label = f"{app}.{name}.{g}"
-                    explicit = label in self.renames or f"{name}.{g}" in self.renames
-                    if not (alike or explicit):
+                    keys = [f"{app}.{name}.{g}", f"{name}.{g}"]
+                    if name in renamed_from:  # the model was renamed too: its old name works
+                        keys += [f"{app}.{renamed_from[name]}.{g}", f"{renamed_from[name]}.{g}"]
+                    if not (alike or self._explicit(keys)):
                         continue
-                    if self._is_rename(label, c, f"Was {app}.{name}.{g} renamed to {c}? [y/N] "):
+                    if self._is_rename(keys, c, f"Was {app}.{name}.{g} renamed to {c}? [y/N] "):
                         field_rename = ops.RenameField(name, g, c)
                         field_rename.state_forwards(app, self.before)
                         field_renames.append(field_rename)

@@ -76,6 +76,13 @@ def cmd_makemigrations(project: Project, args: argparse.Namespace) -> int:
         graph.state(), project.models_state(), _parse_renames(args.rename), _ask if interactive else None
     )
     changes = detector.changes(apps)
+    unused = detector.unused_renames()
+    if unused:
+        raise MigrationError(
+            f"--rename {', '.join(unused)} matched nothing: no model or field of that name was removed "
+            f"with a new one of that name added (in {', '.join(apps)}). Check the spelling "
+            "(Model:NewModel or Model.field:new_field, names as in the code); nothing was written"
+        )
     if not changes:
         _out("No changes detected.")
         return 0
