@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import datetime as dt
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -410,11 +411,15 @@ def run(argv: Sequence[str]) -> int:
         for note in getattr(exc, "__notes__", ()):
             _err(f"  ({note})")
         return 2
+    except BrokenPipeError:
+        raise  # the reader of our output went away (``| head``): the console script handles it
     except Exception as exc:
-        # A database error from a migration: show it with where it happened, exit 2.
+        # An error from a migration (a database error, a bug in a RunPython function) carries
+        # a note saying where it happened. Anything else (a models module that does not import)
+        # gets its traceback. Either way exit 2: exit 1 means "check found differences" to CI.
         notes = getattr(exc, "__notes__", ())
         if not notes:
-            raise
+            traceback.print_exc()
         _err(f"error: {type(exc).__name__}: {exc}")
         for note in notes:
             _err(f"  ({note})")

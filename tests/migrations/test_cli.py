@@ -1,0 +1,54 @@
+"""Exit codes CI can rely on: 0 fine, 1 ``check`` found something, 2 an error of any kind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from .conftest import Proj
+
+BOOK = "class Book(Model):\n    title = fields.CharField(max_length=100)\n"
+
+
+def test_a_models_module_that_does_not_import_exits_2_not_1(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(BOOK)
+    p.ok("makemigrations", "--noinput")
+    p.models("class Book(Model):\n    title = fields.CharField(max_length=100\n")
+    # Exit 1 would read as "check found differences"; a broken project is an error.
+    code, out = p.cli("check", "--no-db")
+    assert code == 2 and "SyntaxError" in out and "error: " in out
+    p.models("class Book(Model):\n    title = fields.CharField(max_lenght=100)\n")
+    code, out = p.cli("makemigrations")
+    assert code == 2 and "max_lenght" in out
+
+
+def test_check_exit_codes(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(BOOK)
+    assert p.cli("check", "--no-db")[0] == 1  # no migration yet
+    p.ok("makemigrations", "--noinput")
+    assert p.cli("check", "--no-db")[0] == 0
+    p.ok("migrate")
+    assert p.cli("check")[0] == 0
+    p.sql("CREATE TABLE stray (id INTEGER)")
+    assert p.cli("check")[0] == 1
+    p.apps["shop"] = ["no_such_module"]
+    p._write_config()
+    assert p.cli("check")[0] == 2
+
+
+def test_output_piped_into_a_reader_that_stops_is_not_a_crash(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(BOOK)
+    p.ok("makemigrations", "--noinput")
+    env = {**os.environ, "YARA_CONFIG": f"{p.config_module}:CONFIG"}
+    yara = os.path.join(os.path.dirname(sys.executable), "yara")
+    cmd = [yara, "migrations", "--dir", str(p.migrations_dir), "sqlmigrate", "shop", "0001"]
+    proc = subprocess.Popen(cmd, cwd=p.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head -0`: the reader is gone before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
