@@ -157,10 +157,16 @@ def pg_proj(request: pytest.FixtureRequest, tmp_path: Path) -> Proj:
 
 def generated_schema(url: str, module: str) -> Schema:
     """What ``generate_schemas`` makes of ``module``'s models on a fresh database, introspected."""
+    return generated_schema_of(url, {"shop": [module]})
+
+
+def generated_schema_of(url: str, apps: dict[str, list[str]]) -> Schema:
+    """What ``generate_schemas`` makes of several apps' models on a fresh database."""
     from yara_orm import YaraOrm
 
     async def go() -> Schema:
-        await YaraOrm.init({"connections": {"default": url}, "apps": {"shop": {"models": [module]}}})
+        config = {app: {"models": modules} for app, modules in apps.items()}
+        await YaraOrm.init({"connections": {"default": url}, "apps": config})
         try:
             await YaraOrm.generate_schemas()
         finally:

@@ -22,13 +22,24 @@ Ask = Callable[[str], bool]
 
 @dataclass
 class Changes:
-    """New operations per app and the migrations each must depend on (other apps')."""
+    """New operations per app and the other apps whose new migration each must depend on.
+
+    ``order`` is the order to write the apps' migrations in (an app after the apps whose new
+    models it refers to). When two apps' new models refer to each other, one of them gets a
+    second migration, ``later``: the relation fields pointing into the app written after it,
+    added once that app's migration exists (``later_dependencies`` names those apps)."""
 
     operations: dict[str, list[ops.Operation]] = field(default_factory=dict)
     dependencies: dict[str, set[str]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    later: dict[str, list[ops.Operation]] = field(default_factory=dict)
+    later_dependencies: dict[str, set[str]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return any(self.operations.values())
+        return any(self.operations.values()) or any(self.later.values())
+
+    def all_operations(self, app: str) -> list[ops.Operation]:
+        return [*self.operations.get(app, ()), *self.later.get(app, ())]
 
 
 def _label(decl: RelationField[Any], app: str) -> str:
@@ -82,21 +93,28 @@ class Autodetector:
 
     def changes(self, apps: list[str]) -> Changes:
         out = Changes()
-        for app in apps:
-            operations = self._app_changes(app)
-            if operations:
-                out.operations[app] = operations
-                deps: set[str] = set()
-                for op in operations:
-                    for decl in _op_decls(op):
-                        if isinstance(decl, RelationField):
-                            target = _label(decl, app).split(".", 1)[0]
-                            if target != app:
-                                deps.add(target)
-                out.dependencies[app] = deps
+        new_labels = {ms.label for ms in self.after} - {ms.label for ms in self.before}
+        # Models another app may refer to in its first migration: those that exist already, of
+        # apps not being processed, and of apps processed before it.
+        available = {ms.label for ms in self.before} | {ms.label for ms in self.after if ms.app not in apps}
+        for app in _app_order(apps, self.after, new_labels):
+            now: list[ops.Operation] = []
+            later: list[ops.Operation] = []
+            for op in self._app_changes(app, available):
+                waits = any(t.split(".", 1)[0] != app and t not in available for t in _op_targets(op, app))
+                (later if waits else now).append(op)
+            out.order.append(app)
+            if now:
+                out.operations[app] = now
+                out.dependencies[app] = _other_apps(now, app)
+            if later:
+                out.later[app] = later
+                out.later_dependencies[app] = _other_apps(later, app)
+            for ms in self.after.app_models(app):
+                available.add(ms.label)
         return out
 
-    def _app_changes(self, app: str) -> list[ops.Operation]:
+    def _app_changes(self, app: str, available: set[str]) -> list[ops.Operation]:
         before = {ms.name: ms for ms in self.before.app_models(app)}
         after = {ms.name: ms for ms in self.after.app_models(app)}
         renames: list[ops.Operation] = []
@@ -128,8 +146,9 @@ class Autodetector:
         created = _creation_order([after[n] for n in added])
         create_ops: list[ops.Operation] = []
         deferred: list[ops.Operation] = []
+        # Models of other apps that are not available yet wait for a later migration.
         exists = {f"{app}.{n}" for n in before} | {ms.label for ms in self.before if ms.app != app}
-        exists |= {ms.label for ms in self.after if ms.app != app}
+        exists |= {label for label in available if not label.startswith(f"{app}.")}
         for ms in created:
             fields: list[tuple[str, FieldDecl]] = []
             for fname, decl in ms.fields.items():
@@ -237,6 +256,47 @@ def _join_table_changed(old: FieldDecl, new: FieldDecl, name: str) -> bool:
         new_c,
         [kv for kv in new_kw if kv[0] not in ignored],
     )
+
+
+def _op_targets(op: ops.Operation, app: str) -> set[str]:
+    """Labels of the models ``op``'s relation fields point at (target and through model)."""
+    out: set[str] = set()
+    for decl in _op_decls(op):
+        if isinstance(decl, RelationField):
+            out.add(_label(decl, app))
+            through = getattr(decl, "through", None)
+            if isinstance(through, str) and "." in through:
+                out.add(through)
+    return out
+
+
+def _other_apps(operations: list[ops.Operation], app: str) -> set[str]:
+    return {t.split(".", 1)[0] for op in operations for t in _op_targets(op, app)} - {app}
+
+
+def _app_order(apps: list[str], after: ProjectState, new_labels: set[str]) -> list[str]:
+    """``apps`` with each after the apps whose new models it refers to (a cycle is broken in
+    the given order; :meth:`Autodetector.changes` then splits one app's migration in two)."""
+    needs: dict[str, set[str]] = {app: set() for app in apps}
+    for ms in after:
+        if ms.app in needs:
+            refs = {r for r in ms.references() if r in new_labels}
+            needs[ms.app] |= {r.split(".", 1)[0] for r in refs} & set(apps) - {ms.app}
+    out: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(app: str) -> None:
+        if app in out or app in visiting:
+            return
+        visiting.add(app)
+        for dep in sorted(needs[app], key=apps.index):
+            visit(dep)
+        visiting.discard(app)
+        out.append(app)
+
+    for app in apps:
+        visit(app)
+    return out
 
 
 def _op_decls(op: ops.Operation) -> list[FieldDecl]:

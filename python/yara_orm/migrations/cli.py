@@ -18,7 +18,7 @@ from .. import schema
 from ..exceptions import BaseORMException, MigrationError
 from .autodetector import Autodetector, migration_name
 from .executor import Executor, Recorder, check_checksums, find_migration, open_connection, sql_for
-from .graph import MigrationGraph, load_file
+from .graph import Migration, MigrationGraph, load_file
 from .introspect import diff_schemas, introspect, introspector_for
 from .lint import lint_migration
 from .project import ENV_VAR, Project, dialect_for_url, load_config
@@ -88,25 +88,35 @@ def cmd_makemigrations(project: Project, args: argparse.Namespace) -> int:
         _out("No changes detected.")
         return 0
     if args.check:
-        for app, ops in changes.operations.items():
-            _out(f"{app}: {len(ops)} change(s) not in migrations:")
-            for op in ops:
-                _out(f"  - {op.describe()}")
+        for app in changes.order:
+            operations = changes.all_operations(app)
+            if operations:
+                _out(f"{app}: {len(operations)} change(s) not in migrations:")
+                for op in operations:
+                    _out(f"  - {op.describe()}")
         return 1
     written: dict[str, tuple[str, str]] = {}
-    # Apps whose new migration others depend on are written first.
-    order = sorted(changes.operations, key=lambda a: len(changes.dependencies.get(a, ())))
-    for app in order:
-        deps = set()
-        for other in changes.dependencies.get(app, ()):
-            if other in written:
-                deps.add(written[other])
-            else:
-                leaf = graph.leaf(other)
-                if leaf is not None:
-                    deps.add(leaf)
-        key = _write(project, graph, app, changes.operations[app], deps, args.name or None, args.dry_run)
-        written[app] = key
+
+    def dependencies(app: str, others: set[str]) -> set[tuple[str, str]]:
+        # The other app's migration written in this run, else its latest one.
+        out = set()
+        for other in others:
+            key = written.get(other) or graph.leaf(other)
+            if key is not None:
+                out.add(key)
+        return out
+
+    # Apps whose new models others refer to are written first (Changes.order).
+    for app in changes.order:
+        if app in changes.operations:
+            deps = dependencies(app, changes.dependencies.get(app, set()))
+            written[app] = _write(
+                project, graph, app, changes.operations[app], deps, args.name or None, args.dry_run
+            )
+    for app in changes.order:
+        if app in changes.later:
+            deps = dependencies(app, changes.later_dependencies.get(app, set()))
+            written[app] = _write(project, graph, app, changes.later[app], deps, None, args.dry_run)
     return 0
 
 
@@ -135,6 +145,8 @@ def _write(
         _out(f"  - {op.describe()}")
     if dry_run:
         _out(source)
+        # Known to the graph, so a second migration of this app in the same run follows it.
+        graph.nodes[(app, filename)] = Migration(app, filename, deps, list(operations))
         return (app, filename)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source)
@@ -232,9 +244,11 @@ async def _check(project: Project, args: argparse.Namespace) -> int:
     changes = Autodetector(graph.state(), project.models_state()).changes(project.apps)
     if changes:
         problems += 1
-        for app, ops in changes.operations.items():
+        for app in changes.order:
+            if not changes.all_operations(app):
+                continue
             _out(f"{app}: the models have changes that no migration describes:")
-            for op in ops:
+            for op in changes.all_operations(app):
                 _out(f"  - {op.describe()}")
         _out("  -> run `yara migrations makemigrations`")
     else:

@@ -339,6 +339,7 @@ class HistoricalApps:
     def __init__(self, state: ProjectState, connection: Connection | None = None) -> None:
         self.state = state
         self._models: dict[tuple[str, str], type[Model]] = {}
+        _check_references(state)
         # Historical classes must not join the registry YaraOrm.init() reads for live models.
         registered = list(MODEL_REGISTRY)
         try:
@@ -377,6 +378,19 @@ class HistoricalApps:
             if through is not None and getattr(through._meta, "auto_through", False):
                 out[decl.name] = through
         return out
+
+
+def _check_references(state: ProjectState) -> None:
+    """Every relation must point at a model of the state: wiring would otherwise resolve the
+    name against today's model classes and build a historical model on top of them."""
+    labels = {ms.label for ms in state}
+    for ms in state:
+        for ref in sorted(ms.references()):
+            if ref not in labels:
+                raise MigrationError(
+                    f"{ms.label} refers to {ref}, which no migration creates before this point. Add "
+                    f"the migration that creates {ref} to this migration's `dependencies`"
+                )
 
 
 def _render(ms: ModelState) -> type[Model]:

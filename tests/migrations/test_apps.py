@@ -1,0 +1,85 @@
+"""Several apps in one makemigrations run: each app's migration depends on the migrations that
+create the models it refers to, written in that order, whatever order the config lists them in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import Proj, generated_schema_of, new_db
+from .test_operations import write
+
+# Listed a, b, c in the config; a refers to b, b to c: c's migration must come first.
+A = 'class A(Model):\n    b = fields.ForeignKeyField("bapp.B", related_name="as_")\n'
+B = 'class B(Model):\n    c = fields.ForeignKeyField("capp.C", related_name="bs")\n'
+C = "class C(Model):\n    x = fields.IntField()\n"
+
+
+def test_apps_are_written_after_the_apps_they_refer_to(
+    proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    p = proj
+    p.models(A, app="aapp")
+    p.models(B, app="bapp")
+    p.models(C, app="capp")
+    out = p.ok("makemigrations", "--noinput")
+    assert out.index("capp:") < out.index("bapp:") < out.index("aapp:")
+    assert '("bapp", "0001_initial")' in p.migration_files("aapp")[0].read_text()
+    assert '("capp", "0001_initial")' in p.migration_files("bapp")[0].read_text()
+    p.ok("migrate")
+    p.sql(
+        "INSERT INTO c (x) VALUES (1)", "INSERT INTO b (c_id) VALUES (1)", "INSERT INTO a (b_id) VALUES (1)"
+    )
+    assert p.schema() == generated_schema_of(new_db(request, p.backend, tmp_path), p.apps)
+    assert p.cli("check")[0] == 0
+    p.ok("migrate", "capp", "zero")  # reverts a and b first
+    assert p.schema() == {}
+
+
+# New models of two apps referring to each other: one app's foreign key waits for a second
+# migration that depends on the other app's.
+CYCLE_A = 'class A(Model):\n    b = fields.ForeignKeyField("bapp.B", related_name="as_", null=True)\n'
+CYCLE_B = 'class B(Model):\n    a = fields.ForeignKeyField("aapp.A", related_name="bs", null=True)\n'
+
+
+def test_new_models_of_two_apps_referring_to_each_other(
+    proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    p = proj
+    p.models(CYCLE_A, app="aapp")
+    p.models(CYCLE_B, app="bapp")
+    out = p.ok("makemigrations", "--noinput")
+    assert "Add field a to B" in out
+    assert len(p.migration_files("bapp")) == 2 and len(p.migration_files("aapp")) == 1
+    assert '("bapp", "0001_initial")' in p.migration_files("aapp")[0].read_text()
+    second = p.migration_files("bapp")[1].read_text()
+    assert '("bapp", "0001_initial")' in second and '("aapp", "0001_initial")' in second
+    p.ok("migrate")
+    assert p.schema() == generated_schema_of(new_db(request, p.backend, tmp_path), p.apps)
+    assert p.ok("makemigrations", "--noinput", "--check").strip() == "No changes detected."
+    # Reverting aapp takes bapp's second migration (which depends on it) back too.
+    p.ok("migrate", "aapp", "zero")
+    assert set(p.schema()) == {"b"} and set(p.schema()["b"]["columns"]) == {"id"}
+    p.ok("migrate", "bapp", "zero")
+    assert p.schema() == {}
+
+
+def test_a_migration_missing_a_dependency_on_another_app_says_so(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(A, app="aapp")
+    p.models(
+        B.replace('fields.ForeignKeyField("capp.C", related_name="bs")', "fields.IntField()"), app="bapp"
+    )
+    write(
+        p,
+        "0001_initial",
+        'dependencies = []\noperations = [ops.CreateModel("A", fields=[\n'
+        '    ("id", fields.IntField(primary_key=True)),\n'
+        '    ("b", fields.ForeignKeyField("bapp.B", related_name="as_")),\n])]\n',
+        app="aapp",
+    )
+    code, out = p.cli("migrate")
+    assert code == 2, out
+    assert "aapp.A refers to bapp.B, which no migration creates before this point" in out
+    assert "dependencies" in out
