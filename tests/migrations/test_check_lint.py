@@ -308,3 +308,41 @@ def test_custom_fields_are_written_by_import_path_with_their_options(proj: Proj)
     p.ok("makemigrations", "--noinput")
     p.ok("migrate")
     assert "Models and migrations agree" in p.ok("check")
+
+
+INDEXES_BY_FIELD = """
+dependencies = [("shop", "0001_initial")]
+operations = [
+    ops.AlterField("Book", "pages", fields.IntField(null=True, index=True)),
+    ops.AddField("Book", "code", fields.CharField(max_length=10, null=True, unique=True)),
+    ops.AddField("Book", "shelf", fields.CharField(max_length=10, null=True, index=True)),
+    ops.AddConstraint("Book", ops.Unique("title", "pages")),
+    ops.CreateModel("Fresh", fields=[("id", fields.IntField(primary_key=True))]),
+    ops.AddField("Fresh", "tag", fields.CharField(max_length=5, null=True, index=True)),
+]
+"""
+
+
+def test_lint_flags_indexes_and_unique_constraints_that_fields_add_to_existing_tables(
+    pg_proj: Proj,
+) -> None:
+    """Not only AddIndex builds an index: index=True or unique=True on a field, and a unique
+    constraint, do too, and block writes to a big table just the same."""
+    p = pg_proj
+    p.models(V1)
+    p.ok("makemigrations", "--noinput")
+    write(p, "0002_indexes", INDEXES_BY_FIELD)
+    out = p.ok("lint")
+    label = "shop.0002_indexes"
+    assert f"{label}: [index-lock] Alter field pages on Book: index=True" in out, out
+    assert "Meta.indexes = (Index('pages'),)" in out
+    assert f"{label}: [unique-lock] Add field code to Book" in out
+    assert f"{label}: [index-lock] Add field shelf to Book" in out
+    assert f"{label}: [unique-lock] Add unique constraint on Book(title, pages)" in out
+    assert "Fresh" not in out  # a table created in the same migration is empty
+    assert out.strip().endswith("4 warning(s).")
+    # SQLite has no such locks.
+    sqlite = Proj(p.root, "sqlite:///" + str(p.root / "lint.sqlite3"))
+    sqlite.apps = dict(p.apps)
+    sqlite._write_config()
+    assert sqlite.ok("lint").strip() == "0 warning(s)."

@@ -4,10 +4,12 @@ Rules (PostgreSQL unless noted), each with the safe alternative:
 
 * ``add-not-null``: AddField of a NOT NULL column with no default fails on a table with rows
   (every backend).
-* ``index-lock``: AddIndex on an existing table blocks writes while it builds.
+* ``index-lock``: AddIndex (or a field's ``index=True``) on an existing table blocks writes while
+  it builds.
 * ``rewrite``: AlterField changing the column type rewrites the table under an exclusive lock.
 * ``set-not-null``: AlterField to NOT NULL scans the table under an exclusive lock.
-* ``unique-lock``: AlterField adding UNIQUE builds an index under an exclusive lock.
+* ``unique-lock``: UNIQUE added to an existing table (AlterField, AddField, AddConstraint)
+  builds an index under an exclusive lock.
 * ``drop-in-use``: RemoveField/DeleteModel of something the models still use (every backend).
 * ``rename``: RenameField/RenameModel breaks instances running the previous release.
 * ``irreversible``: RunSQL/RunPython without a backward step.
@@ -15,10 +17,12 @@ Rules (PostgreSQL unless noted), each with the safe alternative:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..dialects.base import Dialect
-from ..fields.base import NO_DEFAULT
+from ..fields.base import NO_DEFAULT, Field
 from . import operations as ops
 from .graph import Migration, MigrationGraph
 from .state import ProjectState
@@ -83,13 +87,15 @@ def lint_migration(
                     "add-not-null",
                     f"{op.describe()}: a NOT NULL column without a default fails on a table with rows",
                 )
+            if (m.app, op.model_name) in existing and f is not None and postgres_like:
+                _index_rules(warn, op, None, f)
         elif isinstance(op, ops.AddIndex) and postgres_like and not op.concurrently:
             if (m.app, op.model_name) in existing:
                 warn(
                     "index-lock",
                     f"{op.describe()}: CREATE INDEX blocks writes to the table while it builds",
                 )
-        elif isinstance(op, ops.AlterField) and postgres_like:
+        elif isinstance(op, ops.AlterField) and postgres_like and (m.app, op.model_name) in existing:
             old_model = before.render().get_model(m.app, op.model_name)
             new_model = state.render().get_model(m.app, op.model_name)
             key = op.name if op.name in new_model._meta.fields_map else f"{op.name}_id"
@@ -107,7 +113,9 @@ def lint_migration(
                     "set-not-null",
                     f"{op.describe()}: SET NOT NULL scans the table under an exclusive lock",
                 )
-            if new_f.unique and not old_f.unique:
+            _index_rules(warn, op, old_f, new_f)
+        elif isinstance(op, ops.AddConstraint) and postgres_like:
+            if (m.app, op.model_name) in existing:
                 warn(
                     "unique-lock",
                     f"{op.describe()}: adding UNIQUE builds its index under an exclusive lock",
@@ -136,6 +144,24 @@ def lint_migration(
                 f"{op.describe()}: has no backward step, so this migration cannot be reverted",
             )
     return out
+
+
+def _index_rules(
+    warn: Callable[[str, str], None],
+    op: ops.AddField | ops.AlterField,
+    old: Field[Any] | None,
+    new: Field[Any],
+) -> None:
+    """An index or UNIQUE that a field adds to an existing table is built while writes wait."""
+    if new.unique and not new.pk and not (old is not None and old.unique):
+        warn("unique-lock", f"{op.describe()}: adding UNIQUE builds its index under an exclusive lock")
+    elif new.index and not new.unique and not (old is not None and old.index):
+        warn(
+            "index-lock",
+            f"{op.describe()}: index=True runs CREATE INDEX, which blocks writes to the table while it "
+            f"builds (declare it as Meta.indexes = (Index({new.model_field_name!r}),) instead, the same "
+            "index, so that AddIndex can build it concurrently)",
+        )
 
 
 def _cheap_type_change(old: str, new: str) -> bool:
