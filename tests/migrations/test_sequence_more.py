@@ -1,0 +1,91 @@
+"""More of the autodetector's changes, each migrated with rows in the tables and compared with
+``generate_schemas`` of the same models (introspected), on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import Proj, generated_schema, new_db
+
+S1 = '''
+class Owner(Model):
+    """Owners."""
+    name = fields.CharField(max_length=40)
+    rank = fields.IntField(default=1)
+    code = fields.CharField(max_length=8, unique=True)
+    note = fields.CharField(max_length=20, db_default="n/a")
+
+class Item(Model):
+    owner = fields.OneToOneField("shop.Owner", related_name="item")
+    label = fields.CharField(max_length=20)
+    colour = fields.CharField(max_length=10, null=True)
+    tags = fields.ManyToManyField("shop.Owner", related_name="tagged")
+'''
+
+# alter a Python default (no DDL), a db_default, drop unique, add index by AlterField, O2O ->
+# nullable FK, a many-to-many to another model (its join table recreated), a new
+# unique_together on an existing table, the table comment removed, the table renamed
+S2 = '''
+class Owner(Model):
+    name = fields.CharField(max_length=40, index=True)
+    rank = fields.IntField(default=5)
+    code = fields.CharField(max_length=8)
+    note = fields.CharField(max_length=20, db_default="none")
+
+class Label(Model):
+    text = fields.CharField(max_length=10)
+
+class Item(Model):
+    owner = fields.ForeignKeyField("shop.Owner", related_name="items", null=True, on_delete=fields.SET_NULL)
+    label = fields.CharField(max_length=20)
+    colour = fields.CharField(max_length=10, null=True)
+    tags = fields.ManyToManyField("shop.Label", related_name="items")
+
+    class Meta:
+        table = "items"
+        unique_together = (("label", "colour"),)
+'''
+
+
+def test_more_changes_migrate_with_rows_and_match_generate_schemas(
+    proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    p = proj
+    p.models(S1)
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    p.sql(
+        "INSERT INTO owner (name, rank, code) VALUES ('o', 1, 'c1'), ('p', 2, 'c2')",
+        "INSERT INTO item (owner_id, label, colour) VALUES (1, 'a', 'red'), (2, 'b', NULL)",
+        "INSERT INTO item_owner (item_id, owner_id) VALUES (1, 1)",
+    )
+    module = p.models(S2)
+    out = p.ok("makemigrations", "--noinput")
+    for change in (
+        "Alter field rank on Owner",
+        "Alter field note on Owner",
+        "Alter field code on Owner",
+        "Alter field name on Owner",
+        "Alter field owner on Item",
+        "Rename table of Item to items",
+        "Add unique constraint on Item(label, colour)",
+        "Change the table comment of Owner",
+    ):
+        assert change in out, out
+    sql = p.ok("sqlmigrate", "shop", p.migration_files()[-1].stem[:4])
+    assert "DEFAULT 5" not in sql  # a Python default is not in the database
+    p.ok("migrate")
+    assert p.sql("SELECT owner_id, label, colour FROM items ORDER BY id") == [(1, "a", "red"), (2, "b", None)]
+    assert p.sql("SELECT name, code, note FROM owner ORDER BY id") == [("o", "c1", "n/a"), ("p", "c2", "n/a")]
+    p.sql("INSERT INTO owner (name, rank, code) VALUES ('q', 1, 'c1')")  # code is no longer unique
+    assert p.sql("SELECT note FROM owner WHERE name = 'q'") == [("none",)]
+    migrated = p.schema()
+    assert migrated == generated_schema(new_db(request, p.backend, tmp_path), module)
+    assert p.ok("check").count("agree") == 1
+    # And back, with the rows.
+    p.sql("DELETE FROM owner WHERE name = 'q'")
+    p.ok("migrate", "shop", "0001")
+    assert p.sql("SELECT owner_id, label, colour FROM item ORDER BY id") == [(1, "a", "red"), (2, "b", None)]
+    assert p.schema() == generated_schema(new_db(request, p.backend, tmp_path), p.models(S1))
