@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import io
 import sys
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -136,6 +137,15 @@ class Proj:
 
         return asyncio.run(go())
 
+    def index_names(self) -> set[tuple[str, str]]:
+        """(table, name) of the indexes and constraints Yara names itself (``idx_``, ``uidx_``,
+        ``uid_``): later migrations find them by these names."""
+        if self.backend == "sqlite":
+            rows = self.sql("SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'")
+        else:
+            rows = self.sql("SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        return {(str(t), str(n)) for t, n in rows if str(n).startswith(("idx_", "uidx_", "uid_"))}
+
     def migration_files(self, app: str = "shop") -> list[Path]:
         return sorted((self.migrations_dir / app).glob("[0-9]*.py"))
 
@@ -153,6 +163,12 @@ def sqlite_proj(request: pytest.FixtureRequest, tmp_path: Path) -> Proj:
 @pytest.fixture
 def pg_proj(request: pytest.FixtureRequest, tmp_path: Path) -> Proj:
     return Proj(tmp_path / "proj", new_db(request, "postgres", tmp_path))
+
+
+def generated_index_names(url: str, module: str) -> set[tuple[str, str]]:
+    """:meth:`Proj.index_names` of what ``generate_schemas`` makes of ``module``'s models."""
+    generated_schema(url, module)
+    return Proj(Path(tempfile.mkdtemp()), url).index_names()
 
 
 def generated_schema(url: str, module: str) -> Schema:

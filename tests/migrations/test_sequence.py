@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Proj, generated_schema, new_db
+from .conftest import Proj, generated_index_names, generated_schema, new_db
 
 V1 = '''
 class Author(Model):
@@ -159,6 +159,9 @@ def test_model_changes_migrate_with_data_and_match_generate_schemas(
     migrated = p.schema()
     fresh = generated_schema(new_db(request, p.backend, tmp_path), p.apps["shop"][0])
     assert migrated == fresh
+    # The indexes have the names generate_schemas gives them (RemoveIndex and later renames
+    # find them by name).
+    assert p.index_names() == generated_index_names(new_db(request, p.backend, tmp_path), p.apps["shop"][0])
     if p.backend == "postgres":  # comments exist on PostgreSQL only
         assert migrated["writer"]["columns"]["name"][3] == "pen name"
         assert migrated["writer"]["comment"] == "People who write books."

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Proj, generated_schema, new_db
+from .conftest import Proj, generated_index_names, generated_schema, new_db
 
 S1 = '''
 class Owner(Model):
@@ -27,7 +27,7 @@ class Item(Model):
 # alter a Python default (no DDL), a db_default, drop unique, add index by AlterField, O2O ->
 # nullable FK, a many-to-many to another model (its join table recreated), a new
 # unique_together on an existing table, the table comment removed, the table renamed
-S2 = '''
+S2 = """
 class Owner(Model):
     name = fields.CharField(max_length=40, index=True)
     rank = fields.IntField(default=5)
@@ -46,7 +46,7 @@ class Item(Model):
     class Meta:
         table = "items"
         unique_together = (("label", "colour"),)
-'''
+"""
 
 
 def test_more_changes_migrate_with_rows_and_match_generate_schemas(
@@ -89,3 +89,33 @@ def test_more_changes_migrate_with_rows_and_match_generate_schemas(
     p.ok("migrate", "shop", "0001")
     assert p.sql("SELECT owner_id, label, colour FROM item ORDER BY id") == [(1, "a", "red"), (2, "b", None)]
     assert p.schema() == generated_schema(new_db(request, p.backend, tmp_path), p.models(S1))
+
+
+N1 = """
+class Book(Model):
+    isbn = fields.CharField(max_length=13, null=True, index=True)
+    price = fields.IntField(default=0)
+
+    class Meta:
+        indexes = (Index("isbn", "price"),)
+"""
+
+# The column renamed and its own index dropped in one AlterField: the composite index on it
+# must get the name generate_schemas gives it now...
+N2 = N1.replace("null=True, index=True", 'null=True, source_field="isbn_code"')
+# ...so that removing it later finds it.
+N3 = N2.replace('indexes = (Index("isbn", "price"),)', "pass")
+
+
+def test_an_index_on_a_renamed_column_keeps_the_name_later_migrations_look_for(
+    proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    p = proj
+    for version in (N1, N2, N3):
+        module = p.models(version)
+        p.ok("makemigrations", "--noinput")
+        p.ok("migrate")
+        assert p.index_names() == generated_index_names(new_db(request, p.backend, tmp_path), module)
+    assert p.schema() == generated_schema(new_db(request, p.backend, tmp_path), module)
+    p.ok("migrate", "shop", "0001")
+    assert p.index_names() == generated_index_names(new_db(request, p.backend, tmp_path), p.models(N1))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import decimal
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import schema
@@ -64,29 +65,39 @@ class SchemaEditor:
         if old != new:
             await self.execute(self.dialect.rename_table_sql(old, new))
 
-    async def sync_names(self, before: type[Model], after: type[Model]) -> bool:
+    async def sync_names(
+        self, before: type[Model], after: type[Model], renamed: dict[str, str] | None = None
+    ) -> None:
         """After a table or column rename, give the indexes and unique constraints the names
-        generate_schemas would give them now (later operations find them by those names)."""
+        generate_schemas would give them now (later operations find them by those names).
+
+        Each index of ``after`` is paired with the index of ``before`` on the same fields
+        (``renamed`` maps a renamed field's old name to its new one); indexes left over pair
+        up in order (the join table of a renamed model has new field names)."""
         d = self.dialect
         table = after._meta.table
-        old_specs, new_specs = schema.index_specs(before), schema.index_specs(after)
-        synced = len(old_specs) == len(new_specs)
-        if synced:
-            for (_c, _u, old_name), (cols, unique, new_name) in zip(old_specs, new_specs, strict=True):
-                if old_name != new_name:
-                    await self.execute_all(d.rename_index_sql(table, old_name, new_name, list(cols), unique))
-        old_ut, new_ut = before._meta.unique_together, after._meta.unique_together
-        if len(old_ut) == len(new_ut):
-            for old_group, new_group in zip(old_ut, new_ut, strict=True):
-                old_name = schema.unique_together_name(
-                    before._meta.table, [schema.column_ref(before, n) for n in old_group]
+        old_specs = [
+            (_field_key(before, cols, renamed), cols, u, n) for cols, u, n in schema.index_specs(before)
+        ]
+        new_specs = [(_field_key(after, cols), cols, u, n) for cols, u, n in schema.index_specs(after)]
+        for old_name, (cols, unique, new_name) in _pair(
+            [((k, u), n) for k, _c, u, n in old_specs], [((k, u), (c, u, n)) for k, c, u, n in new_specs]
+        ):
+            if old_name != new_name:
+                await self.execute_all(d.rename_index_sql(table, old_name, new_name, list(cols), unique))
+
+        def groups(model: type[Model], mapping: dict[str, str] | None) -> list[tuple[object, str]]:
+            out: list[tuple[object, str]] = []
+            for group in model._meta.unique_together:
+                cols = [schema.column_ref(model, n) for n in group]
+                out.append(
+                    (_field_key(model, cols, mapping), schema.unique_together_name(model._meta.table, cols))
                 )
-                new_name = schema.unique_together_name(
-                    table, [schema.column_ref(after, n) for n in new_group]
-                )
-                if old_name != new_name:
-                    await self.execute_all(d.rename_constraint_sql(table, old_name, new_name))
-        return synced
+            return out
+
+        for old_name, new_name in _pair(groups(before, renamed), groups(after, None)):
+            if old_name != new_name:
+                await self.execute_all(d.rename_constraint_sql(table, old_name, new_name))
 
     async def sync_through_tables(self, before: HistoricalApps, after: HistoricalApps) -> None:
         """Rename auto-created join tables (and their columns) whose names follow a renamed
@@ -200,18 +211,16 @@ class SchemaEditor:
                 return
             await self.rebuild(before, after, {})
             return
-        synced = True
         if renamed:
             await self.execute(d.rename_column_sql(table, old.column, new.column))
-            synced = await self.sync_names(before, after)
+            await self.sync_names(before, after)
         await self.execute_all(d.alter_column_sql(table, old, new))
         old_indexed = old.index and not old.unique
         new_indexed = new.index and not new.unique
         index = schema.index_name(table, [new.column])
         if old_indexed and not new_indexed:
-            # The index still has its old name when the rename could not pair the indexes up.
-            dropped = index if synced else schema.index_name(before._meta.table, [old.column])
-            await self.execute(d.drop_index_sql(table, dropped))
+            # Not in ``after``, so sync_names left it under its old name.
+            await self.execute(d.drop_index_sql(table, schema.index_name(before._meta.table, [old.column])))
         elif new_indexed and not old_indexed:
             await self.execute(schema.create_index_sql(d, table, index, [new.column], False))
         if old.description != new.description:
@@ -227,7 +236,7 @@ class SchemaEditor:
         table = after._meta.table
         d = self.dialect
         await self.execute(d.rename_column_sql(table, old_f.column, new_f.column))
-        await self.sync_names(before, after)
+        await self.sync_names(before, after, {old_f.model_field_name: new_f.model_field_name})
 
     # -- indexes and constraints ---------------------------------------------------------------
 
@@ -361,6 +370,31 @@ def _same_but_column(d: Dialect, old: Field[Any], new: Field[Any], ignore_index:
     old_fk = getattr(old, "constraint_sql", None)
     new_fk = getattr(new, "constraint_sql", None)
     return (old_fk(d) if old_fk else None) == (new_fk(d) if new_fk else None)
+
+
+def _field_key(
+    model: type[Model], columns: Iterable[str], renamed: dict[str, str] | None = None
+) -> tuple[str, ...]:
+    """An index's columns as the field names they belong to (after ``renamed``)."""
+    by_column = {f.column: name for name, f in model._meta.fields_map.items()}
+    names = [by_column.get(c, c) for c in columns]
+    return tuple((renamed or {}).get(n, n) for n in names)
+
+
+def _pair(old: list[tuple[Any, Any]], new: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """(old value, new value) for entries with the same key; the rest paired in order when as
+    many are left on both sides."""
+    pairs: list[tuple[Any, Any]] = []
+    left_old, left_new = list(old), []
+    for key, value in new:
+        match = next((i for i, (k, _v) in enumerate(left_old) if k == key), None)
+        if match is None:
+            left_new.append(value)
+        else:
+            pairs.append((left_old.pop(match)[1], value))
+    if len(left_old) == len(left_new):
+        pairs += [(o[1], n) for o, n in zip(left_old, left_new, strict=True)]
+    return pairs
 
 
 def _key(model: type[Model]) -> tuple[str, str]:
