@@ -264,3 +264,17 @@ def test_type_change_converts_rows_or_fails_leaving_them(proj: Proj) -> None:
         code, out = p.cli("migrate")
         assert code == 2 and "abc" in out and "shop.0002_int" in out
         assert p.sql("SELECT name FROM person ORDER BY id") == [("42",), ("abc",)]
+
+
+def test_an_applied_migration_whose_file_is_gone_is_reported(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    write(p, "0002_noop", 'dependencies = [("shop", "0001_initial")]\noperations = []\n')
+    p.ok("migrate")
+    p.migration_files()[-1].unlink()
+    out = p.ok("migrate")
+    assert "warning: shop.0002_noop: recorded as applied" in out and "Restore the file" in out
+    assert "[X] 0002_noop (applied, but its file is missing!)" in p.ok("showmigrations")
+    code, out = p.cli("check")
+    assert code == 1 and "shop.0002_noop: recorded as applied" in out

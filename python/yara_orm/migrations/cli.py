@@ -17,7 +17,16 @@ from pathlib import Path
 from .. import schema
 from ..exceptions import BaseORMException, MigrationError
 from .autodetector import Autodetector, migration_name
-from .executor import Executor, Recorder, check_checksums, find_migration, open_connection, sql_for
+from .executor import (
+    Executor,
+    Recorder,
+    check_checksums,
+    find_migration,
+    missing_files,
+    missing_files_message,
+    open_connection,
+    sql_for,
+)
 from .graph import Migration, MigrationGraph, load_file
 from .introspect import diff_schemas, introspect, introspector_for
 from .lint import lint_migration
@@ -216,6 +225,9 @@ async def _showmigrations(project: Project, args: argparse.Namespace) -> int:
                     " (edited after it was applied!)" if key in applied and applied[key] != m.checksum else ""
                 )
                 _out(f"  {mark} {m.name}{edited}")
+            for key in missing_files(graph, applied):
+                if key[0] == app:
+                    _out(f"  [X] {key[1]} (applied, but its file is missing!)")
     return 0
 
 
@@ -261,6 +273,10 @@ async def _check(project: Project, args: argparse.Namespace) -> int:
             recorder = Recorder(conn)
             applied = await recorder.applied() if await recorder.has_table() else {}
             check_checksums(graph, applied)
+            missing = missing_files(graph, applied)
+            if missing:
+                problems += 1
+                _out(f"[{conn_name}] {missing_files_message(missing)}")
             seen = graph.with_applied(set(applied))
             done = (set(applied) | seen.implied) & set(seen.nodes)
             pending = [k for k in seen.order() if k[0] in apps and k not in done]

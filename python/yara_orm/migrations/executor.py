@@ -18,7 +18,7 @@ file changed since is refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import schema
@@ -111,6 +111,22 @@ def check_checksums(graph: MigrationGraph, applied: dict[Key, str]) -> None:
                 "the checksum recorded in the database). Restore the applied version (version control), "
                 "and put further changes in a new migration"
             )
+
+
+def missing_files(graph: MigrationGraph, applied: Iterable[Key]) -> list[Key]:
+    """Migrations the database records as applied that no file describes (a squashed
+    migration's ``replaces`` still accounts for the files it let you delete)."""
+    replaced = {r for m in graph.all.values() for r in m.replaces}
+    return sorted(k for k in applied if k not in graph.all and k not in replaced)
+
+
+def missing_files_message(keys: list[Key]) -> str:
+    names = ", ".join(f"{a}.{n}" for a, n in keys)
+    return (
+        f"{names}: recorded as applied in {TABLE}, but no migration file has that name. Restore "
+        "the file (version control); if the schema change was undone by hand, delete its row from "
+        f"{TABLE}"
+    )
 
 
 class Plan:
@@ -231,6 +247,9 @@ class Executor:
             await self.recorder.ensure_table()
             applied = await self.recorder.applied()
             check_checksums(self.graph, applied)
+            missing = missing_files(self.graph, applied)
+            if missing:
+                self.report(f"warning: {missing_files_message(missing)}")
             # The graph as this database sees it (squashed migrations against what ran).
             self.graph = self.graph.with_applied(set(applied))
             for key in sorted(self.graph.implied - set(applied)):
