@@ -346,3 +346,67 @@ def test_lint_flags_indexes_and_unique_constraints_that_fields_add_to_existing_t
     sqlite.apps = dict(p.apps)
     sqlite._write_config()
     assert sqlite.ok("lint").strip() == "0 warning(s)."
+
+
+DRIFT = '''
+class Shelf(Model):
+    """Shelves."""
+    code = fields.CharField(max_length=10)
+
+class Book(Model):
+    title = fields.CharField(max_length=100, index=True)
+    pages = fields.IntField(null=True)
+    shelf = fields.ForeignKeyField("shop.Shelf", related_name="books")
+'''
+
+
+def test_check_reports_each_kind_of_drift(proj: Proj) -> None:
+    """Column type, NOT NULL, default, foreign key, table comment: each a difference by itself."""
+    p = proj
+    p.models(DRIFT)
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    assert p.cli("check")[0] == 0
+    if p.backend == "postgres":
+        changes = [
+            (
+                "ALTER TABLE book ALTER COLUMN pages TYPE BIGINT",
+                "ALTER TABLE book ALTER COLUMN pages TYPE INT",
+            ),
+            (
+                "ALTER TABLE book ALTER COLUMN pages SET NOT NULL",
+                "ALTER TABLE book ALTER COLUMN pages DROP NOT NULL",
+            ),
+            (
+                "ALTER TABLE book ALTER COLUMN pages SET DEFAULT 7",
+                "ALTER TABLE book ALTER COLUMN pages DROP DEFAULT",
+            ),
+            ("COMMENT ON TABLE shelf IS 'moved'", "COMMENT ON TABLE shelf IS 'Shelves.'"),
+        ]
+        fk = p.sql("SELECT conname FROM pg_constraint WHERE conrelid = 'book'::regclass AND contype = 'f'")[
+            0
+        ][0]
+        changes.append(
+            (
+                f'ALTER TABLE book DROP CONSTRAINT "{fk}"',
+                f'ALTER TABLE book ADD CONSTRAINT "{fk}" FOREIGN KEY (shelf_id) REFERENCES shelf (id) '
+                "ON DELETE CASCADE",
+            )
+        )
+    else:
+        # SQLite cannot alter a column: dropped and added back with another definition.
+        original = p.schema()["book"]["columns"]["pages"][0]
+        drop = "ALTER TABLE book DROP COLUMN pages"
+        changes = [
+            (
+                f"{drop}; ALTER TABLE book ADD COLUMN pages {other}",
+                f"{drop}; ALTER TABLE book ADD COLUMN pages {original}",
+            )
+            for other in ("TEXT", f"{original} DEFAULT 7", "INTEGER REFERENCES shelf (id)")
+        ]
+    for forward, back in changes:
+        p.sql(*forward.split("; "))
+        code, out = p.cli("check")
+        assert code == 1 and "drifted" in out and "->" in out, (forward, out)
+        p.sql(*back.split("; "))
+        assert p.cli("check")[0] == 0, (back, p.cli("check")[1])
