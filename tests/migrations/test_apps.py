@@ -83,3 +83,31 @@ def test_a_migration_missing_a_dependency_on_another_app_says_so(sqlite_proj: Pr
     assert code == 2, out
     assert "aapp.A refers to bapp.B, which no migration creates before this point" in out
     assert "dependencies" in out
+
+
+def test_a_model_is_deleted_after_another_app_drops_its_foreign_key_to_it(proj: Proj) -> None:
+    """aapp sorts first, but its DeleteModel must wait for bapp's RemoveField: PostgreSQL will
+    not drop a table that a foreign key still refers to."""
+    p = proj
+    p.models(
+        "class Target(Model):\n    x = fields.IntField()\n\nclass Keep(Model):\n    y = fields.IntField()\n",
+        app="aapp",
+    )
+    p.models(
+        'class User(Model):\n    t = fields.ForeignKeyField("aapp.Target", related_name="users")\n',
+        app="bapp",
+    )
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    p.sql("INSERT INTO target (x) VALUES (1)", 'INSERT INTO "user" (t_id) VALUES (1)')
+    p.models("class Keep(Model):\n    y = fields.IntField()\n", app="aapp")
+    p.models("class User(Model):\n    z = fields.IntField(null=True)\n", app="bapp")
+    p.ok("makemigrations", "--noinput")
+    deleting = p.migration_files("aapp")[-1].read_text()
+    assert "DeleteModel" in deleting and f'("bapp", "{p.migration_files("bapp")[-1].stem}")' in deleting
+    p.ok("migrate")
+    assert set(p.schema()) == {"keep", "user"}
+    # Reverting bapp brings the table back first (the re-added NOT NULL key needs an empty table).
+    p.sql('DELETE FROM "user"')
+    p.ok("migrate", "bapp", "0001")
+    assert set(p.schema()) == {"keep", "user", "target"}

@@ -97,7 +97,19 @@ class Autodetector:
         # Models another app may refer to in its first migration: those that exist already, of
         # apps not being processed, and of apps processed before it.
         available = {ms.label for ms in self.before} | {ms.label for ms in self.after if ms.app not in apps}
-        for app in _app_order(apps, self.after, new_labels):
+        # A model another app's relation pointed at is deleted after that app dropped the
+        # relation (PostgreSQL refuses to drop a table a foreign key still refers to).
+        referrers: dict[str, set[str]] = {}
+        for ms in self.before:
+            for ref in ms.references():
+                if ref.split(".", 1)[0] != ms.app:
+                    referrers.setdefault(ref, set()).add(ms.app)
+        gone = {ms.label for ms in self.before} - {ms.label for ms in self.after}
+        after_apps = {
+            app: {r for label in gone if label.startswith(f"{app}.") for r in referrers.get(label, ())}
+            for app in apps
+        }
+        for app in _app_order(apps, self.after, new_labels, after_apps):
             now: list[ops.Operation] = []
             later: list[ops.Operation] = []
             for op in self._app_changes(app, available):
@@ -107,6 +119,13 @@ class Autodetector:
             if now:
                 out.operations[app] = now
                 out.dependencies[app] = _other_apps(now, app)
+                for op in now:
+                    if isinstance(op, ops.DeleteModel):
+                        out.dependencies[app] |= {
+                            other
+                            for other in referrers.get(f"{app}.{op.name}", ())
+                            if other in out.operations and other != app
+                        }
             if later:
                 out.later[app] = later
                 out.later_dependencies[app] = _other_apps(later, app)
@@ -274,14 +293,34 @@ def _other_apps(operations: list[ops.Operation], app: str) -> set[str]:
     return {t.split(".", 1)[0] for op in operations for t in _op_targets(op, app)} - {app}
 
 
-def _app_order(apps: list[str], after: ProjectState, new_labels: set[str]) -> list[str]:
+def _app_order(
+    apps: list[str], after: ProjectState, new_labels: set[str], after_apps: dict[str, set[str]]
+) -> list[str]:
     """``apps`` with each after the apps whose new models it refers to (a cycle is broken in
-    the given order; :meth:`Autodetector.changes` then splits one app's migration in two)."""
+    the given order; :meth:`Autodetector.changes` then splits one app's migration in two), and
+    where that makes no cycle, after the apps in ``after_apps`` (they drop relations to models
+    it deletes)."""
     needs: dict[str, set[str]] = {app: set() for app in apps}
     for ms in after:
         if ms.app in needs:
             refs = {r for r in ms.references() if r in new_labels}
             needs[ms.app] |= {r.split(".", 1)[0] for r in refs} & set(apps) - {ms.app}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            app = todo.pop()
+            if app == goal:
+                return True
+            if app not in seen:
+                seen.add(app)
+                todo += needs.get(app, ())
+        return False
+
+    for app in apps:
+        for other in sorted(after_apps.get(app, set()) & set(apps) - {app}, key=apps.index):
+            if not reaches(other, app):
+                needs[app].add(other)
     out: list[str] = []
     visiting: set[str] = set()
 
