@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from .migrations.cli import run
 
-_USAGE = "usage: yara migrations {makemigrations,migrate,showmigrations,sqlmigrate,check,lint} ..."
+_USAGE = "usage: yara migrations {makemigrations,migrate,showmigrations,sqlmigrate,check,squash,lint} ..."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
