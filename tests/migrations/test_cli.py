@@ -52,3 +52,20 @@ def test_output_piped_into_a_reader_that_stops_is_not_a_crash(sqlite_proj: Proj)
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_tortoise_config_with_credentials_and_aerich_works(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    module = p.models(BOOK)
+    path = p.url.removeprefix("sqlite://")
+    config = {
+        "connections": {
+            "default": {"engine": "tortoise.backends.sqlite", "credentials": {"file_path": path}}
+        },
+        "apps": {"shop": {"models": [module, "aerich.models"], "default_connection": "default"}},
+    }
+    (p.root / f"{p.config_module}.py").write_text(f"CONFIG = {config!r}\n")
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    assert "book" in p.schema() and "aerich" not in p.schema()
+    assert p.cli("check")[0] == 0

@@ -52,6 +52,8 @@ def test_two_leaves_are_refused_until_merged(sqlite_proj: Proj) -> None:
     write(p, "0002_right", branch)
     code, out = p.cli("migrate")
     assert code == 2 and "divergent" in out and "makemigrations --merge shop" in out
+    code, out = p.cli("makemigrations", "--merge", "shopp")
+    assert code == 2 and "unknown app 'shopp'" in out
     p.ok("makemigrations", "--merge", "shop")
     p.ok("migrate")
     names = [r[0] for r in p.sql("SELECT name FROM yara_migrations ORDER BY id")]

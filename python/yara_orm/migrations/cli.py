@@ -168,6 +168,7 @@ def _write(
 
 
 def _merge(project: Project, graph: MigrationGraph, app: str, name: str | None) -> int:
+    project.check_app(app)
     graph.validate(check_leaves=False)
     leaves = graph.leaves(app)
     if len(leaves) < 2:
