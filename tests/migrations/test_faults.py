@@ -280,3 +280,37 @@ def test_an_applied_migration_whose_file_is_gone_is_reported(sqlite_proj: Proj) 
     assert "[X] 0002_noop (applied, but its file is missing!)" in p.ok("showmigrations")
     code, out = p.cli("check")
     assert code == 1 and "shop.0002_noop: recorded as applied" in out
+
+
+BOOK = "class Book(Model):\n    title = fields.CharField(max_length=100)\n"
+
+
+def test_two_developers_branches_merged_on_a_database_that_ran_one_of_them(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(BOOK)
+    p.ok("makemigrations", "--noinput")
+    # Developer A adds pages and migrates their database...
+    p.models(BOOK + "    pages = fields.IntField(null=True)\n")
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    mine = p.migration_files()[-1]
+    source = mine.read_text()
+    mine.unlink()
+    # ...developer B, from the same parent, adds isbn; then both branches meet.
+    p.models(BOOK + "    isbn = fields.CharField(max_length=13, null=True)\n")
+    p.ok("makemigrations", "--noinput")
+    mine.write_text(source)
+    p.models(
+        BOOK
+        + "    pages = fields.IntField(null=True)\n    isbn = fields.CharField(max_length=13, null=True)\n"
+    )
+    for command in (("makemigrations", "--noinput"), ("migrate",), ("check",)):
+        code, out = p.cli(*command)
+        assert code == 2 and "makemigrations --merge shop" in out, (command, out)
+    out = p.ok("makemigrations", "--merge", "shop")
+    assert "merged 0002_add_isbn_book, 0002_add_pages_book" in out
+    assert p.ok("makemigrations", "--noinput", "--check").strip() == "No changes detected."
+    out = p.ok("migrate")
+    assert "Applying shop.0002_add_isbn_book" in out and "0002_add_pages_book" not in out
+    assert {"pages", "isbn"} <= set(p.schema()["book"]["columns"])
+    assert p.cli("check")[0] == 0
