@@ -111,3 +111,19 @@ def test_a_model_is_deleted_after_another_app_drops_its_foreign_key_to_it(proj: 
     p.sql('DELETE FROM "user"')
     p.ok("migrate", "bapp", "0001")
     assert set(p.schema()) == {"keep", "user", "target"}
+
+
+def test_makemigrations_for_one_app_refuses_a_reference_into_an_app_without_migrations(
+    sqlite_proj: Proj,
+) -> None:
+    p = sqlite_proj
+    p.models(B, app="bapp")
+    p.models(C, app="capp")
+    # Without the check, bapp.0001 was written with no dependency that creates capp.C.
+    code, out = p.cli("makemigrations", "--noinput", "bapp")
+    assert code == 2 and "bapp refers to capp.C, which no migration creates yet" in out, out
+    assert "makemigrations for bapp capp together" in out
+    assert not p.migration_files("bapp")
+    p.ok("makemigrations", "--noinput", "capp")
+    out = p.ok("makemigrations", "--noinput", "bapp")
+    assert '("capp", "0001_initial")' in p.migration_files("bapp")[0].read_text()

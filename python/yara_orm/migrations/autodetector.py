@@ -34,6 +34,9 @@ class Changes:
     order: list[str] = field(default_factory=list)
     later: dict[str, list[ops.Operation]] = field(default_factory=dict)
     later_dependencies: dict[str, set[str]] = field(default_factory=dict)
+    # Models of apps left out of the run that no migration creates yet, by the app referring
+    # to them: its migration could not depend on anything that creates them.
+    unmigrated: dict[str, set[str]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return any(self.operations.values()) or any(self.later.values())
@@ -104,7 +107,8 @@ class Autodetector:
             for ref in ms.references():
                 if ref.split(".", 1)[0] != ms.app:
                     referrers.setdefault(ref, set()).add(ms.app)
-        gone = {ms.label for ms in self.before} - {ms.label for ms in self.after}
+        migrated = {ms.label for ms in self.before}
+        gone = migrated - {ms.label for ms in self.after}
         after_apps = {
             app: {r for label in gone if label.startswith(f"{app}.") for r in referrers.get(label, ())}
             for app in apps
@@ -116,6 +120,14 @@ class Autodetector:
                 waits = any(t.split(".", 1)[0] != app and t not in available for t in _op_targets(op, app))
                 (later if waits else now).append(op)
             out.order.append(app)
+            outside = {
+                t
+                for op in now + later
+                for t in _op_targets(op, app)
+                if t.split(".", 1)[0] not in apps and t not in migrated
+            }
+            if outside:
+                out.unmigrated[app] = outside
             if now:
                 out.operations[app] = now
                 out.dependencies[app] = _other_apps(now, app)

@@ -93,6 +93,12 @@ def cmd_makemigrations(project: Project, args: argparse.Namespace) -> int:
             f"with a new one of that name added (in {', '.join(apps)}). Check the spelling "
             "(Model:NewModel or Model.field:new_field, names as in the code); nothing was written"
         )
+    for app, labels in changes.unmigrated.items():
+        others = sorted({label.split(".", 1)[0] for label in labels})
+        raise MigrationError(
+            f"{app} refers to {', '.join(sorted(labels))}, which no migration creates yet: run "
+            f"makemigrations for {' '.join([app, *others])} together (or for every app, naming none)"
+        )
     if not changes:
         _out("No changes detected.")
         return 0
