@@ -64,6 +64,22 @@ def new_db(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
     return url
 
 
+def fresh_db(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """An empty database to compare with (``generate_schemas``): on SQLite a new file; on
+    PostgreSQL one database per test, emptied on each call (creating and dropping databases
+    is what costs seconds)."""
+    if backend == "sqlite":
+        return new_db(request, backend, tmp_path)
+    url: str | None = getattr(request.node, "_yara_fresh_pg", None)
+    if url is None:
+        url = new_db(request, backend, tmp_path)
+        request.node._yara_fresh_pg = url  # type: ignore[attr-defined]
+    else:
+        _admin(url, "DROP SCHEMA public CASCADE")
+        _admin(url, "CREATE SCHEMA public")
+    return url
+
+
 class Proj:
     """One app ``shop`` (plus more via ``apps``), its migrations under ``root/migrations``."""
 

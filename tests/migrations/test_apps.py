@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Proj, generated_schema_of, new_db
+from .conftest import Proj, fresh_db, generated_schema_of
 from .test_operations import write
 
 # Listed a, b, c in the config; a refers to b, b to c: c's migration must come first.
@@ -31,7 +31,7 @@ def test_apps_are_written_after_the_apps_they_refer_to(
     p.sql(
         "INSERT INTO c (x) VALUES (1)", "INSERT INTO b (c_id) VALUES (1)", "INSERT INTO a (b_id) VALUES (1)"
     )
-    assert p.schema() == generated_schema_of(new_db(request, p.backend, tmp_path), p.apps)
+    assert p.schema() == generated_schema_of(fresh_db(request, p.backend, tmp_path), p.apps)
     assert p.cli("check")[0] == 0
     p.ok("migrate", "capp", "zero")  # reverts a and b first
     assert p.schema() == {}
@@ -56,7 +56,7 @@ def test_new_models_of_two_apps_referring_to_each_other(
     second = p.migration_files("bapp")[1].read_text()
     assert '("bapp", "0001_initial")' in second and '("aapp", "0001_initial")' in second
     p.ok("migrate")
-    assert p.schema() == generated_schema_of(new_db(request, p.backend, tmp_path), p.apps)
+    assert p.schema() == generated_schema_of(fresh_db(request, p.backend, tmp_path), p.apps)
     assert p.ok("makemigrations", "--noinput", "--check").strip() == "No changes detected."
     # Reverting aapp takes bapp's second migration (which depends on it) back too.
     p.ok("migrate", "aapp", "zero")

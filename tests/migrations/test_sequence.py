@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Proj, generated_index_names, generated_schema, new_db
+from .conftest import Proj, fresh_db, generated_index_names, generated_schema
 
 V1 = '''
 class Author(Model):
@@ -157,11 +157,11 @@ def test_model_changes_migrate_with_data_and_match_generate_schemas(
 
     # The migrated schema is the schema generate_schemas makes of the final models.
     migrated = p.schema()
-    fresh = generated_schema(new_db(request, p.backend, tmp_path), p.apps["shop"][0])
+    fresh = generated_schema(fresh_db(request, p.backend, tmp_path), p.apps["shop"][0])
     assert migrated == fresh
     # The indexes have the names generate_schemas gives them (RemoveIndex and later renames
     # find them by name).
-    assert p.index_names() == generated_index_names(new_db(request, p.backend, tmp_path), p.apps["shop"][0])
+    assert p.index_names() == generated_index_names(fresh_db(request, p.backend, tmp_path), p.apps["shop"][0])
     if p.backend == "postgres":  # comments exist on PostgreSQL only
         assert migrated["writer"]["columns"]["name"][3] == "pen name"
         assert migrated["writer"]["comment"] == "People who write books."
@@ -254,7 +254,7 @@ def test_renaming_models_of_a_many_to_many_keeps_the_join_rows(
     p.ok("makemigrations", "--noinput", "--rename", "Label:Tag", "--rename", "Post:Article")
     p.ok("migrate")
     assert p.sql("SELECT article_id, tag_id FROM article_tag ORDER BY tag_id") == [(1, 1), (1, 2)]
-    assert p.schema() == generated_schema(new_db(request, p.backend, tmp_path), module)
+    assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), module)
     p.ok("migrate", "shop", "0001")
     assert p.sql("SELECT post_id, label_id FROM post_label ORDER BY label_id") == [(1, 1), (1, 2)]
 
@@ -304,5 +304,5 @@ def test_every_field_type_round_trips_through_a_migration_file(
     assert f"enum_type={module}.Colour" in text and "default=uuid.uuid4" in text and "default=dict" in text
     p.ok("migrate")
     assert p.ok("makemigrations", "--noinput", "--check").strip() == "No changes detected."
-    assert p.schema() == generated_schema(new_db(request, p.backend, tmp_path), module)
+    assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), module)
     assert "agree" in p.ok("check")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Proj, generated_index_names, generated_schema, new_db
+from .conftest import Proj, fresh_db, generated_index_names, generated_schema
 
 S1 = '''
 class Owner(Model):
@@ -82,13 +82,13 @@ def test_more_changes_migrate_with_rows_and_match_generate_schemas(
     p.sql("INSERT INTO owner (name, rank, code) VALUES ('q', 1, 'c1')")  # code is no longer unique
     assert p.sql("SELECT note FROM owner WHERE name = 'q'") == [("none",)]
     migrated = p.schema()
-    assert migrated == generated_schema(new_db(request, p.backend, tmp_path), module)
+    assert migrated == generated_schema(fresh_db(request, p.backend, tmp_path), module)
     assert p.ok("check").count("agree") == 1
     # And back, with the rows.
     p.sql("DELETE FROM owner WHERE name = 'q'")
     p.ok("migrate", "shop", "0001")
     assert p.sql("SELECT owner_id, label, colour FROM item ORDER BY id") == [(1, "a", "red"), (2, "b", None)]
-    assert p.schema() == generated_schema(new_db(request, p.backend, tmp_path), p.models(S1))
+    assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), p.models(S1))
 
 
 N1 = """
@@ -115,7 +115,7 @@ def test_an_index_on_a_renamed_column_keeps_the_name_later_migrations_look_for(
         module = p.models(version)
         p.ok("makemigrations", "--noinput")
         p.ok("migrate")
-        assert p.index_names() == generated_index_names(new_db(request, p.backend, tmp_path), module)
-    assert p.schema() == generated_schema(new_db(request, p.backend, tmp_path), module)
+        assert p.index_names() == generated_index_names(fresh_db(request, p.backend, tmp_path), module)
+    assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), module)
     p.ok("migrate", "shop", "0001")
-    assert p.index_names() == generated_index_names(new_db(request, p.backend, tmp_path), p.models(N1))
+    assert p.index_names() == generated_index_names(fresh_db(request, p.backend, tmp_path), p.models(N1))
