@@ -410,3 +410,18 @@ def test_check_reports_each_kind_of_drift(proj: Proj) -> None:
         assert code == 1 and "drifted" in out and "->" in out, (forward, out)
         p.sql(*back.split("; "))
         assert p.cli("check")[0] == 0, (back, p.cli("check")[1])
+
+
+def test_lint_says_a_recreated_many_to_many_loses_its_rows(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    tag = "class Tag(Model):\n    x = fields.IntField()\n\n"
+    p.models(tag + 'class Post(Model):\n    tags = fields.ManyToManyField("shop.Tag")\n')
+    p.ok("makemigrations", "--noinput")
+    p.models(
+        tag + "class Label(Model):\n    y = fields.IntField()\n\n"
+        'class Post(Model):\n    tags = fields.ManyToManyField("shop.Label")\n'
+    )
+    out = p.ok("makemigrations", "--noinput")
+    assert "[recreate] Remove field tags from Post and adding it again" in out and "rows are lost" in out
+    assert "copy the rows over with RunPython" in out
+    assert "[drop-in-use]" not in out  # not "remove it from the models": the models keep it

@@ -13,6 +13,8 @@ Rules (PostgreSQL unless noted), each with the safe alternative:
 * ``drop-in-use``: RemoveField/DeleteModel of something the models still use (every backend).
 * ``rename``: RenameField/RenameModel breaks instances running the previous release.
 * ``irreversible``: RunSQL/RunPython without a backward step.
+* ``recreate``: RemoveField then AddField of the same field (a changed many-to-many): its rows
+  are lost (every backend).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ SUGGESTIONS = {
         "(or accept a short outage while all instances restart)"
     ),
     "irreversible": "pass backward=... (backward=[] or RunPython.noop when there is nothing to undo)",
+    "recreate": (
+        "add the new field under another name, copy the rows over with RunPython, switch the code, "
+        "then remove the old field (or accept losing the rows)"
+    ),
 }
 
 
@@ -120,6 +126,12 @@ def lint_migration(
                     "unique-lock",
                     f"{op.describe()}: adding UNIQUE builds its index under an exclusive lock",
                 )
+        elif isinstance(op, ops.RemoveField) and _readded(m, op):
+            warn(
+                "recreate",
+                f"{op.describe()} and adding it again: the column or join table is dropped and created "
+                "anew, so its rows are lost",
+            )
         elif isinstance(op, ops.RemoveField) and models is not None:
             live = models.models.get((m.app, op.model_name))
             if live is not None and op.name in live.fields:
@@ -144,6 +156,15 @@ def lint_migration(
                 f"{op.describe()}: has no backward step, so this migration cannot be reverted",
             )
     return out
+
+
+def _readded(m: Migration, removed: ops.RemoveField) -> bool:
+    """Whether ``m`` adds the field it removes back (a changed many-to-many is replaced so)."""
+    after = m.operations[m.operations.index(removed) + 1 :]
+    return any(
+        isinstance(op, ops.AddField) and (op.model_name, op.name) == (removed.model_name, removed.name)
+        for op in after
+    )
 
 
 def _index_rules(
