@@ -127,3 +127,43 @@ def test_makemigrations_for_one_app_refuses_a_reference_into_an_app_without_migr
     p.ok("makemigrations", "--noinput", "capp")
     out = p.ok("makemigrations", "--noinput", "bapp")
     assert '("capp", "0001_initial")' in p.migration_files("bapp")[0].read_text()
+
+
+# Created first (the cycle is broken at it), so its foreign key to A is added afterwards, and
+# with it the unique constraint and the index that cover the key.
+CYCLE_SAME_APP = """
+class A(Model):
+    b = fields.ForeignKeyField("shop.B", related_name="as_", null=True)
+
+class B(Model):
+    x = fields.IntField()
+    a = fields.ForeignKeyField("shop.A", related_name="bs", null=True)
+
+    class Meta:
+        unique_together = (("a", "x"),)
+        indexes = (Index("x", "a"),)
+"""
+
+CYCLE_B_INDEXED = CYCLE_B.replace(
+    "null=True)\n",
+    'null=True)\n    x = fields.IntField()\n\n    class Meta:\n        unique_together = (("a", "x"),)\n'
+    '        indexes = (Index("x", "a"),)\n',
+)
+
+
+@pytest.mark.parametrize("layout", ["one app", "two apps"])
+def test_indexes_on_a_foreign_key_added_later_come_after_it(
+    proj: Proj, request: pytest.FixtureRequest, tmp_path: Path, layout: str
+) -> None:
+    p = proj
+    if layout == "one app":
+        p.models(CYCLE_SAME_APP)
+    else:
+        p.models("from yara_orm.models import Index\n" + CYCLE_A, app="aapp")
+        p.models(CYCLE_B_INDEXED, app="bapp")
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")  # the CreateModel named the key before it existed
+    url = fresh_db(request, p.backend, tmp_path)
+    assert p.schema() == generated_schema_of(url, p.apps)
+    assert p.index_names() == Proj(tmp_path / "other", url).index_names()
+    assert p.ok("makemigrations", "--noinput", "--check").strip() == "No changes detected."

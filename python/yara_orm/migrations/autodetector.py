@@ -15,7 +15,15 @@ from typing import Any
 
 from ..fields.relational import ManyToManyFieldInstance, RelationField
 from . import operations as ops
-from .state import FieldDecl, ModelState, ProjectState, index_key, reference_name, signature
+from .state import (
+    FieldDecl,
+    ModelState,
+    ProjectState,
+    index_key,
+    reference_name,
+    signature,
+    stored_name,
+)
 
 Ask = Callable[[str], bool]
 
@@ -116,8 +124,18 @@ class Autodetector:
         for app in _app_order(apps, self.after, new_labels, after_apps):
             now: list[ops.Operation] = []
             later: list[ops.Operation] = []
+            later_fields: set[tuple[str, str]] = set()
             for op in self._app_changes(app, available):
                 waits = any(t.split(".", 1)[0] != app and t not in available for t in _op_targets(op, app))
+                if isinstance(op, ops.AddIndex | ops.AddConstraint):
+                    # An index on a field added later waits for it.
+                    names = op.index.fields if isinstance(op, ops.AddIndex) else op.constraint.fields
+                    waits = any((op.model_name, n) in later_fields for n in names)
+                elif waits and isinstance(op, ops.AddField):
+                    later_fields |= {
+                        (op.model_name, op.name),
+                        (op.model_name, stored_name(op.field, op.name)),
+                    }
                 (later if waits else now).append(op)
             out.order.append(app)
             outside = {
@@ -180,8 +198,10 @@ class Autodetector:
         # Models of other apps that are not available yet wait for a later migration.
         exists = {f"{app}.{n}" for n in before} | {ms.label for ms in self.before if ms.app != app}
         exists |= {label for label in available if not label.startswith(f"{app}.")}
+        held: list[ops.Operation] = []
         for ms in created:
             fields: list[tuple[str, FieldDecl]] = []
+            waiting: set[str] = set()
             for fname, decl in ms.fields.items():
                 if isinstance(decl, RelationField):
                     target = _label(decl, app)
@@ -191,9 +211,12 @@ class Autodetector:
                         pending = True
                     if pending:
                         deferred.append(ops.AddField(ms.name, fname, decl))
+                        waiting |= {fname, stored_name(decl, fname)}
                         continue
                 fields.append((fname, decl))
-            create_ops.append(ops.CreateModel(ms.name, fields, table=ms.table, options=ms.options()))
+            options, later_options = _split_options(ms, waiting)
+            create_ops.append(ops.CreateModel(ms.name, fields, table=ms.table, options=options))
+            held += later_options
             exists.add(ms.label)
         deleted = list(reversed(_creation_order([before[n] for n in removed])))
         delete_ops: list[ops.Operation] = [ops.DeleteModel(ms.name) for ms in deleted]
@@ -269,6 +292,7 @@ class Autodetector:
             *remove_idx,
             *create_ops,
             *deferred,
+            *held,
             *add_fields,
             *alter_fields,
             *remove_fields,
@@ -287,6 +311,25 @@ def _join_table_changed(old: FieldDecl, new: FieldDecl, name: str) -> bool:
         new_c,
         [kv for kv in new_kw if kv[0] not in ignored],
     )
+
+
+def _split_options(ms: ModelState, waiting: set[str]) -> tuple[dict[str, Any], list[ops.Operation]]:
+    """``ms``'s CreateModel options without the unique_together groups and indexes that cover
+    ``waiting`` fields (added later), and the operations that add those afterwards."""
+    options = ms.options()
+    if not waiting:
+        return options, []
+    later: list[ops.Operation] = []
+    groups = [g for g in ms.unique_together if not set(g) & waiting]
+    later += [ops.AddConstraint(ms.name, ops.Unique(*g)) for g in ms.unique_together if set(g) & waiting]
+    indexes = [i for i in ms.indexes if not set(i.fields) & waiting]
+    later += [ops.AddIndex(ms.name, i) for i in ms.indexes if set(i.fields) & waiting]
+    for key, kept in (("unique_together", tuple(groups)), ("indexes", tuple(indexes))):
+        if kept:
+            options[key] = kept
+        else:
+            options.pop(key, None)
+    return options, later
 
 
 def _op_targets(op: ops.Operation, app: str) -> set[str]:
