@@ -167,3 +167,30 @@ def test_indexes_on_a_foreign_key_added_later_come_after_it(
     assert p.schema() == generated_schema_of(url, p.apps)
     assert p.index_names() == Proj(tmp_path / "other", url).index_names()
     assert p.ok("makemigrations", "--noinput", "--check").strip() == "No changes detected."
+
+
+def test_apps_on_two_databases_are_migrated_each_on_its_own(sqlite_proj: Proj, tmp_path: Path) -> None:
+    """shop (listed first, default database) has a migration that depends on one of logs (the
+    other database): logs' migration runs on its database first, and never on shop's."""
+    p = sqlite_proj
+    logs_url = f"sqlite:///{tmp_path / 'logs.sqlite3'}"
+    shop = p.models("class Order(Model):\n    total = fields.IntField()\n")
+    logs = p.models("class Entry(Model):\n    text = fields.TextField()\n", app="logs")
+    config = {
+        "connections": {"default": p.url, "logs": logs_url},
+        "apps": {"shop": {"models": [shop]}, "logs": {"models": [logs], "default_connection": "logs"}},
+    }
+    (p.root / f"{p.config_module}.py").write_text(f"CONFIG = {config!r}\n")
+    p.ok("makemigrations", "--noinput")
+    first = p.migration_files("logs")[0].stem
+    write(
+        p,
+        "0002_after_logs",
+        f'dependencies = [("shop", "0001_initial"), ("logs", "{first}")]\noperations = []\n',
+    )
+    out = p.ok("migrate")
+    assert out.index("[logs] migrating logs") < out.index("[default] migrating shop"), out
+    assert set(p.schema()) == {"order"}
+    assert set(Proj(tmp_path / "logs", logs_url).schema()) == {"entry"}
+    assert [r[0] for r in p.sql("SELECT app FROM yara_migrations ORDER BY id")] == ["shop", "shop"]
+    assert p.cli("check")[0] == 0

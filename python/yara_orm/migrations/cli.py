@@ -193,7 +193,7 @@ async def _migrate(project: Project, args: argparse.Namespace) -> int:
     graph.validate()
     if args.app:
         project.check_app(args.app)
-    for conn_name, apps in project.connections().items():
+    for conn_name, apps in _dependency_order(graph, project.connections()):
         if args.app and args.app not in apps:
             continue
         conn = await open_connection(project.url(conn_name), conn_name)
@@ -204,6 +204,35 @@ async def _migrate(project: Project, args: argparse.Namespace) -> int:
         finally:
             await conn.pool.close()
     return 0
+
+
+def _dependency_order(
+    graph: MigrationGraph, connections: dict[str, list[str]]
+) -> list[tuple[str, list[str]]]:
+    """The databases in the order to migrate them: one whose apps' migrations another's depend
+    on goes first (a cycle keeps the config's order)."""
+    owner = {app: conn for conn, apps in connections.items() for app in apps}
+    needs: dict[str, set[str]] = {conn: set() for conn in connections}
+    for m in graph.nodes.values():
+        for dep in m.dependencies:
+            a, b = owner.get(m.app), owner.get(dep[0])
+            if a is not None and b is not None and a != b:
+                needs[a].add(b)
+    out: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(conn: str) -> None:
+        if conn in out or conn in visiting:
+            return
+        visiting.add(conn)
+        for other in sorted(needs[conn], key=list(connections).index):
+            visit(other)
+        visiting.discard(conn)
+        out.append(conn)
+
+    for conn in connections:
+        visit(conn)
+    return [(conn, connections[conn]) for conn in out]
 
 
 async def _showmigrations(project: Project, args: argparse.Namespace) -> int:

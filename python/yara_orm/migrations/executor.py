@@ -146,10 +146,12 @@ def make_plan(
     apps: list[str] | None = None,
 ) -> Plan:
     """What ``migrate [app [target]]`` does: forward to the leaves (or to ``target``), or back
-    to ``target`` (``zero``: before the app's first migration). ``apps`` limits a plain
-    ``migrate`` to the apps on one database."""
+    to ``target`` (``zero``: before the app's first migration). ``apps`` are the apps stored
+    on this database: a plain ``migrate`` applies theirs, and a dependency on an app stored
+    elsewhere is left to that database's run."""
     if app is not None and app not in graph.apps() and target not in (None, "zero"):
         raise MigrationError(f"app {app!r} has no migrations (known: {', '.join(graph.apps()) or 'none'})")
+    here = None if apps is None else set(apps)
     if target is None:
         if app is not None:
             apps = [app]
@@ -161,7 +163,7 @@ def make_plan(
         for a in apps:
             for leaf in graph.leaves(a):
                 wanted |= graph.ancestors(leaf)
-        todo = [k for k in graph.order(wanted) if k not in applied]
+        todo = [k for k in graph.order(wanted) if k not in applied and (here is None or k[0] in here)]
         return Plan(True, [graph.nodes[k] for k in todo])
     assert app is not None
     if target == "zero":
@@ -172,7 +174,11 @@ def make_plan(
     else:
         key = find_migration(graph, app, target)
         if key not in applied:
-            todo = [k for k in graph.order(graph.ancestors(key)) if k not in applied]
+            todo = [
+                k
+                for k in graph.order(graph.ancestors(key))
+                if k not in applied and (here is None or k[0] in here)
+            ]
             return Plan(True, [graph.nodes[k] for k in todo])
         undo = set()
         for child in graph.children(key):
