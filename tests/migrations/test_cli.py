@@ -69,3 +69,30 @@ def test_a_tortoise_config_with_credentials_and_aerich_works(sqlite_proj: Proj) 
     p.ok("migrate")
     assert "book" in p.schema() and "aerich" not in p.schema()
     assert p.cli("check")[0] == 0
+
+
+def test_migrate_targets_by_full_name_prefix_and_zero(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(BOOK)
+    p.ok("makemigrations", "--noinput")
+    p.models(BOOK + "    pages = fields.IntField(null=True)\n")
+    p.ok("makemigrations", "--noinput", "--name", "pages")
+    p.models(BOOK + "    pages = fields.IntField(null=True)\n    isbn = fields.TextField(null=True)\n")
+    p.ok("makemigrations", "--noinput", "--name", "isbn")
+
+    def applied() -> list[str]:
+        return [r[0] for r in p.sql("SELECT name FROM yara_migrations ORDER BY id")]
+
+    p.ok("migrate", "shop", "0001_initial")
+    assert applied() == ["0001_initial"]
+    p.ok("migrate", "shop", "0003")  # a unique prefix
+    assert applied() == ["0001_initial", "0002_pages", "0003_isbn"]
+    p.ok("migrate", "shop", "0002_pages")  # backwards to a full name
+    assert applied() == ["0001_initial", "0002_pages"]
+    code, out = p.cli("migrate", "shop", "000")
+    assert code == 2 and "matches several migrations" in out and "0001_initial, 0002_pages" in out
+    code, out = p.cli("migrate", "shop", "0009")
+    assert code == 2 and "has no migration '0009'" in out and "0003_isbn" in out
+    p.ok("migrate", "shop", "zero")
+    assert applied() == [] and "book" not in p.schema()
+    assert "Nothing to do." in p.ok("migrate", "shop", "zero")
