@@ -95,6 +95,7 @@ def test_half_failed_migration_on_postgres_leaves_the_database_as_it_was(pg_proj
     write(p, "0002_broken", FAILING)
     code, out = p.cli("migrate")
     assert code == 2 and "no_such_table" in out and "shop.0002_broken" in out
+    assert "rolled back: none of shop.0001_initial, shop.0002_broken is applied" in out
     # The whole run was one transaction: not even 0001 is left.
     assert set(p.schema()) == set()
     assert p.sql("SELECT COUNT(*) FROM yara_migrations") == [(0,)]
@@ -107,6 +108,7 @@ def test_half_failed_migration_on_sqlite_keeps_the_completed_ones(sqlite_proj: P
     write(p, "0002_broken", FAILING)
     code, out = p.cli("migrate")
     assert code == 2 and "no_such_table" in out
+    assert "shop.0002_broken was rolled back; the migrations before it stay applied" in out
     # Each migration commits on its own: 0001 stays applied, nothing of 0002 is left.
     assert set(p.schema()) == {"person"}
     assert p.sql("SELECT name FROM yara_migrations") == [("0001_initial",)]
@@ -314,3 +316,25 @@ def test_two_developers_branches_merged_on_a_database_that_ran_one_of_them(sqlit
     assert "Applying shop.0002_add_isbn_book" in out and "0002_add_pages_book" not in out
     assert {"pages", "isbn"} <= set(p.schema()["book"]["columns"])
     assert p.cli("check")[0] == 0
+
+
+NON_ATOMIC = """
+atomic = False
+dependencies = [("shop", "0001_initial")]
+operations = [
+    ops.RunSQL("CREATE TABLE leftover (id INTEGER)", backward=[]),
+    ops.RunSQL("INSERT INTO no_such_table VALUES (1)", backward=[]),
+]
+"""
+
+
+def test_a_failed_migration_outside_a_transaction_says_what_stays(pg_proj: Proj) -> None:
+    p = pg_proj
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    write(p, "0002_non_atomic", NON_ATOMIC)
+    code, out = p.cli("migrate")
+    assert code == 2 and "shop.0002_non_atomic runs outside a transaction" in out and "Check" in out
+    # 0001 ran (and committed) before it; 0002's first statement stays, unrecorded.
+    assert set(p.schema()) == {"person", "leftover"}
+    assert p.sql("SELECT name FROM yara_migrations") == [("0001_initial",)]

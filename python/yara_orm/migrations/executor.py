@@ -18,7 +18,8 @@ file changed since is refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .. import schema
@@ -111,6 +112,16 @@ def check_checksums(graph: MigrationGraph, applied: dict[Key, str]) -> None:
                 "the checksum recorded in the database). Restore the applied version (version control), "
                 "and put further changes in a new migration"
             )
+
+
+@contextlib.contextmanager
+def _outcome(note: str) -> Iterator[None]:
+    """Say what a failure left behind (a database error propagates with this note)."""
+    try:
+        yield
+    except Exception as exc:
+        exc.add_note(note)
+        raise
 
 
 def missing_files(graph: MigrationGraph, applied: Iterable[Key]) -> list[Key]:
@@ -289,20 +300,27 @@ class Executor:
             if not batch:
                 return
             await self._check_lock()
-            async with pool.transaction():
-                for m in batch:
-                    await self._apply(m, plan.forwards, fake)
+            names = ", ".join(m.label for m in batch)
+            with _outcome(f"rolled back: none of {names} is applied, the database is as it was before them"):
+                async with pool.transaction():
+                    for m in batch:
+                        await self._apply(m, plan.forwards, fake)
             batch.clear()
 
         for m in plan.migrations:
             if not m.runs_in_transaction or not self.dialect.transactional_ddl:
                 await flush()
                 await self._check_lock()
-                await self._apply(m, plan.forwards, fake)
+                with _outcome(
+                    f"{m.label} runs outside a transaction: what it did before the failure stays. Check "
+                    "the database, then run migrate again"
+                ):
+                    await self._apply(m, plan.forwards, fake)
             elif per_migration:
                 await self._check_lock()
-                async with pool.transaction():
-                    await self._apply(m, plan.forwards, fake)
+                with _outcome(f"{m.label} was rolled back; the migrations before it stay applied"):
+                    async with pool.transaction():
+                        await self._apply(m, plan.forwards, fake)
             else:
                 batch.append(m)
         await flush()
