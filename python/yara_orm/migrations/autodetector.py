@@ -122,21 +122,7 @@ class Autodetector:
             for app in apps
         }
         for app in _app_order(apps, self.after, new_labels, after_apps):
-            now: list[ops.Operation] = []
-            later: list[ops.Operation] = []
-            later_fields: set[tuple[str, str]] = set()
-            for op in self._app_changes(app, available):
-                waits = any(t.split(".", 1)[0] != app and t not in available for t in _op_targets(op, app))
-                if isinstance(op, ops.AddIndex | ops.AddConstraint):
-                    # An index on a field added later waits for it.
-                    names = op.index.fields if isinstance(op, ops.AddIndex) else op.constraint.fields
-                    waits = any((op.model_name, n) in later_fields for n in names)
-                elif waits and isinstance(op, ops.AddField):
-                    later_fields |= {
-                        (op.model_name, op.name),
-                        (op.model_name, stored_name(op.field, op.name)),
-                    }
-                (later if waits else now).append(op)
+            now, later = _split_later(self._app_changes(app, available), app, available)
             out.order.append(app)
             outside = {
                 t
@@ -311,6 +297,25 @@ def _join_table_changed(old: FieldDecl, new: FieldDecl, name: str) -> bool:
         new_c,
         [kv for kv in new_kw if kv[0] not in ignored],
     )
+
+
+def _split_later(
+    operations: list[ops.Operation], app: str, available: set[str]
+) -> tuple[list[ops.Operation], list[ops.Operation]]:
+    """The operations for ``app``'s migration now, and those for a second one: relation fields
+    into other apps' models that are not ``available`` yet, with the indexes that cover them."""
+    now: list[ops.Operation] = []
+    later: list[ops.Operation] = []
+    later_fields: set[tuple[str, str]] = set()
+    for op in operations:
+        waits = any(t.split(".", 1)[0] != app and t not in available for t in _op_targets(op, app))
+        if isinstance(op, ops.AddIndex | ops.AddConstraint):
+            names = op.index.fields if isinstance(op, ops.AddIndex) else op.constraint.fields
+            waits = any((op.model_name, n) in later_fields for n in names)
+        elif waits and isinstance(op, ops.AddField):
+            later_fields |= {(op.model_name, op.name), (op.model_name, stored_name(op.field, op.name))}
+        (later if waits else now).append(op)
+    return now, later
 
 
 def _split_options(ms: ModelState, waiting: set[str]) -> tuple[dict[str, Any], list[ops.Operation]]:
