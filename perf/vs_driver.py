@@ -162,10 +162,11 @@ class OpResult:
             return self.samples[name].median / self.samples[baseline].median
         return None
 
-    def paired(self, name: str, baseline: str) -> float | None:
-        """Median of the per-round ratios ``name / baseline`` (see ``common.paired_ratio``)."""
+    def paired(self, name: str, baseline: str, cpu: bool = False) -> float | None:
+        """Median of the per-round ratios ``name / baseline`` (see ``common.paired_ratio``), of
+        wall time or (``cpu``) of the process CPU time the same calls used."""
         if name in self.samples and baseline in self.samples:
-            return paired_ratio(self.samples[name], self.samples[baseline])
+            return paired_ratio(self.samples[name], self.samples[baseline], cpu=cpu)
         return None
 
 

@@ -113,3 +113,21 @@ async def test_a_timed_ratio_that_could_not_be_measured_fails() -> None:
     no_orm = op("count", {"asyncpg": FLAT, "engine": FLAT}, {"orm": 1})
     gate = await run(FakeMeasure([[no_orm]], COUNTED))
     assert any("orm / asyncpg" in f and "not measured" in f for f in gate.failures)
+
+
+async def test_point_queries_count_the_lower_of_wall_and_cpu_time() -> None:
+    # Under load a point-query loop's wall time is mostly waiting for a CPU (2.8x here) while the
+    # CPU it used says 1.3x; a regression would raise both.
+    budgets = {**BUDGETS, "timing": {**BUDGETS["timing"], "cpu_ops": ["count"]}}
+    waited = op("count", {"asyncpg": FLAT, "engine": FLAT, "orm": [2.8] * 5}, {"orm": 1})
+    for name, cpu in (("asyncpg", 1.0), ("engine", 1.0), ("orm", 1.3)):
+        waited.samples[name].cpu = [cpu] * 5
+    gate = perf_gate.Gate()
+    await perf_gate.check_vs_driver(gate, budgets, FakeMeasure([[waited], [waited]], COUNTED))
+    assert gate.failures == []
+    slower = op("count", {"asyncpg": FLAT, "engine": FLAT, "orm": [2.8] * 5}, {"orm": 1})
+    for name, cpu in (("asyncpg", 1.0), ("engine", 1.0), ("orm", 2.6)):
+        slower.samples[name].cpu = [cpu] * 5
+    gate = perf_gate.Gate()
+    await perf_gate.check_vs_driver(gate, budgets, FakeMeasure([[slower], [slower]], COUNTED))
+    assert len(gate.failures) == 1 and "2.60x" in gate.failures[0]
