@@ -4,12 +4,14 @@ bulk_create/bulk_update, and race-safe get_or_create/update_or_create."""
 from __future__ import annotations
 
 import operator
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..connection import executor_for
 from ..exceptions import FieldError, IntegrityError, ParamsError
 from ..fields.base import NO_DEFAULT
+from ..fields.data import IntField
 from ..pool import Pool
 from ..timezone import now
 from . import ir
@@ -287,6 +289,39 @@ def _field_columns(objs: list[Any], names: list[str]) -> list[Sequence[Any]]:
     return list(zip(*rows, strict=True)) if rows else [() for _ in names]
 
 
+# Types whose values ``to_db`` returns unchanged once ``coerce`` accepted them, so a column of
+# exactly these (checked at C speed) needs no per-value call beyond the bounds checked below.
+_PLAIN_TYPES = frozenset({int, float, bool, str, uuid.UUID})
+
+
+def _already_clean(field: Field[Any], raw: Sequence[Any]) -> bool:
+    """Whether every value of a column is what ``field.to_db`` would bind unchanged, so bulk
+    paths may skip the per-value call. Values set through ``Model.__init__`` were coerced, but
+    an attribute assigned afterwards (``obj.count = "abc"``) was not: bulk_create must refuse or
+    coerce it exactly as save() does, so anything but the exact plain type within the field's
+    bounds goes through ``to_db``."""
+    kind = field.python_type
+    if kind not in _PLAIN_TYPES:
+        return False
+    types = set(map(type, raw))
+    values = raw
+    if type(None) in types:
+        if not field.null:
+            return False  # to_db raises the not-nullable ValidationError
+        types.discard(type(None))
+        values = [v for v in raw if v is not None]
+    if types - {kind}:
+        return False
+    if not values:
+        return True
+    if isinstance(field, IntField):
+        return bool(field.min_value <= min(values) and max(values) <= field.max_value)
+    max_length = getattr(field, "max_length", None)
+    if isinstance(max_length, int):
+        return max(map(len, values)) <= max_length
+    return True
+
+
 async def _insert_group(
     model: type[Model],
     executor: Any,
@@ -308,11 +343,7 @@ async def _insert_group(
     ]
     columns: list[Sequence[Any]] = []
     for field, raw in zip(fields, _field_columns(objs, [f.model_field_name for f in fields]), strict=True):
-        if field.identity_db and field.null:
-            columns.append(raw)
-        elif field.identity_db:
-            if None in raw:
-                field.to_db(None)  # raises the not-nullable ValidationError before any SQL
+        if field.identity_db and _already_clean(field, raw):
             columns.append(raw)
         else:
             to_db = field.to_db
