@@ -223,10 +223,35 @@ async def bulk_create(
     without_pk = [o for o in objs if o.__dict__.get(pk.model_field_name) is None] if pk.generated else []
     if not pk.generated:
         with_pk = objs
-    for group, include_pk in ((with_pk, True), (without_pk, False)):
-        if group:
+    groups = [(g, include_pk) for g, include_pk in ((with_pk, True), (without_pk, False)) if g]
+    if isinstance(executor, Pool) and _several_statements(model, dialect, groups, batch_size):
+        # All or nothing: a failure in a later batch must not leave the earlier ones committed.
+        # Inside the task's open transaction this is a savepoint, so only this call is undone.
+        async with executor.transaction():
+            for group, include_pk in groups:
+                await _insert_group(model, executor, dialect, group, include_pk, conflict, batch_size)
+    else:
+        for group, include_pk in groups:
             await _insert_group(model, executor, dialect, group, include_pk, conflict, batch_size)
     return objs
+
+
+def _several_statements(
+    model: type[Model], dialect: Dialect, groups: list[tuple[list[Any], bool]], batch_size: int | None
+) -> bool:
+    """Whether inserting ``groups`` may take more than one statement (one statement is atomic
+    by itself, and a transaction around it would cost two round trips for nothing)."""
+    if len(groups) != 1:
+        return len(groups) > 1
+    n = len(groups[0][0])
+    if batch_size is not None and batch_size < n:
+        return True
+    fields = model._meta.fields
+    if not any(not f.generated for f in fields):
+        return n > 1  # DEFAULT VALUES: one statement per row
+    if dialect.supports_unnest and all(f.array_safe for f in fields):
+        return False  # one UNNEST (or COPY) per batch, whatever the row count
+    return n * len(fields) > dialect.max_bind_params
 
 
 def _on_conflict(
