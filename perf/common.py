@@ -184,10 +184,15 @@ async def interleaved(
     return samples
 
 
-def paired_ratio(numerator: Samples, denominator: Samples) -> float:
+def paired_ratio(numerator: Samples, denominator: Samples, cpu: bool = False) -> float:
     """Median over rounds of numerator/denominator measured in the same round: a slow phase of
-    the machine slows both members of a pair, so it cancels out of their ratio."""
-    return statistics.median(a / b for a, b in zip(numerator.times, denominator.times, strict=True))
+    the machine slows both members of a pair, so it cancels out of their ratio. ``cpu`` pairs
+    the process CPU times of the same calls instead of their wall times."""
+    if cpu:
+        pairs = zip(numerator.cpu, denominator.cpu, strict=True)
+    else:
+        pairs = zip(numerator.times, denominator.times, strict=True)
+    return statistics.median(a / b if b > 0 else float("inf") for a, b in pairs)
 
 
 def spread(values: Sequence[float]) -> str:

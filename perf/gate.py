@@ -1,7 +1,9 @@
 """The CI performance gate (``make perf-gate``, run by ``make test``).
 
-Checks the budgets in perf/budgets.toml using only stable measures: same-run ratios of medians
-from interleaved repetitions, exact statement counters, and callgrind instruction counts.
+Checks the budgets in perf/budgets.toml using only stable measures: same-run medians of per-round
+paired ratios from interleaved repetitions (an over-budget ratio is re-measured once with more
+rounds, and the confirmation decides), exact statement counters (a count that cannot be taken
+fails), and callgrind instruction counts.
 Exits 1 naming every operation over budget (measured value and budget), 2 if PostgreSQL is
 missing (the gate fails rather than skips without it), 0 otherwise.
 
@@ -21,14 +23,14 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common import ROOT, PostgresMissing, machine_note
 from decode import measure_backend as measure_decode
-from vs_driver import QUICK, run_backend
+from vs_driver import QUICK, BackendResult, run_backend
 
 
 @dataclass
@@ -50,6 +52,12 @@ class Gate:
         self.lines.append(line)
         if not ok:
             self.failures.append(line)
+        print(line, flush=True)
+
+    def fail(self, what: str, why: str) -> None:
+        line = f"FAIL {what}: {why}"
+        self.lines.append(line)
+        self.failures.append(line)
         print(line, flush=True)
 
     def info(self, what: str, value: str) -> None:
@@ -77,50 +85,121 @@ async def check_decode(gate: Gate, budgets: dict[str, Any]) -> None:
             ratio = result.end_to_end["orm"].median / result.end_to_end["positional"].median
             gate.at_most(f"decode {backend}: orm Item.all() / positional plan", ratio, orm_budget)
         else:
-            gate.skip(f"decode {backend}: orm Item.all() / positional plan", result.orm_status)
+            gate.fail(
+                f"decode {backend}: orm Item.all() / positional plan", f"not measured: {result.orm_status}"
+            )
 
 
-async def check_vs_driver(gate: Gate, budgets: dict[str, Any]) -> None:
-    engine_budgets: dict[str, float] = {
-        k: v for k, v in budgets["engine_vs_asyncpg"].items() if k != "rounds"
-    }
-    orm_budgets: dict[str, float] = budgets.get("orm_vs_asyncpg", {})
+@dataclass(frozen=True)
+class RatioCheck:
+    """One timed budget: ``contender`` / asyncpg on operation ``key`` must stay <= ``budget``."""
+
+    key: str
+    contender: str
+    budget: float
+
+
+Measure = Callable[..., Awaitable[BackendResult]]
+
+
+def timing_config(budgets: dict[str, Any]) -> tuple[int, dict[str, int], int, frozenset[str]]:
+    """(rounds, per-operation rounds, confirmation rounds, operations also compared in CPU
+    time) from ``[timing]``."""
+    cfg = budgets["timing"]
+    rounds = int(cfg["rounds"])
+    rounds_for = {key: int(cfg["short_rounds"]) for key in cfg.get("short_ops", ())}
+    return rounds, rounds_for, int(cfg["confirm_rounds"]), frozenset(cfg.get("cpu_ops", ()))
+
+
+def ratio_checks(budgets: dict[str, Any]) -> list[RatioCheck]:
+    checks = [RatioCheck(k, "engine", float(v)) for k, v in budgets["engine_vs_asyncpg"].items()]
+    checks += [RatioCheck(k, "orm", float(v)) for k, v in budgets.get("orm_vs_asyncpg", {}).items()]
+    return checks
+
+
+def measured_ratio(
+    result: BackendResult, check: RatioCheck, cpu_ops: frozenset[str] = frozenset()
+) -> float | None:
+    """The median of per-round paired ratios (a slow phase of the machine slows both members of
+    a round's pair, so it cancels out), or None when a contender did not run.
+
+    For the operations in ``cpu_ops`` (point queries, whose wall time on a loaded machine is
+    mostly waiting for a CPU: the engine hands each statement to a worker thread and back, so
+    it waits twice where asyncpg waits once) the lower of the wall-time and the CPU-time ratio
+    counts. Each has a one-sided bias - wall time counts scheduling delays, CPU time counts the
+    engine's bounded busy-poll while the server answers - and a real regression (more work per
+    statement) raises both."""
+    ops = {op.key: op for op in result.ops}
+    op = ops.get(check.key)
+    if op is None:
+        return None
+    wall = op.paired(check.contender, "asyncpg")
+    if wall is None or check.key not in cpu_ops:
+        return wall
+    cpu = op.paired(check.contender, "asyncpg", cpu=True)
+    return wall if cpu is None else min(wall, cpu)
+
+
+async def check_vs_driver(gate: Gate, budgets: dict[str, Any], measure: Measure = run_backend) -> None:
+    """Timed ratios to asyncpg, then exact statement counts.
+
+    A ratio over budget in the first measurement is re-measured once, alone and with more
+    rounds, and that confirmation decides: a real regression is over budget every time, while a
+    burst of load from another process rarely covers two measurements of one operation."""
     stmt_budgets: dict[str, int] = budgets.get("statements", {}).get("orm", {})
-    rounds = budgets["engine_vs_asyncpg"]["rounds"]
+    rounds, rounds_for, confirm_rounds, cpu_ops = timing_config(budgets)
+    checks = ratio_checks(budgets)
 
     def log(msg: str) -> None:
         print(f"     {msg}", flush=True)
 
-    timed_ops = sorted(set(engine_budgets) | set(orm_budgets))
-    pg = await run_backend("postgres", QUICK, rounds, sorted(set(timed_ops) | set(stmt_budgets)), True, log)
-    by_key = {op.key: op for op in pg.ops}
-    for key, budget in engine_budgets.items():
-        op = by_key[key]
-        ratio = op.ratio("engine", "asyncpg")
-        if ratio is None:
-            gate.failures.append(f"FAIL {key}: engine or asyncpg did not run: {op.errors}")
-            print(gate.failures[-1])
-            continue
-        gate.at_most(f"postgres {op.label}: engine / asyncpg", ratio, budget)
-    for key, budget in orm_budgets.items():
-        op = by_key[key]
-        ratio = op.ratio("orm", "asyncpg")
-        if ratio is None:
-            gate.skip(f"postgres {op.label}: orm / asyncpg", op.errors.get("orm", pg.orm_status))
+    timed_ops = sorted({c.key for c in checks} | set(stmt_budgets))
+    pg = await measure("postgres", QUICK, rounds, timed_ops, True, log, rounds_for=rounds_for)
+    values = {c: measured_ratio(pg, c, cpu_ops) for c in checks}
+    suspects = [c for c, v in values.items() if v is not None and v > c.budget]
+    confirmed: set[RatioCheck] = set()
+    if suspects:
+        keys = sorted({c.key for c in suspects})
+        log(f"over budget in the first measurement: {', '.join(keys)}; re-measuring them")
+        again = await measure(
+            "postgres", QUICK, confirm_rounds, keys, True, log, rounds_for={k: confirm_rounds for k in keys}
+        )
+        for c in suspects:
+            first, values[c] = values[c], measured_ratio(again, c, cpu_ops)
+            gate.info(f"postgres {c.key}: {c.contender} / asyncpg, first measurement", f"{first:.2f}x")
+            confirmed.add(c)
+    labels = {op.key: op.label for op in pg.ops}
+    errors = {op.key: op.errors for op in pg.ops}
+    for c in checks:
+        what = f"postgres {labels.get(c.key, c.key)}: {c.contender} / asyncpg"
+        if c.key in cpu_ops:
+            what += " (lower of wall and CPU time)"
+        if c in confirmed:
+            what += f" (confirmed over {confirm_rounds} rounds)"
+        value = values[c]
+        if value is None:
+            why = (
+                errors.get(c.key, {}).get(c.contender)
+                or errors.get(c.key, {}).get("asyncpg")
+                or pg.orm_status
+            )
+            gate.fail(what, f"not measured: {why}")
         else:
-            gate.at_most(f"postgres {op.label}: orm / asyncpg", ratio, budget)
+            gate.at_most(what, value, c.budget)
 
     # Exact counters need no repetitions: one untimed run per operation, on SQLite too.
-    sq = await run_backend("sqlite", QUICK, 0, sorted(stmt_budgets), True, log)
+    sq = await measure("sqlite", QUICK, 0, sorted(stmt_budgets), True, log)
     for result in (pg, sq):
         ops = {op.key: op for op in result.ops}
         for key, budget in stmt_budgets.items():
-            op = ops[key]
-            what = f"{result.backend} {op.label}: orm statements"
-            if "orm" in op.statements:
+            op = ops.get(key)
+            what = f"{result.backend} {op.label if op else key}: orm statements"
+            if op is not None and "orm" in op.statements:
                 gate.at_most(what, op.statements["orm"], budget, unit="")
             else:
-                gate.skip(what, op.errors.get("orm", result.orm_status))
+                # No count is no evidence: a gate that cannot count must not pass.
+                why = op.errors.get("orm", result.orm_status) if op else "operation not run"
+                gate.fail(what, f"statement counting unavailable: {why}")
 
 
 def icount_binary() -> Path | None:

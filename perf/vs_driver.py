@@ -27,7 +27,7 @@ import re
 import sqlite3
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ from common import (
     item_row,
     machine_note,
     md_table,
+    paired_ratio,
     scratch_postgres,
     scratch_sqlite,
     sqlite_url,
@@ -161,6 +162,13 @@ class OpResult:
             return self.samples[name].median / self.samples[baseline].median
         return None
 
+    def paired(self, name: str, baseline: str, cpu: bool = False) -> float | None:
+        """Median of the per-round ratios ``name / baseline`` (see ``common.paired_ratio``), of
+        wall time or (``cpu``) of the process CPU time the same calls used."""
+        if name in self.samples and baseline in self.samples:
+            return paired_ratio(self.samples[name], self.samples[baseline], cpu=cpu)
+        return None
+
 
 @dataclass
 class BackendResult:
@@ -173,11 +181,15 @@ class BackendResult:
 class Bench:
     """Everything one backend's run needs: the database, the contenders' connections, the ops."""
 
-    def __init__(self, backend: str, url: str, sizes: Sizes, rounds: int) -> None:
+    def __init__(
+        self, backend: str, url: str, sizes: Sizes, rounds: int, rounds_for: Mapping[str, int] | None = None
+    ) -> None:
         self.backend = backend
         self.url = url
         self.sizes = sizes
         self.rounds = rounds
+        # Per-operation overrides of ``rounds`` (the gate gives its short operations more).
+        self.rounds_for: Mapping[str, int] = rounds_for or {}
         self.engine: Any = None
         self.apg: Any = None
         self.apg_pool: Any = None
@@ -814,22 +826,29 @@ class Bench:
                 working.append((name, fn, setup))
             except Exception as exc:
                 errors[name] = describe_error(exc)
-        samples = await interleaved(working, self.rounds, warmup=0) if self.rounds > 0 else {}
+        rounds = self.rounds_for.get(key, self.rounds) if self.rounds > 0 else 0
+        samples = await interleaved(working, rounds, warmup=0) if rounds > 0 else {}
         if cleanup is not None:
             await cleanup()
         result = OpResult(key, label.format(**vars(self.sizes)), samples, errors, statements)
         if key == "stream":
             import statistics
 
-            result.peak_mb = {k: statistics.median(v[-self.rounds :]) for k, v in self._peaks.items()}
+            result.peak_mb = {k: statistics.median(v[-rounds:]) for k, v in self._peaks.items()}
         return result
 
 
 async def run_backend(
-    backend: str, sizes: Sizes, rounds: int, ops: Sequence[str], with_orm: bool, log: Callable[[str], None]
+    backend: str,
+    sizes: Sizes,
+    rounds: int,
+    ops: Sequence[str],
+    with_orm: bool,
+    log: Callable[[str], None],
+    rounds_for: Mapping[str, int] | None = None,
 ) -> BackendResult:
     async def go(url: str) -> BackendResult:
-        bench = Bench(backend, url, sizes, rounds)
+        bench = Bench(backend, url, sizes, rounds, rounds_for)
         await bench.open(with_orm)
         try:
             results = []

@@ -7,6 +7,7 @@
 pub mod any;
 pub mod backend;
 pub mod batches;
+pub mod cancel;
 pub mod config;
 pub mod error;
 mod pool_errors;

@@ -270,6 +270,20 @@ class TransactionScope:
                 if exc_type is None:
                     await tx.commit()
                 else:
-                    await tx.rollback()
+                    await self._rollback_after(tx, exc)
         finally:
             self._pool._current.reset(token)
+
+    @staticmethod
+    async def _rollback_after(tx: Transaction, exc: BaseException | None) -> None:
+        """Roll back because the block raised ``exc``. If the rollback fails too (a savepoint
+        whose statement was cancelled mid-flight cannot be rolled back to: its connection's
+        state is unknown), ``exc`` still propagates - a cancellation stays a cancellation, so
+        ``wait_for`` turns it into TimeoutError - and the enclosing transaction, which then
+        refuses everything but a rollback, is left for its own scope to roll back."""
+        try:
+            await tx.rollback()
+        except Exception as rollback_error:
+            if exc is None:
+                raise
+            exc.add_note(f"yara_orm: rolling back after it also failed: {rollback_error}")

@@ -128,7 +128,7 @@ async def test_numeric_functions(data: Connection) -> None:
         .values_list("t", flat=True)
     )
     assert as_text == ["5"]
-    await Person.filter(name="Ann").update(balance=decimal.Decimal("10.555"))
+    await Person.filter(name="Ann").update(balance=decimal.Decimal("10.56"))
     rounded = await Person.annotate(b=Round("balance", 1)).filter(name="Ann").values_list("b", flat=True)
     assert rounded == [decimal.Decimal("10.6")]
 

@@ -102,6 +102,40 @@ impl PgBackend {
             .await
             .map_err(|e| map_pool_error(e, self.acquire_timeout))
     }
+
+    /// A connection with `sql` prepared on it, and how preparing went. Preparing runs nothing,
+    /// so when it fails because the connection turned out dead (the server terminated it while
+    /// it sat in the pool: 57P01, or the socket closed) the connection is dropped and the
+    /// statement is prepared on a fresh one. Once the statement itself is sent there is no
+    /// retry: it may have reached the server.
+    async fn acquire_prepared(&self, sql: &str) -> Result<(PgObject, Result<()>)> {
+        let mut attempts = 0;
+        loop {
+            let mut conn = self.acquire().await?;
+            match conn.statement(sql).await {
+                Ok(_) => return Ok((conn, Ok(()))),
+                Err(e) if attempts < DEAD_RETRIES && is_dead_connection(&e) => {
+                    attempts += 1;
+                    conn.state.poisoned.store(true, Ordering::Release);
+                }
+                Err(e) => return Ok((conn, Err(e))),
+            }
+        }
+    }
+}
+
+/// Fresh connections tried when the pooled ones turn out dead (the pool holds at most
+/// `max_size`, but a server restart kills all of them; a few tries find a live one or fail).
+const DEAD_RETRIES: usize = 3;
+
+/// A failure that says the connection is gone, not that the statement is wrong.
+fn is_dead_connection(err: &EngineError) -> bool {
+    match err.sqlstate.as_deref() {
+        // admin_shutdown, crash_shutdown, cannot_connect_now, idle_session_timeout
+        Some("57P01") | Some("57P02") | Some("57P03") | Some("57P05") => true,
+        Some(_) => false,
+        None => err.kind == crate::error::ErrorKind::Connection,
+    }
 }
 
 /// Run `$call` on `$conn`; once more when a cached statement went stale after a schema change
@@ -127,8 +161,12 @@ impl Backend for PgBackend {
     }
 
     async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64> {
-        let mut conn = self.acquire().await?;
-        match retry_stale!(conn, sql, conn.execute(sql, &params).await) {
+        let (mut conn, prepared) = self.acquire_prepared(sql).await?;
+        let result = match prepared {
+            Ok(()) => retry_stale!(conn, sql, conn.execute(sql, &params).await),
+            Err(e) => Err(e),
+        };
+        match result {
             // Several statements in one string (a schema script) cannot be prepared; without
             // parameters they can run as a simple-protocol batch.
             Err(e)
@@ -143,18 +181,21 @@ impl Backend for PgBackend {
     }
 
     async fn fetch(&self, sql: &str, params: Vec<Value>) -> Result<Rows> {
-        let mut conn = self.acquire().await?;
+        let (mut conn, prepared) = self.acquire_prepared(sql).await?;
+        prepared?;
         retry_stale!(conn, sql, conn.fetch(sql, &params).await)
     }
 
     async fn fetch_batched(&self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
-        let mut conn = self.acquire().await?;
+        let (mut conn, prepared) = self.acquire_prepared(sql).await?;
+        prepared?;
         // A stale statement fails at Bind, before any row reached `sink`: retrying is safe.
         retry_stale!(conn, sql, conn.fetch_batched(sql, &params, sink).await)
     }
 
     async fn fetch_one(&self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
-        let mut conn = self.acquire().await?;
+        let (mut conn, prepared) = self.acquire_prepared(sql).await?;
+        prepared?;
         retry_stale!(conn, sql, conn.fetch_one(sql, &params).await)
     }
 
@@ -176,12 +217,23 @@ impl Backend for PgBackend {
     }
 
     async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<PgTransaction> {
-        let mut conn = self.acquire().await?;
         let sql = match isolation {
             Some(level) => format!("BEGIN ISOLATION LEVEL {}", level.sql()),
             None => "BEGIN".to_string(),
         };
-        conn.batch(&sql).await?;
+        // BEGIN changes nothing either: on a connection found dead, begin on a fresh one.
+        let mut attempts = 0;
+        let conn = loop {
+            let mut conn = self.acquire().await?;
+            match conn.batch(&sql).await {
+                Ok(()) => break conn,
+                Err(e) if attempts < DEAD_RETRIES && is_dead_connection(&e) => {
+                    attempts += 1;
+                    conn.state.poisoned.store(true, Ordering::Release);
+                }
+                Err(e) => return Err(e),
+            }
+        };
         conn.state.in_transaction.store(true, Ordering::Release);
         Ok(PgTransaction {
             conn: Some(conn),

@@ -17,6 +17,7 @@ use tokio::task::AbortHandle;
 
 use super::errors::to_pyerr;
 use super::runtime;
+use crate::cancel::{self, CancelScope};
 use crate::error::Result;
 
 /// A finished operation's result, converted to Python on the loop thread.
@@ -208,16 +209,19 @@ fn shared_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Sha
     Ok(completer.get().shared.clone())
 }
 
-/// Aborts the tokio task when its asyncio future is cancelled.
+/// Stops the operation when its asyncio future is cancelled: interrupts a blocking statement
+/// in progress (see `crate::cancel`), then aborts the tokio task.
 #[pyclass(module = "yara_orm._engine", frozen)]
 struct AbortOnCancel {
     handle: AbortHandle,
+    scope: Arc<CancelScope>,
 }
 
 #[pymethods]
 impl AbortOnCancel {
     fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
         if future.call_method0("cancelled")?.is_truthy()? {
+            self.scope.cancel();
             self.handle.abort();
         }
         Ok(())
@@ -242,6 +246,8 @@ where
     let py = future.py();
     let future_ref: FutureRef = Arc::new(future.clone().unbind());
     runtime::note_activity();
+    let scope = CancelScope::new();
+    let fut = cancel::scope(scope.clone(), fut);
     let handle = runtime::get().spawn(async move {
         let result = fut.await;
         runtime::note_activity();
@@ -255,6 +261,7 @@ where
         pyo3::intern!(py, "add_done_callback"),
         (AbortOnCancel {
             handle: handle.abort_handle(),
+            scope,
         },),
     )?;
     Ok(future)

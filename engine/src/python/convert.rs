@@ -10,7 +10,7 @@ use pyo3::types::{
 use pyo3::types::{PyDateAccess, PyTimeAccess};
 use pyo3::IntoPyObjectExt;
 
-use super::errors::params_error;
+use super::errors::{params_error, to_pyerr};
 use super::Json;
 use crate::error::EngineError;
 use crate::value::{Interval, Rows, Value};
@@ -183,6 +183,35 @@ pub fn to_value(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
 }
 
 /// A parameter list (any sequence, or None) as `Value`s, naming the position of a bad one.
+/// SQL text as the engine sends it, refused before anything runs when it holds a NUL (SQLite
+/// stops reading at one and would run the prefix: `DELETE FROM t\0 WHERE ...` deletes every
+/// row) or a lone surrogate (no UTF-8 form: the server could never receive it).
+pub fn sql_text(py: Python<'_>, sql: &Bound<'_, PyAny>) -> PyResult<String> {
+    let Ok(text) = sql.cast::<PyString>() else {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "SQL must be a str, got {}",
+            type_name(sql)
+        )));
+    };
+    let Ok(text) = text.to_str() else {
+        return Err(to_pyerr(
+            py,
+            &EngineError::programming("the SQL text contains a lone surrogate (not encodable as UTF-8)"),
+        ));
+    };
+    if let Some(at) = text.find('\0') {
+        let position = text[..at].chars().count();
+        return Err(to_pyerr(
+            py,
+            &EngineError::programming(format!(
+                "the SQL text contains a NUL character at position {position}; nothing was run \
+                 (pass values with NULs as parameters)"
+            )),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 pub fn to_params(py: Python<'_>, params: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Value>> {
     let Some(params) = params else { return Ok(Vec::new()) };
     if params.is_none() {

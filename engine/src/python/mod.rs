@@ -17,7 +17,7 @@ use crate::backend::{Backend, Capabilities, Cursor, IsolationLevel, Transaction}
 use crate::error::EngineError;
 use crate::value::{Rows, Value};
 use bridge::{spawn, spawn_parts, Deliver, Part};
-use convert::{row_to_py, rows_to_py, to_param_sets, to_params};
+use convert::{row_to_py, rows_to_py, sql_text, to_param_sets, to_params};
 use instances::InstanceSpec;
 
 /// Marks a parameter as JSON.
@@ -236,9 +236,10 @@ macro_rules! statement_methods {
             fn execute<'py>(
                 &self,
                 py: Python<'py>,
-                sql: String,
+                sql: &Bound<'py, PyAny>,
                 params: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<Bound<'py, PyAny>> {
+                let sql = sql_text(py, sql)?;
                 let params = to_params(py, params)?;
                 $run!(self, py, |r| r.execute(&sql, params).await.map(Count))
             }
@@ -246,9 +247,10 @@ macro_rules! statement_methods {
             fn execute_many<'py>(
                 &self,
                 py: Python<'py>,
-                sql: String,
+                sql: &Bound<'py, PyAny>,
                 params_seq: &Bound<'py, PyAny>,
             ) -> PyResult<Bound<'py, PyAny>> {
+                let sql = sql_text(py, sql)?;
                 let sets = to_param_sets(py, params_seq)?;
                 $run!(self, py, |r| r.execute_many(&sql, sets).await.map(Count))
             }
@@ -269,9 +271,10 @@ macro_rules! statement_methods {
             fn fetch<'py>(
                 &self,
                 py: Python<'py>,
-                sql: String,
+                sql: &Bound<'py, PyAny>,
                 params: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<Bound<'py, PyAny>> {
+                let sql = sql_text(py, sql)?;
                 let params = to_params(py, params)?;
                 $run_parts!(self, py, |r, parts| r
                     .fetch_batched(&sql, params, &mut |rows| parts.send(TuplesPart(rows)))
@@ -282,9 +285,10 @@ macro_rules! statement_methods {
             fn fetch_with_columns<'py>(
                 &self,
                 py: Python<'py>,
-                sql: String,
+                sql: &Bound<'py, PyAny>,
                 params: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<Bound<'py, PyAny>> {
+                let sql = sql_text(py, sql)?;
                 let params = to_params(py, params)?;
                 $run!(self, py, |r| r.fetch(&sql, params).await.map(RowsWithColumns))
             }
@@ -293,9 +297,10 @@ macro_rules! statement_methods {
             fn fetch_one<'py>(
                 &self,
                 py: Python<'py>,
-                sql: String,
+                sql: &Bound<'py, PyAny>,
                 params: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<Bound<'py, PyAny>> {
+                let sql = sql_text(py, sql)?;
                 let params = to_params(py, params)?;
                 $run!(self, py, |r| r.fetch_one(&sql, params).await.map(OneRow))
             }
@@ -304,10 +309,11 @@ macro_rules! statement_methods {
             fn fetch_instances<'py>(
                 &self,
                 py: Python<'py>,
-                sql: String,
+                sql: &Bound<'py, PyAny>,
                 params: Option<&Bound<'py, PyAny>>,
                 spec: Py<InstanceSpec>,
             ) -> PyResult<Bound<'py, PyAny>> {
+                let sql = sql_text(py, sql)?;
                 let params = to_params(py, params)?;
                 let spec = Arc::new(spec);
                 $run_parts!(self, py, |r, parts| r
@@ -351,10 +357,11 @@ statement_methods!(EnginePool, on_pool, on_pool_parts, {
     fn cursor<'py>(
         &self,
         py: Python<'py>,
-        sql: String,
+        sql: &Bound<'py, PyAny>,
         params: Option<&Bound<'py, PyAny>>,
         chunk_size: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let sql = sql_text(py, sql)?;
         let params = to_params(py, params)?;
         let inner = self.inner.clone();
         spawn(py, async move { inner.cursor(&sql, params, chunk_size).await })

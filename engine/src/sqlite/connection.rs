@@ -1,5 +1,8 @@
 //! One SQLite connection and the pool manager that opens, configures and recycles them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult};
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OpenFlags, Statement};
@@ -21,7 +24,14 @@ impl rusqlite::ToSql for Bind<'_> {
 
 pub struct SqliteConn {
     pub conn: Connection,
+    /// Set when the caller of the statement in progress cancelled it; the progress handler
+    /// installed at open then interrupts the statement (see [`SqliteConn::interruptible`]).
+    interrupted: Arc<AtomicBool>,
 }
+
+/// VM instructions between two looks at the cancel flag: microseconds of work, so a cancelled
+/// statement stops at once, and the check costs nothing measurable.
+const PROGRESS_OPS: i32 = 1000;
 
 pub fn bind_all(stmt: &mut Statement<'_>, params: &[Value]) -> Result<()> {
     let expected = stmt.parameter_count();
@@ -87,7 +97,33 @@ impl SqliteConn {
         self.conn.prepare_cached(sql).map_err(map_sqlite_error)
     }
 
+    /// Run one statement so that its caller's cancellation interrupts it. SQLite then undoes
+    /// the statement (and, for a write inside an explicit transaction, the whole transaction),
+    /// so nothing a cancelled caller started is committed behind its back.
+    fn interruptible<R>(&mut self, run: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
+        self.interrupted.store(false, Ordering::Release);
+        let flag = self.interrupted.clone();
+        crate::cancel::interruptible(move || flag.store(true, Ordering::Release), || run(self)).unwrap_or_else(|| {
+            Err(EngineError::new(
+                crate::error::ErrorKind::Operational,
+                "the statement was cancelled before it started",
+            ))
+        })
+    }
+
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.interruptible(|c| c.execute_now(sql, params))
+    }
+
+    pub fn fetch(&mut self, sql: &str, params: &[Value], limit: usize) -> Result<Rows> {
+        self.interruptible(|c| c.fetch_now(sql, params, limit))
+    }
+
+    pub fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
+        self.interruptible(|c| c.execute_many_now(sql, sets))
+    }
+
+    fn execute_now(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         if params.is_empty() && is_script(sql) {
             // A schema script: later statements may use what earlier ones create, so they
             // cannot all be prepared up front.
@@ -108,7 +144,7 @@ impl SqliteConn {
         Ok(n)
     }
 
-    pub fn fetch(&mut self, sql: &str, params: &[Value], limit: usize) -> Result<Rows> {
+    fn fetch_now(&mut self, sql: &str, params: &[Value], limit: usize) -> Result<Rows> {
         let mut stmt = self.prepare(sql)?;
         bind_all(&mut stmt, params)?;
         let mut out = Rows::default();
@@ -124,7 +160,7 @@ impl SqliteConn {
         Ok(out)
     }
 
-    pub fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
+    fn execute_many_now(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
         let mut stmt = self.prepare(sql)?;
         let mut total = 0u64;
         for set in sets {
@@ -157,7 +193,7 @@ impl SqliteManager {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.cfg.path, flags).map_err(|e| {
+        let mut conn = Connection::open_with_flags(&self.cfg.path, flags).map_err(|e| {
             let mut err = map_sqlite_error(e);
             err.kind = crate::error::ErrorKind::Connection;
             err.message = format!("cannot open SQLite database {:?}: {}", self.cfg.path, err.message);
@@ -175,7 +211,11 @@ impl SqliteManager {
         }
         conn.pragma_update(None, "foreign_keys", self.cfg.foreign_keys)
             .map_err(map_sqlite_error)?;
-        Ok(SqliteConn { conn })
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let flag = interrupted.clone();
+        conn.progress_handler(PROGRESS_OPS, Some(move || flag.load(Ordering::Acquire)))
+            .map_err(map_sqlite_error)?;
+        Ok(SqliteConn { conn, interrupted })
     }
 }
 

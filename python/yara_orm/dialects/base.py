@@ -316,7 +316,15 @@ class Dialect:
         default = self.db_default_sql(field)
         if default:
             parts.append(f"DEFAULT {default}")
+        check = self.column_check_sql(field)
+        if check:
+            parts.append(check)
         return " ".join(parts)
+
+    def column_check_sql(self, field: Field[Any]) -> str | None:
+        """A ``CHECK (...)`` making the database refuse values the field cannot hold, where the
+        column type alone does not (None: the type is enough, as on PostgreSQL)."""
+        return None
 
     def generated_pk_definition(self, field: Field[Any]) -> str:
         raise NotImplementedError

@@ -209,6 +209,27 @@ class SQLiteDialect(Dialect):
 
     # -- DDL ----------------------------------------------------------------------------------------
 
+    def column_check_sql(self, field: Field[Any]) -> str | None:
+        """SQLite stores any integer up to 64 bits in an INTEGER column, turns an overflowing
+        result into a REAL, and keeps any number in a NUMERIC one, so database-side arithmetic
+        (``update(n=F("n") + 2**40)``) would store what PostgreSQL's int4/int2/int8/numeric(p, s)
+        refuse. These checks refuse it the same way (an IntegrityError)."""
+        col = self.quote(field.column)
+        kind = field.type_key
+        if kind in ("smallint", "int", "bigint"):
+            is_integer = f"typeof({col}) IN ('integer', 'null')"
+            if kind == "bigint":
+                return f"CHECK ({is_integer})"
+            lo, hi = getattr(field, "min_value", None), getattr(field, "max_value", None)
+            if isinstance(lo, int) and isinstance(hi, int):
+                return f"CHECK ({is_integer} AND {col} BETWEEN {lo} AND {hi})"
+            return f"CHECK ({is_integer})"
+        if kind == "decimal":
+            digits, places = getattr(field, "max_digits", None), getattr(field, "decimal_places", None)
+            if isinstance(digits, int) and isinstance(places, int):
+                return f"CHECK (abs(CAST({col} AS REAL)) < 1e{digits - places})"
+        return None
+
     def generated_pk_definition(self, field: Field[Any]) -> str:
         # Only a column declared exactly INTEGER PRIMARY KEY aliases the rowid.
         return f"{self.quote(field.column)} INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"

@@ -125,16 +125,30 @@ class FloatField(Field[float]):
 
 
 class DecimalField(Field[decimal.Decimal]):
-    """An exact decimal with ``max_digits`` digits, ``decimal_places`` of them after the point."""
+    """An exact decimal with ``max_digits`` digits, ``decimal_places`` of them after the point.
+
+    A value with more decimal places than the column keeps is refused (ValidationError): storing
+    ``Decimal("1.005")`` as ``1.00`` would lose money silently. ``rounding=`` one of the
+    ``decimal`` module's modes (``decimal.ROUND_HALF_EVEN``, ``ROUND_HALF_UP``...) rounds such
+    values with that mode instead. Trailing zeros (``Decimal("1.500")``) are not extra places.
+    """
 
     type_key = "decimal"
     python_type = decimal.Decimal
+    _ROUNDINGS = frozenset(getattr(decimal, name) for name in dir(decimal) if name.startswith("ROUND_"))
 
-    def __init__(self, max_digits: int, decimal_places: int, **kwargs: Any) -> None:
+    def __init__(
+        self, max_digits: int, decimal_places: int, rounding: str | None = None, **kwargs: Any
+    ) -> None:
         if max_digits < 1 or decimal_places < 0 or decimal_places > max_digits:
             raise ConfigurationError(
                 "DecimalField needs max_digits >= 1 and 0 <= decimal_places <= max_digits"
             )
+        if rounding is not None and rounding not in self._ROUNDINGS:
+            raise ConfigurationError(
+                f"DecimalField rounding must be one of {', '.join(sorted(self._ROUNDINGS))}, got {rounding!r}"
+            )
+        self.rounding = rounding
         super().__init__(**kwargs)
         self.max_digits = max_digits
         self.decimal_places = decimal_places
@@ -161,10 +175,15 @@ class DecimalField(Field[decimal.Decimal]):
             raise ValidationError(f"{self.qualified_name}: {result} is not a finite decimal")
         try:
             quantised = result.quantize(
-                self._quantum, rounding=decimal.ROUND_HALF_EVEN, context=self._context
+                self._quantum, rounding=self.rounding or decimal.ROUND_HALF_EVEN, context=self._context
             )
         except decimal.InvalidOperation:  # far too many digits for the arithmetic context
             quantised = None
+        if self.rounding is None and quantised is not None and quantised != result:
+            raise ValidationError(
+                f"{self.qualified_name}: {result} has more than {self.decimal_places} decimal places "
+                "(give the field rounding=decimal.ROUND_HALF_EVEN, say, to round instead)"
+            )
         if quantised is None or quantised.adjusted() + 1 > self.max_digits - self.decimal_places:
             raise ValidationError(
                 f"{self.qualified_name}: {result} has more than {self.max_digits - self.decimal_places} "

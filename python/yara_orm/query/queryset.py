@@ -34,6 +34,14 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "QuerySet", "QuerySetSingle", "SingleMode", "Va
 DEFAULT_CHUNK_SIZE = 1000
 
 
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class QuerySet(Generic[M]):
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -149,6 +157,8 @@ class QuerySet(Generic[M]):
                 raise ParamsError(f"annotate({name}=...) needs an expression, got {type(expr).__name__}")
             if name in self.model._meta.fields_map or name == "pk":
                 raise FieldError(f"annotation {name!r} conflicts with a field of {self.model.__name__}")
+            if not name.isascii() and _unencodable(name):
+                raise FieldError(f"annotation name {name!r} contains a lone surrogate (no UTF-8 form)")
         clone = self._clone()
         clone._annotations = {**self._annotations, **annotations}
         return clone

@@ -4,12 +4,14 @@ bulk_create/bulk_update, and race-safe get_or_create/update_or_create."""
 from __future__ import annotations
 
 import operator
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..connection import executor_for
 from ..exceptions import FieldError, IntegrityError, ParamsError
 from ..fields.base import NO_DEFAULT
+from ..fields.data import IntField
 from ..pool import Pool
 from ..timezone import now
 from . import ir
@@ -221,10 +223,35 @@ async def bulk_create(
     without_pk = [o for o in objs if o.__dict__.get(pk.model_field_name) is None] if pk.generated else []
     if not pk.generated:
         with_pk = objs
-    for group, include_pk in ((with_pk, True), (without_pk, False)):
-        if group:
+    groups = [(g, include_pk) for g, include_pk in ((with_pk, True), (without_pk, False)) if g]
+    if isinstance(executor, Pool) and _several_statements(model, dialect, groups, batch_size):
+        # All or nothing: a failure in a later batch must not leave the earlier ones committed.
+        # Inside the task's open transaction this is a savepoint, so only this call is undone.
+        async with executor.transaction():
+            for group, include_pk in groups:
+                await _insert_group(model, executor, dialect, group, include_pk, conflict, batch_size)
+    else:
+        for group, include_pk in groups:
             await _insert_group(model, executor, dialect, group, include_pk, conflict, batch_size)
     return objs
+
+
+def _several_statements(
+    model: type[Model], dialect: Dialect, groups: list[tuple[list[Any], bool]], batch_size: int | None
+) -> bool:
+    """Whether inserting ``groups`` may take more than one statement (one statement is atomic
+    by itself, and a transaction around it would cost two round trips for nothing)."""
+    if len(groups) != 1:
+        return len(groups) > 1
+    n = len(groups[0][0])
+    if batch_size is not None and batch_size < n:
+        return True
+    fields = model._meta.fields
+    if not any(not f.generated for f in fields):
+        return n > 1  # DEFAULT VALUES: one statement per row
+    if dialect.supports_unnest and all(f.array_safe for f in fields):
+        return False  # one UNNEST (or COPY) per batch, whatever the row count
+    return n * len(fields) > dialect.max_bind_params
 
 
 def _on_conflict(
@@ -287,6 +314,39 @@ def _field_columns(objs: list[Any], names: list[str]) -> list[Sequence[Any]]:
     return list(zip(*rows, strict=True)) if rows else [() for _ in names]
 
 
+# Types whose values ``to_db`` returns unchanged once ``coerce`` accepted them, so a column of
+# exactly these (checked at C speed) needs no per-value call beyond the bounds checked below.
+_PLAIN_TYPES = frozenset({int, float, bool, str, uuid.UUID})
+
+
+def _already_clean(field: Field[Any], raw: Sequence[Any]) -> bool:
+    """Whether every value of a column is what ``field.to_db`` would bind unchanged, so bulk
+    paths may skip the per-value call. Values set through ``Model.__init__`` were coerced, but
+    an attribute assigned afterwards (``obj.count = "abc"``) was not: bulk_create must refuse or
+    coerce it exactly as save() does, so anything but the exact plain type within the field's
+    bounds goes through ``to_db``."""
+    kind = field.python_type
+    if kind not in _PLAIN_TYPES:
+        return False
+    types = set(map(type, raw))
+    values = raw
+    if type(None) in types:
+        if not field.null:
+            return False  # to_db raises the not-nullable ValidationError
+        types.discard(type(None))
+        values = [v for v in raw if v is not None]
+    if types - {kind}:
+        return False
+    if not values:
+        return True
+    if isinstance(field, IntField):
+        return bool(field.min_value <= min(values) and max(values) <= field.max_value)
+    max_length = getattr(field, "max_length", None)
+    if isinstance(max_length, int):
+        return max(map(len, values)) <= max_length
+    return True
+
+
 async def _insert_group(
     model: type[Model],
     executor: Any,
@@ -308,11 +368,7 @@ async def _insert_group(
     ]
     columns: list[Sequence[Any]] = []
     for field, raw in zip(fields, _field_columns(objs, [f.model_field_name for f in fields]), strict=True):
-        if field.identity_db and field.null:
-            columns.append(raw)
-        elif field.identity_db:
-            if None in raw:
-                field.to_db(None)  # raises the not-nullable ValidationError before any SQL
+        if field.identity_db and _already_clean(field, raw):
             columns.append(raw)
         else:
             to_db = field.to_db
