@@ -39,15 +39,16 @@ class _Unfetched:
     async def _load(self) -> Any:
         inst, rel = self._instance, self._relation
         d = inst.__dict__
+        assert rel.field is not None and rel.field.id_field is not None
+        id_field = rel.field.id_field
         if rel.kind == FORWARD:
-            assert rel.field is not None and rel.field.id_field is not None
-            value = d.get(rel.field.id_field.model_field_name)
-            obj = await rel.target.get_or_none(pk=value) if value is not None else None
+            value = d.get(id_field.model_field_name)
+            key = "pk" if id_field.by_pk else id_field.key_attr
+            obj = await rel.target.get_or_none(**{key: value}) if value is not None else None
         else:
-            assert rel.field is not None and rel.field.id_field is not None
             obj = (
                 await rel.target._default_qs()
-                .filter(**{rel.field.id_field.model_field_name: inst.pk})
+                .filter(**{id_field.model_field_name: d.get(id_field.key_attr)})
                 .first()
             )
         d[cache_key(rel.name)] = obj
@@ -72,6 +73,7 @@ class ForwardDescriptor:
         self.relation = relation
         field = relation.field
         assert field is not None and field.id_field is not None
+        self.id_field = field.id_field
         self.id_attr = field.id_field.model_field_name
         self.key = cache_key(relation.name)
 
@@ -83,7 +85,9 @@ class ForwardDescriptor:
         cached = d.get(self.key, MISSING)
         # A changed ``author_id`` makes the cached object stale.
         if cached is not MISSING and (
-            cached is None if value is None else (cached is not None and cached.pk == value)
+            cached is None
+            if value is None
+            else (cached is not None and cached.__dict__.get(self.id_field.key_attr) == value)
         ):
             return cached
         if value is None:
@@ -100,12 +104,13 @@ class ForwardDescriptor:
                     f"{self.relation.owner.__name__}.{self.relation.name} must be a "
                     f"{self.relation.target.__name__}, got {type(value).__name__}"
                 )
-            if value.pk is None:
+            key = value.__dict__.get(self.id_field.key_attr)
+            if key is None:
                 raise OperationalError(
                     f"{type(value).__name__} must be saved before it is assigned to "
                     f"{self.relation.owner.__name__}.{self.relation.name}"
                 )
-            d[self.id_attr] = value.pk
+            d[self.id_attr] = key
         else:
             raise ParamsError(
                 f"{self.relation.owner.__name__}.{self.relation.name} takes a "
@@ -190,8 +195,10 @@ class ReverseManager(QuerySet[M]):
     def get_queryset(self) -> QuerySet[M]:
         rel = self.relation
         assert rel.field is not None and rel.field.id_field is not None
+        id_field = rel.field.id_field
         qs: QuerySet[M] = rel.target._default_qs()  # type: ignore[assignment]
-        return qs.filter(**{rel.field.id_field.model_field_name: self._owner_pk()})
+        self._owner_pk()  # an unsaved owner is an error, whatever the key
+        return qs.filter(**{id_field.model_field_name: self.instance.__dict__.get(id_field.key_attr)})
 
     def __getattr__(self, name: str) -> Any:
         # Methods a custom queryset class adds (the target's manager returning a subclass).

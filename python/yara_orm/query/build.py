@@ -327,6 +327,10 @@ def build_update(qs: QuerySet[Any], dialect: Dialect, values: dict[str, Any]) ->
     assignments: list[tuple[str, ir.Node]] = []
     for name, value in values.items():
         field = meta.lookup_field(name)
+        rel = meta.relations.get(name) if field is None else None
+        if rel is not None and rel.kind == "fk" and rel.field is not None:
+            # ``update(author=instance)``: the key column takes the instance's key.
+            field = rel.field.id_field
         if field is None:
             raise FieldError(
                 f"unknown field {name!r} in update() on {qs.model.__name__}; "

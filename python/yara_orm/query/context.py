@@ -26,10 +26,10 @@ def _no_params(value: Any) -> list[Any]:
     return []
 
 
-def _model_aware(builder: ParamBuilder) -> ParamBuilder:
+def _model_aware(builder: ParamBuilder, field: Field[Any] | None) -> ParamBuilder:
     # A cached query shape re-binds raw filter values, which may be model instances.
     def build(value: Any) -> list[Any]:
-        return builder(joins.model_values(value))
+        return builder(joins.model_values(value, field))
 
     return build
 
@@ -149,7 +149,6 @@ class QueryContext:
         head = parts[0]
         lhs: ir.Node
         field: Field[Any] | None
-        value = joins.model_values(value)
         if head in self.annotations:
             lhs = self.annotations[head]
             field = lhs.output_field
@@ -169,6 +168,9 @@ class QueryContext:
                 field = found
                 lhs = ir.Column(self.alias, found.column, found)
                 rest = parts[1:]
+        # Model instances compare by the key the column holds (after resolution: a foreign key
+        # with ``to_field`` holds the referenced field, not the primary key).
+        value = joins.model_values(value, field)
         lookup = "exact"
         if rest and rest[-1] in lookups.LOOKUPS:
             lookup = rest.pop()
@@ -206,6 +208,8 @@ class QueryContext:
                 self.builders.append(_no_params)
             else:
                 self.builders.append(
-                    _model_aware(functools.partial(lookups.prepare_params, self.dialect, lookup, field))
+                    _model_aware(
+                        functools.partial(lookups.prepare_params, self.dialect, lookup, field), field
+                    )
                 )
         return node

@@ -154,15 +154,22 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
     if rel.kind == FORWARD:
         assert rel.field is not None and rel.field.id_field is not None
         id_attr = rel.field.id_field.model_field_name
+        key_attr = rel.field.id_field.key_attr
         ids = list(dict.fromkeys(o.__dict__[id_attr] for o in objs if o.__dict__.get(id_attr) is not None))
         found: dict[Any, Model] = {}
         if ids:
-            for obj in await _target_qs(rel, node, using_db).filter(pk__in=ids):
-                found[obj.pk] = obj
+            for obj in await _target_qs(rel, node, using_db).filter(**{f"{key_attr}__in": ids}):
+                found[obj.__dict__[key_attr]] = obj
         for o in objs:
             o.__dict__[key] = found.get(o.__dict__.get(id_attr))
         return list(found.values())
-    pks = list(dict.fromkeys(o.pk for o in objs))
+    # Owners are matched by the key their related rows hold: the primary key, or the field a
+    # foreign key's ``to_field`` names.
+    owner_key = rel.owner._meta.pk_attr
+    if rel.kind != M2M:
+        assert rel.field is not None and rel.field.id_field is not None
+        owner_key = rel.field.id_field.key_attr
+    pks = list(dict.fromkeys(o.__dict__.get(owner_key) for o in objs))
     if rel.kind == M2M:
         reverse = reverse_name(rel)
         qs = _target_qs(rel, node, using_db)
@@ -177,7 +184,7 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
         id_attr = rel.field.id_field.model_field_name
         back_key = cache_key(rel.field.name)
         rows = await _target_qs(rel, node, using_db).filter(**{f"{id_attr}__in": pks})
-        by_pk = {o.pk: o for o in objs}
+        by_pk = {o.__dict__.get(owner_key): o for o in objs}
         groups = {pk: [] for pk in by_pk}
         for obj in rows:
             d = obj.__dict__
@@ -190,6 +197,6 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
             group.append(obj)
     many = rel.kind in (REVERSE, M2M)
     for o in objs:
-        group = groups.get(o.pk, [])
+        group = groups.get(o.__dict__.get(owner_key), [])
         o.__dict__[key] = group if many else (group[0] if group else None)
     return list(rows)
