@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from yara_orm import Connection, YaraOrm, connections, in_transaction, schema
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
 from yara_orm.exceptions import ConfigurationError, FieldError, ValidationError
+from yara_orm.fields.base import StrEnum
+from yara_orm.models import NoneAwaitable
 
 from . import compat_models as m
 
@@ -124,6 +127,20 @@ async def test_string_input_is_coerced(orm: Connection) -> None:
     with pytest.raises(ValidationError):
         await m.CpChecked.create(age="forty")
     assert issubclass(ValidationError, FieldError)  # as in yara-orm 1.19
+
+
+async def test_text_fields_take_ints_and_str_enums(orm: Connection) -> None:
+    class Nick(enum.Enum):  # a plain Enum with str values, as Tortoise's tests declare them
+        ab = "ab"
+
+    row = await m.CpChecked.create(nick=17)
+    assert row.nick == "17"
+    assert (await m.CpChecked.get(nick=17)).pk == row.pk
+    other = await m.CpChecked.create(nick=Nick.ab)
+    assert other.nick == "ab"
+    assert (await m.CpChecked.get(nick=Nick.ab)).pk == other.pk
+    with pytest.raises(ValidationError):
+        await m.CpChecked.create(nick=1.5)
 
 
 async def test_sql_default_is_read_back(orm: Connection) -> None:
@@ -336,3 +353,9 @@ async def test_meta_db_table_alias_and_rename(orm: Connection) -> None:
         meta.db_table = "cptag"
         await orm.execute('DROP TABLE "cptag_new"')
     assert [t.name for t in await m.CpTag.all()] == ["old-table"]
+
+
+async def test_none_awaitable_and_str_enum_names() -> None:
+    assert not NoneAwaitable
+    assert await NoneAwaitable is None
+    assert issubclass(StrEnum, str) and issubclass(StrEnum, enum.Enum)

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 VT = TypeVar("VT")
 
+# Tortoise's name for it here (``from tortoise.fields.base import StrEnum``).
+StrEnum = enum.StrEnum
+
 Validator = Callable[[Any], Any]
 
 

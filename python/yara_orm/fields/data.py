@@ -201,9 +201,7 @@ class CharField(Field[str]):
 
     def coerce(self, value: Any) -> str:
         if type(value) is not str:
-            if not isinstance(value, str) or isinstance(value, enum.Enum):
-                return self.fail(value)
-            value = str(value)
+            value = _text(self, value)
         if len(value) > self.max_length:
             raise ValidationError(
                 f"{self.qualified_name}: {len(value)} characters is longer than max_length={self.max_length}"
@@ -223,9 +221,22 @@ class TextField(Field[str]):
     def coerce(self, value: Any) -> str:
         if type(value) is str:
             return value
-        if isinstance(value, str) and not isinstance(value, enum.Enum):
-            return str(value)
-        return self.fail(value)
+        return _text(self, value)
+
+
+def _text(field: Field[str], value: Any) -> str:
+    """What the anchors store for a non-``str`` text value: a str enum's value, a str
+    subclass as plain str, an integer in decimal (``CharField`` primary keys given as ``17``);
+    anything else is refused rather than stringified."""
+    if isinstance(value, enum.Enum):
+        if isinstance(value.value, str):
+            return value.value
+        return field.fail(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return field.fail(value)
 
 
 class BinaryField(Field[bytes]):

@@ -24,6 +24,26 @@ M = TypeVar("M", bound="Model")
 # -- descriptors ----------------------------------------------------------------------------------
 
 
+class _NoneAwaitable:
+    """Falsy, and ``None`` when awaited: Tortoise's stand-in for an empty relation, for code that
+    both tests and awaits a relation value."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NoneAwaitable"
+
+
+NoneAwaitable = _NoneAwaitable()
+
+
 class _Unfetched:
     """``book.author`` before it is fetched: awaitable; any other use says how to fetch it."""
 
