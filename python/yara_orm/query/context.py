@@ -157,9 +157,10 @@ class QueryContext:
             found = self.meta.lookup_field(head)
             if found is None:
                 if head not in self.meta.relations:
+                    # Tortoise's wording first: code matches on it.
                     raise FieldError(
-                        f"unknown field {head!r} in filter {key!r} on {self.model.__name__}; "
-                        f"valid choices: pk, {self.field_choices()}"
+                        f"Unknown filter param {head!r}. Allowed base values are "
+                        f"[pk, {self.field_choices()}] (in filter {key!r} on {self.model.__name__})"
                     )
                 if self.many_as_subquery and joins.crosses_many(self.model, parts):
                     return self._many_subquery(key, value)
