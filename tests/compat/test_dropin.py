@@ -12,7 +12,7 @@ import pytest
 from yara_orm import Connection, YaraOrm, connections, in_transaction, schema
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
-from yara_orm.exceptions import ConfigurationError, FieldError, ValidationError
+from yara_orm.exceptions import ConfigurationError, FieldError, ObjectDoesNotExistError, ValidationError
 from yara_orm.fields.base import StrEnum
 from yara_orm.models import NoneAwaitable
 
@@ -359,3 +359,29 @@ async def test_none_awaitable_and_str_enum_names() -> None:
     assert not NoneAwaitable
     assert await NoneAwaitable is None
     assert issubclass(StrEnum, str) and issubclass(StrEnum, enum.Enum)
+
+
+async def test_model_construct_trusts_its_values(orm: Connection) -> None:
+    ada = m.CpAuthor.construct(id=3, name="Ada")
+    assert ada.pk == 3 and ada._saved_in_db is False and repr(ada) == "<CpAuthor: 3>"
+    unsaved = m.CpAuthor.construct(name=None)  # no coercion, no null check
+    book = m.CpBook.construct(title="B", author=unsaved, extra=1)
+    assert book.author is unsaved and book.author_id is None and book.extra == 1
+    linked = m.CpBook.construct(title="B", author=ada, tags=[m.CpTag.construct(id=1, name="t")])
+    assert linked.author_id == 3 and [t.name for t in linked.tags] == ["t"]
+    assert len(m.CpAuthor.construct(id=1, name="x", books=[]).books) == 0
+    assert m.CpAuthor.construct(name="x", _saved_in_db=True)._saved_in_db is True
+
+
+async def test_model_index_hash_and_repr(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    assert (await m.CpAuthor[ada.pk]).name == "Ada"
+    with pytest.raises(ObjectDoesNotExistError) as info:
+        await m.CpAuthor[ada.pk + 100]
+    assert isinstance(info.value, KeyError) and info.value.pk_val == ada.pk + 100
+    assert str(info.value) == f"CpAuthor has no object with id={ada.pk + 100}"
+    with pytest.raises(KeyError):
+        await m.CpAuthor["not-an-int"]
+    assert m.CpAuthor[int] is m.CpAuthor  # a type argument: an annotation, not a lookup
+    assert hash(ada) == hash(ada.pk)
+    assert repr(m.CpAuthor(name="new")) == "<CpAuthor>"

@@ -81,7 +81,7 @@ def test_declaration_errors() -> None:
 def test_instances_coerce_and_repr() -> None:
     row = Row(n="5", label="x")
     assert row.n == 5 and row.pk is None
-    assert repr(row) == "<Row: None>"
+    assert repr(row) == "<Row>"  # unsaved: no key to show (Tortoise)
     row.pk = "7"
     assert row.id == 7
     custom_pk = Token(label="t")

@@ -384,6 +384,8 @@ def __getattr__(name: str) -> Any:
     # Lazy by design (see the layering test): the model layer imports this module.
     from ..models import related
 
-    alias = (related.ManyToManyManager if name == "ManyToManyRelation" else related.ReverseManager)[MT]
+    # The classes themselves (generic, so ``ReverseRelation["Book"]`` still subscripts):
+    # ``isinstance(author.books, fields.ReverseRelation)`` holds, as in Tortoise.
+    alias = related.ManyToManyManager if name == "ManyToManyRelation" else related.ReverseManager
     globals()[name] = alias
     return alias

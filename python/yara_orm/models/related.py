@@ -103,11 +103,10 @@ class ForwardDescriptor:
         d = instance.__dict__
         value = d.get(self.id_attr)
         cached = d.get(self.key, MISSING)
-        # A changed ``author_id`` makes the cached object stale.
+        # A changed ``author_id`` makes the cached object stale (an unsaved object given to
+        # ``construct()`` matches a NULL key).
         if cached is not MISSING and (
-            cached is None
-            if value is None
-            else (cached is not None and cached.__dict__.get(self.id_field.key_attr) == value)
+            value is None if cached is None else cached.__dict__.get(self.id_field.key_attr) == value
         ):
             return cached
         if value is None:
@@ -127,8 +126,8 @@ class ForwardDescriptor:
             key = value.__dict__.get(self.id_field.key_attr)
             if key is None:
                 raise OperationalError(
-                    f"{type(value).__name__} must be saved before it is assigned to "
-                    f"{self.relation.owner.__name__}.{self.relation.name}"
+                    f"You should first call .save() on {type(value).__name__} before assigning "
+                    f"it to {self.relation.owner.__name__}.{self.relation.name}"
                 )
             d[self.id_attr] = key
         else:
