@@ -47,3 +47,23 @@ class CpChecked(Model):
     day = fields.DateField(null=True)
     seven = fields.IntField(default=SqlDefault("7"))
     data = fields.JSONField(null=True)
+
+
+class CpCountry(Model):
+    name = fields.CharField(max_length=20)
+    code = fields.CharField(max_length=5, null=True)
+
+
+class CpContact(Model):
+    name = fields.CharField(max_length=20, null=True)
+    props = fields.JSONField(null=True)
+    country: fields.ForeignKeyNullableRelation[CpCountry] = fields.ForeignKeyField(
+        "models.CpCountry", related_name="contacts", null=True
+    )
+
+
+class CpCall(Model):
+    note = fields.CharField(max_length=20, null=True)
+    contact: fields.ForeignKeyNullableRelation[CpContact] = fields.ForeignKeyField(
+        "models.CpContact", related_name="calls", null=True
+    )

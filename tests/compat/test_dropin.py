@@ -18,11 +18,14 @@ from yara_orm.models import NoneAwaitable
 
 from . import compat_models as m
 
+MODELS = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
+CALLS = [m.CpCountry, m.CpContact, m.CpCall]
+
 
 async def _drop(conn: Connection) -> None:
     cascade = " CASCADE" if conn.backend == "postgres" else ""
     await conn.execute(f'DROP TABLE IF EXISTS "cp_book_tag"{cascade}')
-    chosen = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
+    chosen = [*MODELS, *CALLS]
     for model in reversed(schema.dependency_order(chosen)):
         await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"{cascade}')
 
@@ -33,7 +36,7 @@ async def orm(db_url: str) -> AsyncIterator[Connection]:
     conn = connections.get("default")
     await _drop(conn)
     # Only these models: the M2M join table named by through= must come along.
-    await YaraOrm.generate_schemas(models=[m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked])
+    await YaraOrm.generate_schemas(models=[*MODELS, *CALLS])
     try:
         yield conn
     finally:
@@ -385,3 +388,28 @@ async def test_model_index_hash_and_repr(orm: Connection) -> None:
     assert m.CpAuthor[int] is m.CpAuthor  # a type argument: an annotation, not a lookup
     assert hash(ada) == hash(ada.pk)
     assert repr(m.CpAuthor(name="new")) == "<CpAuthor>"
+
+
+async def test_only_and_defer_through_related_paths(orm: Connection) -> None:
+    wl = await m.CpCountry.create(name="Wonderland", code="WL")
+    alice = await m.CpContact.create(name="Alice", props={"a": 1}, country=wl)
+    await m.CpCall.create(note="hi", contact=alice)
+    await m.CpCall.create(note="orphan", contact=None)
+    rows = await m.CpCall.all().only("contact__props").order_by("id")
+    assert rows[0].contact.props == {"a": 1}  # joined: no query, and only that column
+    assert "name" not in rows[0].contact.__dict__ and "note" not in rows[0].__dict__
+    assert rows[1].contact is None
+    both = await m.CpCall.all().only("note", "contact__props").order_by("id")
+    assert (both[0].note, both[0].contact.props) == ("hi", {"a": 1})
+    deferred = await m.CpCall.all().defer("contact__props").order_by("id")
+    assert deferred[0].note == "hi" and deferred[0].contact.name == "Alice"
+    assert "props" not in deferred[0].contact.__dict__
+    nested = await m.CpCall.all().only("contact__country__code").order_by("id")
+    assert nested[0].contact.name == "Alice"  # the intermediate loads fully
+    assert nested[0].contact.country.code == "WL" and "name" not in nested[0].contact.country.__dict__
+    chained = await m.CpCall.all().select_related("contact").only("contact__props").order_by("id")
+    assert "name" not in chained[0].contact.__dict__
+    with pytest.raises(FieldError):
+        m.CpCall.all().only("note__nope")
+    with pytest.raises(FieldError):
+        m.CpCall.all().defer("contact__nope")

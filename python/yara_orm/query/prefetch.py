@@ -10,7 +10,7 @@ relations, never on the number of rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FieldError, ParamsError
@@ -20,6 +20,7 @@ from .decode import RelatedColumns, instance_decoder
 from .expressions import F
 
 if TYPE_CHECKING:
+    from ..fields.base import Field
     from ..models.model import Model
     from .context import QueryContext
     from .decode import Converter
@@ -48,9 +49,12 @@ def add_select_related(
     items: list[ir.SelectItem],
     names: list[str],
     converters: list[Converter | None],
+    restrictions: Mapping[tuple[str, ...], Any] | None = None,
 ) -> list[RelatedColumns]:
-    """Join every relation of ``paths`` and append its columns to the select list."""
+    """Join every relation of ``paths`` and append its columns to the select list (only some of
+    them for a path ``restrictions`` names: ``only("contact__name")``)."""
     placed: dict[tuple[str, ...], int] = {(): 0}
+    split = [tuple(p.split("__")) for p in paths]
     out: list[RelatedColumns] = []
     for path in paths:
         model = ctx.model
@@ -75,17 +79,39 @@ def add_select_related(
             start = len(items)
             field_names = []
             field_convs: list[Converter | None] = []
-            for field in meta.fields:
+            chosen, loaded = _related_fields(model, prefix, split, (restrictions or {}).get(prefix))
+            for field in chosen:
                 items.append(ir.SelectItem(ir.Column(alias, field.column, field)))
                 field_names.append(field.model_field_name)
                 field_convs.append(field.from_db)
             names.extend(f"{'__'.join(prefix)}__{n}" for n in field_names)
             converters.extend(field_convs)
-            entry = RelatedColumns(parent, cache_key(name), start, len(items), meta.fields.index(meta.pk))
-            entry.decode_row = instance_decoder(model, field_names, field_convs, None)[1]
+            entry = RelatedColumns(parent, cache_key(name), start, len(items), chosen.index(meta.pk))
+            entry.decode_row = instance_decoder(model, field_names, field_convs, loaded)[1]
             placed[prefix] = len(out) + 1
             out.append(entry)
     return out
+
+
+def _related_fields(
+    model: type[Model], prefix: tuple[str, ...], paths: list[tuple[str, ...]], restriction: Any
+) -> tuple[list[Field[Any]], frozenset[str] | None]:
+    """The fields of a select_related model to load, and its ``_loaded`` set when partial."""
+    meta = model._meta
+    if restriction is None or (restriction.only is None and not restriction.defer):
+        return list(meta.fields), None
+    wanted = set(restriction.only) if restriction.only is not None else set(meta.fields_map)
+    wanted -= restriction.defer
+    wanted.discard("pk")
+    wanted.add(meta.pk_attr)
+    # Keep the key columns of the relations selected further down this path.
+    for path in paths:
+        if len(path) > len(prefix) and path[: len(prefix)] == prefix:
+            rel = meta.relations.get(path[len(prefix)])
+            if rel is not None and rel.kind == FORWARD and rel.field is not None and rel.field.id_field:
+                wanted.add(rel.field.id_field.model_field_name)
+    chosen = [f for f in meta.fields if f.model_field_name in wanted]
+    return chosen, frozenset(f.model_field_name for f in chosen)
 
 
 # -- prefetch_related -------------------------------------------------------------------------------
