@@ -12,7 +12,13 @@ import pytest
 from yara_orm import Connection, YaraOrm, connections, in_transaction, schema
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
-from yara_orm.exceptions import ConfigurationError, FieldError, ObjectDoesNotExistError, ValidationError
+from yara_orm.exceptions import (
+    ConfigurationError,
+    FieldError,
+    IncompleteInstanceError,
+    ObjectDoesNotExistError,
+    ValidationError,
+)
 from yara_orm.fields.base import StrEnum
 from yara_orm.models import NoneAwaitable
 
@@ -413,3 +419,15 @@ async def test_only_and_defer_through_related_paths(orm: Connection) -> None:
         m.CpCall.all().only("note__nope")
     with pytest.raises(FieldError):
         m.CpCall.all().defer("contact__nope")
+
+
+async def test_partial_instance_refuses_to_save_a_field_it_did_not_load(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    await m.CpBook.create(title="T", rank=3, author=ada)
+    part = await m.CpBook.all().only("title").get()
+    with pytest.raises(IncompleteInstanceError, match="field 'rank' is not available"):
+        await part.save(update_fields=["rank"])
+    assert (await m.CpBook.get(title="T")).rank == 3  # not overwritten with NULL
+    part.title = "U"
+    await part.save(update_fields=["title"])
+    assert (await m.CpBook.get(rank=3)).title == "U"

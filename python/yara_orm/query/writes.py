@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..connection import executor_for
-from ..exceptions import FieldError, IntegrityError, ParamsError
+from ..exceptions import FieldError, IncompleteInstanceError, IntegrityError, ParamsError
 from ..fields.base import NO_DEFAULT
 from ..pool import Pool
 from ..timezone import now
@@ -135,6 +135,12 @@ async def update_instance(
             if field is None:
                 raise FieldError(
                     f"unknown field {name!r} in update_fields; valid: {', '.join(meta.fields_map)}"
+                )
+            if loaded is not None and field.model_field_name not in loaded:
+                # Writing it would store whatever the instance does not hold (NULL).
+                raise IncompleteInstanceError(
+                    f"{model.__name__}: field {name!r} is not available (the instance was loaded "
+                    "with only()/defer() without it)"
                 )
             if not field.pk:
                 fields.append(field)
