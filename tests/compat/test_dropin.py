@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from yara_orm import Connection, YaraOrm, connections, in_transaction, schema
+from yara_orm import Connection, F, YaraOrm, connections, in_transaction, schema
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
 from yara_orm.exceptions import (
@@ -431,3 +431,16 @@ async def test_partial_instance_refuses_to_save_a_field_it_did_not_load(orm: Con
     part.title = "U"
     await part.save(update_fields=["title"])
     assert (await m.CpBook.get(rank=3)).title == "U"
+
+
+async def test_save_computes_an_expression_assigned_to_a_field(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    book = await m.CpBook.create(title="T", rank=1, author=ada)
+    book.rank = F("rank") + 1
+    await book.save(update_fields=["rank"])
+    assert (await m.CpBook.get(pk=book.pk)).rank == 2
+    book.rank = F("rank") * 10
+    book.title = "U"
+    await book.save()
+    fresh = await m.CpBook.get(pk=book.pk)
+    assert (fresh.rank, fresh.title) == (20, "U")

@@ -16,6 +16,7 @@ from . import ir
 from .cache import CopyKey, DeleteKey, InsertKey, UpdateKey, ValuesKey
 from .compiler import Compiler
 from .context import QueryContext
+from .expressions import Expression
 
 if TYPE_CHECKING:
     from ..dialects.base import Dialect
@@ -149,11 +150,13 @@ async def update_instance(
         fields = [f for f in meta.fields if not f.pk and (loaded is None or f.model_field_name in loaded)]
     if not fields:
         return 1
-    values = [f.to_db(d.get(f.model_field_name)) for f in fields]
-    _validate(obj, [f for f in fields if f.validators])
     pk_value = d.get(meta.pk_attr)
     if pk_value is None:
         raise ParamsError(f"cannot update a {model.__name__} without a primary key value")
+    if any(isinstance(d.get(f.model_field_name), Expression) for f in fields):
+        return await _update_with_expressions(obj, fields, pk_value, executor, dialect)
+    values = [f.to_db(d.get(f.model_field_name)) for f in fields]
+    _validate(obj, [f for f in fields if f.validators])
     values.append(meta.pk.to_db(pk_value))
     key = UpdateKey(dialect.name, tuple(fields))
     sql = meta.statements.get(key)
@@ -166,6 +169,36 @@ async def update_instance(
         )
         sql = meta.statements.put(key, _compile(dialect, stmt))
     return await executor.execute(sql, values)
+
+
+async def _update_with_expressions(
+    obj: Model, fields: list[Field[Any]], pk_value: Any, executor: Any, dialect: Dialect
+) -> int:
+    """``obj.n = F("n") + 1; await obj.save()``: the database computes those columns (a
+    statement of its own, not cached: the expressions vary)."""
+    model = type(obj)
+    meta = model._meta
+    d = obj.__dict__
+    ctx = QueryContext(model, dialect)
+    assignments: list[tuple[str, ir.Node]] = []
+    plain: list[Field[Any]] = []
+    for f in fields:
+        value = d.get(f.model_field_name)
+        if isinstance(value, Expression):
+            node = value.resolve(ctx)
+            if node.contains_aggregate:
+                raise ParamsError(
+                    f"{model.__name__}.{f.model_field_name}: a saved value cannot be an aggregate"
+                )
+        else:
+            node = ir.Param(f.to_db(value), f)
+            plain.append(f)
+        assignments.append((f.column, node))
+    _validate(obj, [f for f in plain if f.validators])
+    where = ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(meta.pk.to_db(pk_value), meta.pk)])
+    sql, params = Compiler(dialect).compile(ir.Update(ctx.table, assignments, where))
+    result: int = await executor.execute(sql, params)
+    return result
 
 
 async def delete_instance(obj: Model, using_db: Any = None) -> int:
