@@ -37,6 +37,10 @@ class CpBook(Model):
         table = "cp_book"
 
 
+async def _async_greeting() -> str:
+    return "hello"
+
+
 class CpChecked(Model):
     age = fields.IntField(null=True, validators=[MinValueValidator(0)])
     code = fields.CharField(max_length=20, null=True, validators=[RegexValidator(r"^[A-Z]+$")])
@@ -47,6 +51,7 @@ class CpChecked(Model):
     day = fields.DateField(null=True)
     seven = fields.IntField(default=SqlDefault("7"))
     data = fields.JSONField(null=True)
+    greeting = fields.CharField(max_length=20, default=_async_greeting)
 
 
 class CpCountry(Model):

@@ -444,3 +444,14 @@ async def test_save_computes_an_expression_assigned_to_a_field(orm: Connection) 
     await book.save()
     fresh = await m.CpBook.get(pk=book.pk)
     assert (fresh.rank, fresh.title) == (20, "U")
+
+
+async def test_async_default_is_awaited_on_insert(orm: Connection) -> None:
+    assert (await m.CpChecked.create()).greeting == "hello"
+    row = m.CpChecked()
+    await row.save()
+    assert row.greeting == "hello"
+    assert (await m.CpChecked.get(pk=row.pk)).greeting == "hello"
+    given = m.CpChecked(greeting="hi")
+    await given.save()
+    assert given.greeting == "hi"

@@ -16,6 +16,7 @@ import copy
 import datetime as dt
 import decimal
 import enum
+import inspect
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar, overload
@@ -28,6 +29,20 @@ if TYPE_CHECKING:
     from ..models.model import Model
 
 VT = TypeVar("VT")
+
+
+class AsyncDefault:
+    """An ``async def`` default (Tortoise allows them): the instance holds this until it is
+    inserted, when the function is awaited and its result coerced."""
+
+    __slots__ = ("factory",)
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+
+    def __repr__(self) -> str:
+        return f"<async default {getattr(self.factory, '__name__', self.factory)!r} (set on save)>"
+
 
 # Tortoise's name for it here (``from tortoise.fields.base import StrEnum``).
 StrEnum = enum.StrEnum
@@ -158,6 +173,8 @@ class Field(Generic[VT]):
         if default is NO_DEFAULT:
             return None
         if callable(default):
+            if inspect.iscoroutinefunction(default):
+                return AsyncDefault(default)
             return self.to_python(default())
         if isinstance(default, _IMMUTABLE):
             return default

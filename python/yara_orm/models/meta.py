@@ -4,6 +4,7 @@ its queries cheap (compiled statements, query shapes, decoders)."""
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +132,8 @@ class MetaInfo:
         self.auto_now_fields = [f for f in self.fields if getattr(f, "auto_now", False)]
         self.auto_now_add_fields = [f for f in self.fields if getattr(f, "auto_now_add", False)]
         self.validated_fields = [f for f in self.fields if f.validators]
+        # Fields whose default is an ``async def`` (awaited when an instance is inserted).
+        self.async_default_fields = [f for f in self.fields if inspect.iscoroutinefunction(f.default)]
         # What ``Model.__init__`` does per field, decided once: (attribute, coerce, default
         # is a factory, default value or factory).
         self.init_plan: list[tuple[str, Any, bool, Any]] = []

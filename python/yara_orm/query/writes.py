@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..connection import executor_for
 from ..exceptions import FieldError, IncompleteInstanceError, IntegrityError, ParamsError
-from ..fields.base import NO_DEFAULT
+from ..fields.base import NO_DEFAULT, AsyncDefault
 from ..pool import Pool
 from ..timezone import now
 from . import ir
@@ -80,6 +80,16 @@ def insert_statement(
     return sql
 
 
+async def resolve_async_defaults(objs: Sequence[Model]) -> None:
+    """Await the ``async def`` defaults the instances still hold (before they are inserted)."""
+    for obj in objs:
+        d = obj.__dict__
+        for field in obj._meta.async_default_fields:
+            value = d.get(field.model_field_name)
+            if isinstance(value, AsyncDefault):
+                d[field.model_field_name] = field.to_python(await value.factory())
+
+
 async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: bool = False) -> bool:
     """INSERT one instance; fill in generated values. With ``ignore_conflict`` a unique
     conflict inserts nothing and returns False."""
@@ -87,6 +97,8 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
     meta = model._meta
     executor, dialect = executor_for(model, using_db, write=True)
     _stamp(obj, creating=True)
+    if meta.async_default_fields:
+        await resolve_async_defaults([obj])
     d = obj.__dict__
     fields: list[Field[Any]] = []
     returning: list[Field[Any]] = []
@@ -246,6 +258,8 @@ async def bulk_create(
             raise ParamsError(f"bulk_create() on {model.__name__} got a {type(obj).__name__}")
     if not objs:
         return objs
+    if model._meta.async_default_fields:
+        await resolve_async_defaults(objs)
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ParamsError("batch_size must be a positive int")
     meta = model._meta
