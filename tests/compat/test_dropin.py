@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -150,6 +151,9 @@ async def test_text_fields_take_ints_and_str_enums(orm: Connection) -> None:
     assert (await m.CpChecked.get(nick=Nick.ab)).pk == other.pk
     with pytest.raises(ValidationError):
         await m.CpChecked.create(nick=1.5)
+    key = uuid.uuid4()
+    book = await m.CpBook.create(title=key, author=await m.CpAuthor.create(name="k"))
+    assert book.title == str(key) and (await m.CpBook.get(title=key)).pk == book.pk
 
 
 async def test_sql_default_is_read_back(orm: Connection) -> None:

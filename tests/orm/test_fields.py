@@ -246,3 +246,12 @@ async def test_a_stored_value_the_enum_lacks_fails_loudly(orm: Connection) -> No
     await orm.execute(f"UPDATE {table} SET mood = 'grumpy', color = 2 WHERE id = {int(created.pk)}")
     fetched = await Every.get(pk=created.pk)
     assert fetched.mood is Mood.GRUMPY and fetched.color is Color.GREEN
+
+
+def test_pk_and_primary_key_are_one_option() -> None:
+    assert fields.IntField(pk=True).pk and fields.IntField(primary_key=True).pk
+    assert fields.CharField(max_length=5, pk=True, primary_key=True).pk
+    with pytest.raises(ConfigurationError, match="contradicts"):
+        fields.IntField(pk=True, primary_key=False)
+    with pytest.raises(ConfigurationError, match="contradicts"):
+        fields.UUIDField(pk=False, primary_key=True)

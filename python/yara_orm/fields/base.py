@@ -107,8 +107,8 @@ class Field(Generic[VT]):
         *,
         db_column: str | None = None,
         generated: bool = False,
-        primary_key: bool = False,
-        pk: bool = False,
+        primary_key: bool | None = None,
+        pk: bool | None = None,
         null: bool = False,
         default: Any = NO_DEFAULT,
         unique: bool = False,
@@ -129,6 +129,11 @@ class Field(Generic[VT]):
             # ``default=Now()`` / ``default=SqlDefault(...)``: the database computes it.
             default, db_default = NO_DEFAULT, default
         self.source_field: str | None = source_field or db_column
+        if primary_key is not None and pk is not None and bool(primary_key) != bool(pk):
+            raise ConfigurationError(
+                f"{type(self).__name__}: pk={pk!r} contradicts primary_key={primary_key!r} "
+                "(pk is the same option; give one of them)"
+            )
         self.pk = bool(primary_key or pk)
         self.generated = generated
         self.null = null

@@ -50,8 +50,8 @@ class IntField(Field[int]):
     min_value: ClassVar[int] = -(2**31)
     max_value: ClassVar[int] = 2**31 - 1
 
-    def __init__(self, primary_key: bool = False, **kwargs: Any) -> None:
-        is_pk = primary_key or bool(kwargs.get("pk"))
+    def __init__(self, primary_key: bool | None = None, **kwargs: Any) -> None:
+        is_pk = bool(primary_key) or bool(kwargs.get("pk"))
         kwargs.setdefault("generated", is_pk)
         super().__init__(primary_key=primary_key, **kwargs)
 
@@ -227,14 +227,14 @@ class TextField(Field[str]):
 def _text(field: Field[str], value: Any) -> str:
     """What the anchors store for a non-``str`` text value: a str enum's value, a str
     subclass as plain str, an integer in decimal (``CharField`` primary keys given as ``17``);
-    anything else is refused rather than stringified."""
+    a UUID in its hyphenated form; anything else is refused rather than stringified."""
     if isinstance(value, enum.Enum):
         if isinstance(value.value, str):
             return value.value
         return field.fail(value)
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, uuid.UUID):
         return str(value)
     return field.fail(value)
 
