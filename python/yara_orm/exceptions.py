@@ -154,6 +154,11 @@ class ObjectDoesNotExistError(DoesNotExist, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class WrongModelError(ParamsError, TypeError):
+    """A model instance of another model where a relation's target was expected (a TypeError
+    too, as in Tortoise)."""
+
+
 class IncompleteInstanceError(OperationalError):
     """An operation needs fields the instance was loaded without (``only``/``defer``)."""
 

@@ -18,6 +18,7 @@ from yara_orm.exceptions import (
     FieldError,
     IncompleteInstanceError,
     ObjectDoesNotExistError,
+    OperationalError,
     ValidationError,
 )
 from yara_orm.fields.base import StrEnum
@@ -459,3 +460,14 @@ async def test_async_default_is_awaited_on_insert(orm: Connection) -> None:
     given = m.CpChecked(greeting="hi")
     await given.save()
     assert given.greeting == "hi"
+
+
+async def test_tortoise_messages_for_prefetch_and_unsaved_owner(orm: Connection) -> None:
+    await m.CpBook.create(title="t", author=await m.CpAuthor.create(name="a"))
+    with pytest.raises(FieldError, match=r"Relation nope for models\.CpBook not found"):
+        await m.CpBook.all().prefetch_related("nope")
+    with pytest.raises(FieldError, match=r"Field title on models\.CpBook is not a relation"):
+        await m.CpBook.all().prefetch_related("title")
+    with pytest.raises(OperationalError, match="hasn't been instanced"):
+        await m.CpAuthor(name="unsaved").books.create(title="x")
+    assert await m.CpBook.all().count() == 1

@@ -73,8 +73,9 @@ async def test_filters_joins_and_ordering(orm: Connection) -> None:
     assert values == [{"name": "y", "school__name": "S42"}]
     ordered = await m.TfSchool.all().order_by("-students__name")
     assert [s.name for s in ordered] == ["S42", "S1"]
-    with pytest.raises(ParamsError):
+    with pytest.raises(ParamsError) as info:
         await m.TfStudent.filter(school=m.TfStudent(id=42, name="not a school"))
+    assert isinstance(info.value, TypeError)
 
 
 async def test_update_prefetch_and_select_related(orm: Connection) -> None:

@@ -267,6 +267,11 @@ class ReverseManager(QuerySet[M]):
         """Create a related object pointing at this instance."""
         rel = self.relation
         assert rel.field is not None
+        if self.instance.pk is None:
+            raise OperationalError(
+                f"this {type(self.instance).__name__} hasn't been instanced (it is not saved): "
+                f"save it before creating objects through .{rel.name}"
+            )
         kwargs[rel.field.name] = self.instance
         obj: M = await rel.target.create(using_db=using_db, **kwargs)  # type: ignore[assignment]
         self._invalidate()

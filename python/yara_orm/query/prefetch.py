@@ -159,10 +159,15 @@ async def prefetch(
     for name, node in _tree(lookups).items():
         rel = model._meta.relations.get(name)
         if rel is None:
+            # Tortoise's wording first (code matches on it), then what is there.
+            label = f"{model._meta.app or 'models'}.{model.__name__}"
             choices = ", ".join(n for n in model._meta.relations if not n.startswith("_"))
-            raise FieldError(
-                f"cannot prefetch {name!r}: {model.__name__} has no such relation; relations: {choices}"
+            what = (
+                f"Field {name} on {label} is not a relation"
+                if name in model._meta.fields_map
+                else f"Relation {name} for {label} not found"
             )
+            raise FieldError(f"{what}: cannot prefetch {name!r}; relations: {choices}")
         related = await _prefetch_one(objs, rel, node, using_db)
         if node.children and related:
             await prefetch(related, node.children, using_db)
