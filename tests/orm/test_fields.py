@@ -255,3 +255,14 @@ def test_pk_and_primary_key_are_one_option() -> None:
         fields.IntField(pk=True, primary_key=False)
     with pytest.raises(ConfigurationError, match="contradicts"):
         fields.UUIDField(pk=False, primary_key=True)
+
+
+def test_datetime_auto_flags_describe_and_constraints() -> None:
+    stamped = fields.DatetimeField(auto_now=True)
+    assert (stamped.auto_now, stamped.auto_now_add) == (True, False)  # as declared
+    assert stamped.describe(serializable=True)["auto_now"] is True
+    assert stamped.constraints == {"readOnly": True}
+    assert "readOnly" not in fields.DatetimeField().constraints
+    assert fields.CharField(max_length=7).constraints == {"max_length": 7}
+    with pytest.raises(ConfigurationError, match="You can choose only 'auto_now' or 'auto_now_add'"):
+        fields.DatetimeField(auto_now=True, auto_now_add=True)

@@ -263,7 +263,18 @@ class Field(Generic[VT]):
         owner = self.model.__name__ if self.model is not None else "?"
         return f"{owner}.{self.model_field_name or '?'}"
 
-    def describe(self) -> dict[str, Any]:
+    @property
+    def constraints(self) -> dict[str, Any]:
+        """Tortoise's summary of what a value must satisfy (read by schema generators)."""
+        out: dict[str, Any] = {}
+        max_length = getattr(self, "max_length", None)
+        if max_length is not None:
+            out["max_length"] = max_length
+        return out
+
+    def describe(self, serializable: bool = True) -> dict[str, Any]:
+        """The field as a dict (``serializable`` is Tortoise's flag: the output is always plain
+        data here)."""
         return {
             "name": self.model_field_name,
             "field_type": type(self).__name__,

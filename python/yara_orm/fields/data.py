@@ -337,10 +337,26 @@ class DatetimeField(Field[dt.datetime]):
 
     def __init__(self, auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any) -> None:
         if auto_now and auto_now_add:
-            raise ConfigurationError("DatetimeField: choose auto_now or auto_now_add, not both")
+            raise ConfigurationError(
+                "You can choose only 'auto_now' or 'auto_now_add' (DatetimeField: auto_now also "
+                "stamps new rows)"
+            )
         super().__init__(**kwargs)
         self.auto_now = auto_now
-        self.auto_now_add = auto_now_add or auto_now
+        self.auto_now_add = auto_now_add
+
+    @property
+    def constraints(self) -> dict[str, Any]:
+        out = super().constraints
+        if self.auto_now or self.auto_now_add:
+            out["readOnly"] = True  # set by the ORM, not by the application
+        return out
+
+    def describe(self, serializable: bool = True) -> dict[str, Any]:
+        out = super().describe(serializable)
+        out["auto_now"] = self.auto_now
+        out["auto_now_add"] = self.auto_now_add
+        return out
 
     def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
         namespace[f"{tag}_datetime"], namespace[f"{tag}_utc"] = dt.datetime, dt.UTC

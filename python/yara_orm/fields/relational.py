@@ -292,8 +292,8 @@ class RelationIdField(Field[Any]):
         target = rel.related_model._meta
         return dialect.foreign_key_sql(self.column, target.table, self.target_key.column, str(rel.on_delete))
 
-    def describe(self) -> dict[str, Any]:
-        out = super().describe()
+    def describe(self, serializable: bool = True) -> dict[str, Any]:
+        out = super().describe(serializable)
         out["field_type"] = "ForeignKeyField" if self.relation.kind == "fk" else "OneToOneField"
         out["related_model"] = self.relation.related_model.__name__
         return out

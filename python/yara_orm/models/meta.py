@@ -130,7 +130,10 @@ class MetaInfo:
         # A manager inherited from an abstract base is copied: each model binds its own.
         self.manager: Manager[Any] | None = copy.copy(manager) if manager is not None else None
         self.auto_now_fields = [f for f in self.fields if getattr(f, "auto_now", False)]
-        self.auto_now_add_fields = [f for f in self.fields if getattr(f, "auto_now_add", False)]
+        # Stamped when a row is created: auto_now_add and auto_now fields alike.
+        self.auto_now_add_fields = [
+            f for f in self.fields if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
+        ]
         self.validated_fields = [f for f in self.fields if f.validators]
         # Fields whose default is an ``async def`` (awaited when an instance is inserted).
         self.async_default_fields = [f for f in self.fields if inspect.iscoroutinefunction(f.default)]
