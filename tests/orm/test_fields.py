@@ -11,6 +11,7 @@ import pytest
 
 from yara_orm import Connection, count_statements, fields
 from yara_orm.exceptions import ConfigurationError, FieldError, ValidationError
+from yara_orm.fields.base import DatabaseDefault
 
 from .models import Color, Doc, Every, Mood, Person, Token
 
@@ -266,3 +267,13 @@ def test_datetime_auto_flags_describe_and_constraints() -> None:
     assert fields.CharField(max_length=7).constraints == {"max_length": 7}
     with pytest.raises(ConfigurationError, match="You can choose only 'auto_now' or 'auto_now_add'"):
         fields.DatetimeField(auto_now=True, auto_now_add=True)
+
+
+def test_database_default_marker_and_required() -> None:
+    with_db = fields.IntField(db_default=1)
+    marker = with_db.get_db_default_value()
+    assert isinstance(marker, DatabaseDefault) and marker.field is with_db
+    assert not marker and str(marker) == "<DB_DEFAULT>" and "DatabaseDefault" in repr(marker)
+    assert fields.IntField().get_db_default_value() is None
+    assert with_db.required is False and fields.IntField().required is True
+    assert fields.IntField(null=True).required is False and fields.IntField(default=3).required is False

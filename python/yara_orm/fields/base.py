@@ -31,6 +31,26 @@ if TYPE_CHECKING:
 VT = TypeVar("VT")
 
 
+class DatabaseDefault:
+    """Tortoise's marker for "the database fills this column" (``db_default=``). Instances here
+    hold ``None`` for such a field until the INSERT reads the value back; this is what
+    :meth:`Field.get_db_default_value` returns for code that asks."""
+
+    __slots__ = ("field",)
+
+    def __init__(self, field: Field[Any]) -> None:
+        self.field = field
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return "<DB_DEFAULT>"
+
+    def __repr__(self) -> str:
+        return f"DatabaseDefault({getattr(self.field, 'model_field_name', '') or '?'})"
+
+
 class AsyncDefault:
     """An ``async def`` default (Tortoise allows them): the instance holds this until it is
     inserted, when the function is awaited and its result coerced."""
@@ -262,6 +282,18 @@ class Field(Generic[VT]):
     def qualified_name(self) -> str:
         owner = self.model.__name__ if self.model is not None else "?"
         return f"{owner}.{self.model_field_name or '?'}"
+
+    @property
+    def required(self) -> bool:
+        """Whether a new instance needs a value given (Tortoise's name): no default of any kind,
+        not nullable, not generated."""
+        return not (
+            self.null or self.generated or self.default is not NO_DEFAULT or self.db_default is not NO_DEFAULT
+        )
+
+    def get_db_default_value(self) -> DatabaseDefault | None:
+        """The marker of a database-side default, or None without one."""
+        return DatabaseDefault(self) if self.db_default is not NO_DEFAULT else None
 
     @property
     def constraints(self) -> dict[str, Any]:

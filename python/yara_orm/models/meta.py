@@ -135,6 +135,8 @@ class MetaInfo:
             f for f in self.fields if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
         ]
         self.validated_fields = [f for f in self.fields if f.validators]
+        # Tortoise's name: the columns the database fills when an INSERT leaves them out.
+        self.db_default_db_columns = [f.column for f in self.fields if f.db_default is not NO_DEFAULT]
         # Fields whose default is an ``async def`` (awaited when an instance is inserted).
         self.async_default_fields = [f for f in self.fields if inspect.iscoroutinefunction(f.default)]
         # What ``Model.__init__`` does per field, decided once: (attribute, coerce, default
