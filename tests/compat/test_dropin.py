@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from yara_orm import Connection, F, YaraOrm, connections, in_transaction, schema
+from yara_orm import Connection, F, Model, YaraOrm, connections, fields, in_transaction, schema
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
 from yara_orm.exceptions import (
@@ -471,3 +471,27 @@ async def test_tortoise_messages_for_prefetch_and_unsaved_owner(orm: Connection)
     with pytest.raises(OperationalError, match="hasn't been instanced"):
         await m.CpAuthor(name="unsaved").books.create(title="x")
     assert await m.CpBook.all().count() == 1
+
+
+class _NameMixin:
+    name = fields.CharField(max_length=40)
+
+
+class _StampMixin:
+    created = fields.DatetimeField(null=True, auto_now_add=True)
+
+
+class _MixedBase(_NameMixin, Model):
+    class Meta:
+        abstract = True
+
+
+class _MixedModel(_StampMixin, _MixedBase):
+    extra = fields.IntField(null=True)
+
+
+def test_fields_of_plain_mixins_are_collected() -> None:
+    assert {"name", "created", "extra"} <= set(_MixedModel._meta.fields_map)
+    assert "name" in _MixedBase._meta.fields_map
+    assert _MixedModel(name="x").name == "x"
+    assert _MixedBase(name="y").name == "y"  # an abstract model builds in memory

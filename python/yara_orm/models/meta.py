@@ -12,6 +12,7 @@ from .. import registry
 from ..exceptions import ConfigurationError
 from ..fields.base import _IMMUTABLE, NO_DEFAULT, Field
 from ..fields.data import IntField
+from ..fields.relational import RelationField
 from ..query.cache import StatementCache
 from ..registry import MODEL_REGISTRY
 from .init import make_init
@@ -269,6 +270,17 @@ class ModelMeta(type):
                 value = base_meta.options.get(option)
                 if value is not None:
                     options[option] = value
+
+        # Fields declared on plain mixin classes (``class NameMixin: name = CharField(...)``).
+        for mixin in reversed([b for b in bases if not isinstance(b, ModelMeta)]):
+            for klass in reversed(mixin.__mro__):
+                for attr, value in vars(klass).items():
+                    if attr in attrs:
+                        continue
+                    if isinstance(value, Field):
+                        fields[attr] = value.clone()
+                    elif isinstance(value, RelationField):
+                        attrs[attr] = value.clone()
 
         if meta_cls is not None:
             for option, value in vars(meta_cls).items():

@@ -101,8 +101,6 @@ class Model(metaclass=ModelMeta):
 
     def __init__(self, **kwargs: Any) -> None:
         meta = self._meta
-        if meta.abstract:
-            raise ParamsError(f"{type(self).__name__} is abstract and cannot be instantiated")
         d = self.__dict__
         d["_saved_in_db"] = False
         used = 0
