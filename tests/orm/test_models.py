@@ -86,3 +86,24 @@ def test_instances_coerce_and_repr() -> None:
     assert row.id == 7
     custom_pk = Token(label="t")
     assert custom_pk.pk is not None
+
+
+def test_meta_ordering_is_inherited_and_overridable() -> None:
+    class _OrderedBase(Model):
+        value = fields.IntField()
+
+        class Meta:
+            abstract = True
+            ordering = ["-value"]
+
+    class _Inherits(_OrderedBase):
+        class Meta:
+            abstract = True
+
+    class _Empty(_OrderedBase):
+        class Meta:
+            abstract = True
+            ordering = ()
+
+    assert _Inherits._meta._default_ordering == _OrderedBase._meta.ordering == ("-value",)
+    assert _Empty._meta._default_ordering == ()

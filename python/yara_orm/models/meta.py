@@ -186,6 +186,11 @@ class MetaInfo:
         return name
 
     @property
+    def _default_ordering(self) -> tuple[str, ...]:
+        """Tortoise's name for :attr:`ordering` (``Meta.ordering``, inherited from abstract bases)."""
+        return self.ordering
+
+    @property
     def db_table(self) -> str:
         """Tortoise's name for :attr:`table`; assigning renames the table the model uses."""
         return self.table
