@@ -154,6 +154,11 @@ class ObjectDoesNotExistError(DoesNotExist, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class RelationInitError(ConfigurationError, TypeError):
+    """A reverse or many-to-many relation given to a model's constructor (set it from the other
+    side, or through the manager once saved); a TypeError too, as in yara-orm 1.19."""
+
+
 class WrongModelError(ParamsError, TypeError):
     """A model instance of another model where a relation's target was expected (a TypeError
     too, as in Tortoise)."""

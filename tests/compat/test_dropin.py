@@ -495,3 +495,21 @@ def test_fields_of_plain_mixins_are_collected() -> None:
     assert "name" in _MixedBase._meta.fields_map
     assert _MixedModel(name="x").name == "x"
     assert _MixedBase(name="y").name == "y"  # an abstract model builds in memory
+
+
+async def test_constructor_relation_arguments(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    bob = await m.CpAuthor.create(name="Bob")
+    assert m.CpBook(title="t", author=ada.pk).author_id == ada.pk  # a raw key (yara-orm 1.19)
+    explicit = m.CpBook(title="t", author=bob, author_id=ada.pk)
+    assert explicit.author_id == ada.pk  # the explicit key wins
+    assert (await explicit.author).name == "Ada"  # and the other object is not cached
+    with pytest.raises(TypeError, match="m2m"):
+        m.CpBook(title="t", author=ada, tags=[])
+    with pytest.raises(ConfigurationError):
+        m.CpAuthor(name="x", books=[])
+    book = await m.CpBook.create(title="t", author=ada)
+    assert dict(book) == {"id": book.pk, "title": "t", "rank": None, "author_id": ada.pk, "editor_id": None}
+    assert dict(await m.CpBook.all().only("title").get()).keys() == {"id", "title"}
+    unsaved = m.CpAuthor(name="u")
+    assert unsaved == unsaved and unsaved != m.CpAuthor(name="u")

@@ -8,25 +8,27 @@ attribute ``_saved_in_db`` defaults to True and ``__init__`` sets it to False.
 from __future__ import annotations
 
 import copy
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from .. import signals
 from ..connection import executor_for
 from ..exceptions import (
-    ConfigurationError,
     DoesNotExist,
     FieldError,
     IncompleteInstanceError,
     ObjectDoesNotExistError,
     ParamsError,
+    RelationInitError,
     ValidationError,
 )
+from ..fields.base import NO_DEFAULT
 from ..query import bulk_upsert, decode, reads, writes
 from ..query.expressions import Expression, Q
 from ..query.prefetch import prefetch
 from ..query.queryset import QuerySet, class_routes
 from ..query.single import QuerySetSingle, SingleMode
+from ..registry import is_model
 from ..relations import FORWARD, REVERSE_O2O, cache_key
 from .manager import Manager
 from .meta import MetaInfo, ModelMeta
@@ -124,14 +126,39 @@ class Model(metaclass=ModelMeta):
             if name == "pk" and "pk" not in meta.fields_map:
                 self.__dict__[meta.pk_attr] = meta.pk.to_python(value)
             elif name in meta.relations and meta.relations[name].kind == "fk":
-                setattr(self, name, value)
+                self._init_relation(meta.relations[name], value)
             elif name in meta.relations and not name.startswith("_"):
-                raise ConfigurationError(_OTHER_SIDE.get(meta.relations[name].kind, _OTHER_SIDE["m2m"]))
+                raise RelationInitError(_OTHER_SIDE.get(meta.relations[name].kind, _OTHER_SIDE["m2m"]))
             elif name not in meta.fields_map and meta.extra_kwargs == "store":
                 self.__dict__[name] = value  # kept as a plain attribute, never saved
             elif name not in meta.fields_map:
                 choices = ", ".join(meta.fields_map)
                 raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
+
+    def _init_relation(self, rel: Any, value: Any) -> None:
+        """``Book(author=...)``: an instance, None or a raw key (yara-orm 1.19). An explicit
+        ``author_id=`` given too wins; the object is then cached only when it matches."""
+        id_field = rel.field.id_field
+        d = self.__dict__
+        explicit = d.get(id_field.model_field_name)
+        if explicit is not None and rel.field.default is NO_DEFAULT:
+            if is_model(value) and value.__dict__.get(id_field.key_attr) == explicit:
+                d[cache_key(rel.name)] = value
+            return
+        if value is None or is_model(value):
+            setattr(self, rel.name, value)
+        else:
+            d[id_field.model_field_name] = id_field.coerce(value)
+            d.pop(cache_key(rel.name), None)
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        """``dict(instance)``: the loaded fields as ``(name, value)`` pairs (yara-orm 1.19 and
+        Tortoise); fields left out by only()/defer() are skipped."""
+        d = self.__dict__
+        for field in self._meta.fields:
+            name = field.model_field_name
+            if name in d:
+                yield name, d[name]
 
     # -- identity ---------------------------------------------------------------------------------
 
@@ -144,6 +171,8 @@ class Model(metaclass=ModelMeta):
         self.__dict__[self._meta.pk_attr] = self._meta.pk.to_python(value)
 
     def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True  # an unsaved instance equals itself (and only itself)
         if type(other) is not type(self):
             return NotImplemented
         pk = self.pk
