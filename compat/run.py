@@ -196,7 +196,14 @@ def fetch_sdist(suite: Suite, work: Path) -> Path:
 
 _IMPORT_RE = re.compile(r"^(\s*)(from|import)\s+tortoise(?=[\s.])", re.MULTILINE)
 _NAME_RE = re.compile(r"\bTortoise\b")
-_DOTTED_RE = re.compile(r"\btortoise\.(?=[a-z_]+)")
+# ``tortoise.<module>`` in code (``tortoise.fields.CharField``), not text that happens to contain
+# the word (``"tortoise.github.io"`` in a test of domain names): only Tortoise's module names.
+_MODULES = (
+    "apps|backends|cli|config|connection|context|contrib|converters|exceptions|expressions|"
+    "fields|filters|functions|indexes|log|manager|migrations|models|query_api|query_utils|"
+    "queryset|router|schema_quoting|signals|timezone|transactions|utils|validators|warnings"
+)
+_DOTTED_RE = re.compile(rf"\btortoise\.(?=(?:{_MODULES})\b)")
 
 
 def rewrite_tortoise(text: str) -> str:

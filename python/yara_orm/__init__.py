@@ -147,6 +147,7 @@ __all__ = [
     "fields",
     "functions",
     "in_transaction",
+    "migrations",  # a subpackage: ``from yara_orm import *`` imports it
     "on_commit",
     "post_delete",
     "post_save",

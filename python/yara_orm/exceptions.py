@@ -139,8 +139,29 @@ class MultipleObjectsReturned(NotExistOrMultiple):
     """``get()`` found more than one row."""
 
 
-class ObjectDoesNotExistError(DoesNotExist):
-    """Alias kept for Tortoise compatibility."""
+class ObjectDoesNotExistError(DoesNotExist, KeyError):
+    """``await Model[pk]`` found no row (a ``KeyError`` too, as for a mapping)."""
+
+    def __init__(self, model: Any = None, pk_name: str = "pk", pk_val: Any = None) -> None:
+        name = getattr(model, "__name__", str(model))
+        super().__init__(f"{name} has no object with {pk_name}={pk_val}")
+        self.model = model
+        self.pk_name = pk_name
+        self.pk_val = pk_val
+
+    def __str__(self) -> str:
+        # KeyError would quote the message.
+        return str(self.args[0]) if self.args else ""
+
+
+class RelationInitError(ConfigurationError, TypeError):
+    """A reverse or many-to-many relation given to a model's constructor (set it from the other
+    side, or through the manager once saved); a TypeError too, as in yara-orm 1.19."""
+
+
+class WrongModelError(ParamsError, TypeError):
+    """A model instance of another model where a relation's target was expected (a TypeError
+    too, as in Tortoise)."""
 
 
 class IncompleteInstanceError(OperationalError):

@@ -37,6 +37,10 @@ class CpBook(Model):
         table = "cp_book"
 
 
+async def _async_greeting() -> str:
+    return "hello"
+
+
 class CpChecked(Model):
     age = fields.IntField(null=True, validators=[MinValueValidator(0)])
     code = fields.CharField(max_length=20, null=True, validators=[RegexValidator(r"^[A-Z]+$")])
@@ -47,3 +51,24 @@ class CpChecked(Model):
     day = fields.DateField(null=True)
     seven = fields.IntField(default=SqlDefault("7"))
     data = fields.JSONField(null=True)
+    greeting = fields.CharField(max_length=20, default=_async_greeting)
+
+
+class CpCountry(Model):
+    name = fields.CharField(max_length=20)
+    code = fields.CharField(max_length=5, null=True)
+
+
+class CpContact(Model):
+    name = fields.CharField(max_length=20, null=True)
+    props = fields.JSONField(null=True)
+    country: fields.ForeignKeyNullableRelation[CpCountry] = fields.ForeignKeyField(
+        "models.CpCountry", related_name="contacts", null=True
+    )
+
+
+class CpCall(Model):
+    note = fields.CharField(max_length=20, null=True)
+    contact: fields.ForeignKeyNullableRelation[CpContact] = fields.ForeignKeyField(
+        "models.CpContact", related_name="calls", null=True
+    )

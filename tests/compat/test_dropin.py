@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from yara_orm import Connection, YaraOrm, connections, in_transaction, schema
+from yara_orm import Connection, F, Model, YaraOrm, connections, fields, in_transaction, schema
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
-from yara_orm.exceptions import ConfigurationError, FieldError, ValidationError
+from yara_orm.exceptions import (
+    ConfigurationError,
+    FieldError,
+    IncompleteInstanceError,
+    ObjectDoesNotExistError,
+    OperationalError,
+    ValidationError,
+)
+from yara_orm.fields.base import StrEnum
+from yara_orm.models import NoneAwaitable
 
 from . import compat_models as m
+
+MODELS = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
+CALLS = [m.CpCountry, m.CpContact, m.CpCall]
 
 
 async def _drop(conn: Connection) -> None:
     cascade = " CASCADE" if conn.backend == "postgres" else ""
     await conn.execute(f'DROP TABLE IF EXISTS "cp_book_tag"{cascade}')
-    chosen = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
+    chosen = [*MODELS, *CALLS]
     for model in reversed(schema.dependency_order(chosen)):
         await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"{cascade}')
 
@@ -30,7 +44,7 @@ async def orm(db_url: str) -> AsyncIterator[Connection]:
     conn = connections.get("default")
     await _drop(conn)
     # Only these models: the M2M join table named by through= must come along.
-    await YaraOrm.generate_schemas(models=[m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked])
+    await YaraOrm.generate_schemas(models=[*MODELS, *CALLS])
     try:
         yield conn
     finally:
@@ -124,6 +138,23 @@ async def test_string_input_is_coerced(orm: Connection) -> None:
     with pytest.raises(ValidationError):
         await m.CpChecked.create(age="forty")
     assert issubclass(ValidationError, FieldError)  # as in yara-orm 1.19
+
+
+async def test_text_fields_take_ints_and_str_enums(orm: Connection) -> None:
+    class Nick(enum.Enum):  # a plain Enum with str values, as Tortoise's tests declare them
+        ab = "ab"
+
+    row = await m.CpChecked.create(nick=17)
+    assert row.nick == "17"
+    assert (await m.CpChecked.get(nick=17)).pk == row.pk
+    other = await m.CpChecked.create(nick=Nick.ab)
+    assert other.nick == "ab"
+    assert (await m.CpChecked.get(nick=Nick.ab)).pk == other.pk
+    with pytest.raises(ValidationError):
+        await m.CpChecked.create(nick=1.5)
+    key = uuid.uuid4()
+    book = await m.CpBook.create(title=key, author=await m.CpAuthor.create(name="k"))
+    assert book.title == str(key) and (await m.CpBook.get(title=key)).pk == book.pk
 
 
 async def test_sql_default_is_read_back(orm: Connection) -> None:
@@ -336,3 +367,149 @@ async def test_meta_db_table_alias_and_rename(orm: Connection) -> None:
         meta.db_table = "cptag"
         await orm.execute('DROP TABLE "cptag_new"')
     assert [t.name for t in await m.CpTag.all()] == ["old-table"]
+
+
+async def test_none_awaitable_and_str_enum_names() -> None:
+    assert not NoneAwaitable
+    assert await NoneAwaitable is None
+    assert issubclass(StrEnum, str) and issubclass(StrEnum, enum.Enum)
+
+
+async def test_model_construct_trusts_its_values(orm: Connection) -> None:
+    ada = m.CpAuthor.construct(id=3, name="Ada")
+    assert ada.pk == 3 and ada._saved_in_db is False and repr(ada) == "<CpAuthor: 3>"
+    unsaved = m.CpAuthor.construct(name=None)  # no coercion, no null check
+    book = m.CpBook.construct(title="B", author=unsaved, extra=1)
+    assert book.author is unsaved and book.author_id is None and book.extra == 1
+    linked = m.CpBook.construct(title="B", author=ada, tags=[m.CpTag.construct(id=1, name="t")])
+    assert linked.author_id == 3 and [t.name for t in linked.tags] == ["t"]
+    assert len(m.CpAuthor.construct(id=1, name="x", books=[]).books) == 0
+    assert m.CpAuthor.construct(name="x", _saved_in_db=True)._saved_in_db is True
+
+
+async def test_model_index_hash_and_repr(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    assert (await m.CpAuthor[ada.pk]).name == "Ada"
+    with pytest.raises(ObjectDoesNotExistError) as info:
+        await m.CpAuthor[ada.pk + 100]
+    assert isinstance(info.value, KeyError) and info.value.pk_val == ada.pk + 100
+    assert str(info.value) == f"CpAuthor has no object with id={ada.pk + 100}"
+    with pytest.raises(KeyError):
+        await m.CpAuthor["not-an-int"]
+    assert m.CpAuthor[int] is m.CpAuthor  # a type argument: an annotation, not a lookup
+    assert hash(ada) == hash(ada.pk)
+    assert repr(m.CpAuthor(name="new")) == "<CpAuthor>"
+
+
+async def test_only_and_defer_through_related_paths(orm: Connection) -> None:
+    wl = await m.CpCountry.create(name="Wonderland", code="WL")
+    alice = await m.CpContact.create(name="Alice", props={"a": 1}, country=wl)
+    await m.CpCall.create(note="hi", contact=alice)
+    await m.CpCall.create(note="orphan", contact=None)
+    rows = await m.CpCall.all().only("contact__props").order_by("id")
+    assert rows[0].contact.props == {"a": 1}  # joined: no query, and only that column
+    assert "name" not in rows[0].contact.__dict__ and "note" not in rows[0].__dict__
+    assert rows[1].contact is None
+    both = await m.CpCall.all().only("note", "contact__props").order_by("id")
+    assert (both[0].note, both[0].contact.props) == ("hi", {"a": 1})
+    deferred = await m.CpCall.all().defer("contact__props").order_by("id")
+    assert deferred[0].note == "hi" and deferred[0].contact.name == "Alice"
+    assert "props" not in deferred[0].contact.__dict__
+    nested = await m.CpCall.all().only("contact__country__code").order_by("id")
+    assert nested[0].contact.name == "Alice"  # the intermediate loads fully
+    assert nested[0].contact.country.code == "WL" and "name" not in nested[0].contact.country.__dict__
+    chained = await m.CpCall.all().select_related("contact").only("contact__props").order_by("id")
+    assert "name" not in chained[0].contact.__dict__
+    with pytest.raises(FieldError):
+        m.CpCall.all().only("note__nope")
+    with pytest.raises(FieldError):
+        m.CpCall.all().defer("contact__nope")
+
+
+async def test_partial_instance_refuses_to_save_a_field_it_did_not_load(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    await m.CpBook.create(title="T", rank=3, author=ada)
+    part = await m.CpBook.all().only("title").get()
+    with pytest.raises(IncompleteInstanceError, match="field 'rank' is not available"):
+        await part.save(update_fields=["rank"])
+    assert (await m.CpBook.get(title="T")).rank == 3  # not overwritten with NULL
+    part.title = "U"
+    await part.save(update_fields=["title"])
+    assert (await m.CpBook.get(rank=3)).title == "U"
+
+
+async def test_save_computes_an_expression_assigned_to_a_field(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    book = await m.CpBook.create(title="T", rank=1, author=ada)
+    book.rank = F("rank") + 1
+    await book.save(update_fields=["rank"])
+    assert (await m.CpBook.get(pk=book.pk)).rank == 2
+    book.rank = F("rank") * 10
+    book.title = "U"
+    await book.save()
+    fresh = await m.CpBook.get(pk=book.pk)
+    assert (fresh.rank, fresh.title) == (20, "U")
+
+
+async def test_async_default_is_awaited_on_insert(orm: Connection) -> None:
+    assert (await m.CpChecked.create()).greeting == "hello"
+    row = m.CpChecked()
+    await row.save()
+    assert row.greeting == "hello"
+    assert (await m.CpChecked.get(pk=row.pk)).greeting == "hello"
+    given = m.CpChecked(greeting="hi")
+    await given.save()
+    assert given.greeting == "hi"
+
+
+async def test_tortoise_messages_for_prefetch_and_unsaved_owner(orm: Connection) -> None:
+    await m.CpBook.create(title="t", author=await m.CpAuthor.create(name="a"))
+    with pytest.raises(FieldError, match=r"Relation nope for models\.CpBook not found"):
+        await m.CpBook.all().prefetch_related("nope")
+    with pytest.raises(FieldError, match=r"Field title on models\.CpBook is not a relation"):
+        await m.CpBook.all().prefetch_related("title")
+    with pytest.raises(OperationalError, match="hasn't been instanced"):
+        await m.CpAuthor(name="unsaved").books.create(title="x")
+    assert await m.CpBook.all().count() == 1
+
+
+class _NameMixin:
+    name = fields.CharField(max_length=40)
+
+
+class _StampMixin:
+    created = fields.DatetimeField(null=True, auto_now_add=True)
+
+
+class _MixedBase(_NameMixin, Model):
+    class Meta:
+        abstract = True
+
+
+class _MixedModel(_StampMixin, _MixedBase):
+    extra = fields.IntField(null=True)
+
+
+def test_fields_of_plain_mixins_are_collected() -> None:
+    assert {"name", "created", "extra"} <= set(_MixedModel._meta.fields_map)
+    assert "name" in _MixedBase._meta.fields_map
+    assert _MixedModel(name="x").name == "x"
+    assert _MixedBase(name="y").name == "y"  # an abstract model builds in memory
+
+
+async def test_constructor_relation_arguments(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    bob = await m.CpAuthor.create(name="Bob")
+    assert m.CpBook(title="t", author=ada.pk).author_id == ada.pk  # a raw key (yara-orm 1.19)
+    explicit = m.CpBook(title="t", author=bob, author_id=ada.pk)
+    assert explicit.author_id == ada.pk  # the explicit key wins
+    assert (await explicit.author).name == "Ada"  # and the other object is not cached
+    with pytest.raises(TypeError, match="m2m"):
+        m.CpBook(title="t", author=ada, tags=[])
+    with pytest.raises(ConfigurationError):
+        m.CpAuthor(name="x", books=[])
+    book = await m.CpBook.create(title="t", author=ada)
+    assert dict(book) == {"id": book.pk, "title": "t", "rank": None, "author_id": ada.pk, "editor_id": None}
+    assert dict(await m.CpBook.all().only("title").get()).keys() == {"id", "title"}
+    unsaved = m.CpAuthor(name="u")
+    assert unsaved == unsaved and unsaved != m.CpAuthor(name="u")

@@ -11,6 +11,7 @@ import pytest
 
 from yara_orm import Connection, count_statements, fields
 from yara_orm.exceptions import ConfigurationError, FieldError, ValidationError
+from yara_orm.fields.base import DatabaseDefault
 
 from .models import Color, Doc, Every, Mood, Person, Token
 
@@ -108,7 +109,8 @@ async def test_decimal_is_exact(orm: Connection) -> None:
         ({"integer": 1.5}, "expected int"),
         ({"integer": True}, "expected int"),
         ({"char": "x" * 21}, "longer than max_length=20"),
-        ({"char": 5}, "expected str"),
+        ({"char": 5.5}, "expected str"),
+        ({"char": True}, "expected str"),
         ({"dec": decimal.Decimal("123456789")}, "more than 8 digit"),
         ({"dec": "abc"}, "expected Decimal"),
         ({"dec": decimal.Decimal("NaN")}, "not a finite"),
@@ -245,3 +247,33 @@ async def test_a_stored_value_the_enum_lacks_fails_loudly(orm: Connection) -> No
     await orm.execute(f"UPDATE {table} SET mood = 'grumpy', color = 2 WHERE id = {int(created.pk)}")
     fetched = await Every.get(pk=created.pk)
     assert fetched.mood is Mood.GRUMPY and fetched.color is Color.GREEN
+
+
+def test_pk_and_primary_key_are_one_option() -> None:
+    assert fields.IntField(pk=True).pk and fields.IntField(primary_key=True).pk
+    assert fields.CharField(max_length=5, pk=True, primary_key=True).pk
+    with pytest.raises(ConfigurationError, match="contradicts"):
+        fields.IntField(pk=True, primary_key=False)
+    with pytest.raises(ConfigurationError, match="contradicts"):
+        fields.UUIDField(pk=False, primary_key=True)
+
+
+def test_datetime_auto_flags_describe_and_constraints() -> None:
+    stamped = fields.DatetimeField(auto_now=True)
+    assert (stamped.auto_now, stamped.auto_now_add) == (True, False)  # as declared
+    assert stamped.describe(serializable=True)["auto_now"] is True
+    assert stamped.constraints == {"readOnly": True}
+    assert "readOnly" not in fields.DatetimeField().constraints
+    assert fields.CharField(max_length=7).constraints == {"max_length": 7}
+    with pytest.raises(ConfigurationError, match="You can choose only 'auto_now' or 'auto_now_add'"):
+        fields.DatetimeField(auto_now=True, auto_now_add=True)
+
+
+def test_database_default_marker_and_required() -> None:
+    with_db = fields.IntField(db_default=1)
+    marker = with_db.get_db_default_value()
+    assert isinstance(marker, DatabaseDefault) and marker.field is with_db
+    assert not marker and str(marker) == "<DB_DEFAULT>" and "DatabaseDefault" in repr(marker)
+    assert fields.IntField().get_db_default_value() is None
+    assert with_db.required is False and fields.IntField().required is True
+    assert fields.IntField(null=True).required is False and fields.IntField(default=3).required is False

@@ -16,6 +16,7 @@ import copy
 import datetime as dt
 import decimal
 import enum
+import inspect
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar, overload
@@ -28,6 +29,43 @@ if TYPE_CHECKING:
     from ..models.model import Model
 
 VT = TypeVar("VT")
+
+
+class DatabaseDefault:
+    """Tortoise's marker for "the database fills this column" (``db_default=``). Instances here
+    hold ``None`` for such a field until the INSERT reads the value back; this is what
+    :meth:`Field.get_db_default_value` returns for code that asks."""
+
+    __slots__ = ("field",)
+
+    def __init__(self, field: Field[Any]) -> None:
+        self.field = field
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return "<DB_DEFAULT>"
+
+    def __repr__(self) -> str:
+        return f"DatabaseDefault({getattr(self.field, 'model_field_name', '') or '?'})"
+
+
+class AsyncDefault:
+    """An ``async def`` default (Tortoise allows them): the instance holds this until it is
+    inserted, when the function is awaited and its result coerced."""
+
+    __slots__ = ("factory",)
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+
+    def __repr__(self) -> str:
+        return f"<async default {getattr(self.factory, '__name__', self.factory)!r} (set on save)>"
+
+
+# Tortoise's name for it here (``from tortoise.fields.base import StrEnum``).
+StrEnum = enum.StrEnum
 
 Validator = Callable[[Any], Any]
 
@@ -89,8 +127,8 @@ class Field(Generic[VT]):
         *,
         db_column: str | None = None,
         generated: bool = False,
-        primary_key: bool = False,
-        pk: bool = False,
+        primary_key: bool | None = None,
+        pk: bool | None = None,
         null: bool = False,
         default: Any = NO_DEFAULT,
         unique: bool = False,
@@ -111,6 +149,11 @@ class Field(Generic[VT]):
             # ``default=Now()`` / ``default=SqlDefault(...)``: the database computes it.
             default, db_default = NO_DEFAULT, default
         self.source_field: str | None = source_field or db_column
+        if primary_key is not None and pk is not None and bool(primary_key) != bool(pk):
+            raise ConfigurationError(
+                f"{type(self).__name__}: pk={pk!r} contradicts primary_key={primary_key!r} "
+                "(pk is the same option; give one of them)"
+            )
         self.pk = bool(primary_key or pk)
         self.generated = generated
         self.null = null
@@ -155,6 +198,8 @@ class Field(Generic[VT]):
         if default is NO_DEFAULT:
             return None
         if callable(default):
+            if inspect.iscoroutinefunction(default):
+                return AsyncDefault(default)
             return self.to_python(default())
         if isinstance(default, _IMMUTABLE):
             return default
@@ -238,7 +283,30 @@ class Field(Generic[VT]):
         owner = self.model.__name__ if self.model is not None else "?"
         return f"{owner}.{self.model_field_name or '?'}"
 
-    def describe(self) -> dict[str, Any]:
+    @property
+    def required(self) -> bool:
+        """Whether a new instance needs a value given (Tortoise's name): no default of any kind,
+        not nullable, not generated."""
+        return not (
+            self.null or self.generated or self.default is not NO_DEFAULT or self.db_default is not NO_DEFAULT
+        )
+
+    def get_db_default_value(self) -> DatabaseDefault | None:
+        """The marker of a database-side default, or None without one."""
+        return DatabaseDefault(self) if self.db_default is not NO_DEFAULT else None
+
+    @property
+    def constraints(self) -> dict[str, Any]:
+        """Tortoise's summary of what a value must satisfy (read by schema generators)."""
+        out: dict[str, Any] = {}
+        max_length = getattr(self, "max_length", None)
+        if max_length is not None:
+            out["max_length"] = max_length
+        return out
+
+    def describe(self, serializable: bool = True) -> dict[str, Any]:
+        """The field as a dict (``serializable`` is Tortoise's flag: the output is always plain
+        data here)."""
         return {
             "name": self.model_field_name,
             "field_type": type(self).__name__,

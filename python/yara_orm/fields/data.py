@@ -50,8 +50,8 @@ class IntField(Field[int]):
     min_value: ClassVar[int] = -(2**31)
     max_value: ClassVar[int] = 2**31 - 1
 
-    def __init__(self, primary_key: bool = False, **kwargs: Any) -> None:
-        is_pk = primary_key or bool(kwargs.get("pk"))
+    def __init__(self, primary_key: bool | None = None, **kwargs: Any) -> None:
+        is_pk = bool(primary_key) or bool(kwargs.get("pk"))
         kwargs.setdefault("generated", is_pk)
         super().__init__(primary_key=primary_key, **kwargs)
 
@@ -220,9 +220,7 @@ class CharField(Field[str]):
 
     def coerce(self, value: Any) -> str:
         if type(value) is not str:
-            if not isinstance(value, str) or isinstance(value, enum.Enum):
-                return self.fail(value)
-            value = str(value)
+            value = _text(self, value)
         if len(value) > self.max_length:
             raise ValidationError(
                 f"{self.qualified_name}: {len(value)} characters is longer than max_length={self.max_length}"
@@ -242,9 +240,22 @@ class TextField(Field[str]):
     def coerce(self, value: Any) -> str:
         if type(value) is str:
             return value
-        if isinstance(value, str) and not isinstance(value, enum.Enum):
-            return str(value)
-        return self.fail(value)
+        return _text(self, value)
+
+
+def _text(field: Field[str], value: Any) -> str:
+    """What the anchors store for a non-``str`` text value: a str enum's value, a str
+    subclass as plain str, an integer in decimal (``CharField`` primary keys given as ``17``);
+    a UUID in its hyphenated form; anything else is refused rather than stringified."""
+    if isinstance(value, enum.Enum):
+        if isinstance(value.value, str):
+            return value.value
+        return field.fail(value)
+    if isinstance(value, str):
+        return str(value)
+    if (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, uuid.UUID):
+        return str(value)
+    return field.fail(value)
 
 
 class BinaryField(Field[bytes]):
@@ -345,10 +356,26 @@ class DatetimeField(Field[dt.datetime]):
 
     def __init__(self, auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any) -> None:
         if auto_now and auto_now_add:
-            raise ConfigurationError("DatetimeField: choose auto_now or auto_now_add, not both")
+            raise ConfigurationError(
+                "You can choose only 'auto_now' or 'auto_now_add' (DatetimeField: auto_now also "
+                "stamps new rows)"
+            )
         super().__init__(**kwargs)
         self.auto_now = auto_now
-        self.auto_now_add = auto_now_add or auto_now
+        self.auto_now_add = auto_now_add
+
+    @property
+    def constraints(self) -> dict[str, Any]:
+        out = super().constraints
+        if self.auto_now or self.auto_now_add:
+            out["readOnly"] = True  # set by the ORM, not by the application
+        return out
+
+    def describe(self, serializable: bool = True) -> dict[str, Any]:
+        out = super().describe(serializable)
+        out["auto_now"] = self.auto_now
+        out["auto_now_add"] = self.auto_now_add
+        return out
 
     def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
         namespace[f"{tag}_datetime"], namespace[f"{tag}_utc"] = dt.datetime, dt.UTC

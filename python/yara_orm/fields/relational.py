@@ -12,7 +12,7 @@ import copy
 import enum
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, overload
 
-from ..exceptions import ConfigurationError
+from ..exceptions import ConfigurationError, WrongModelError
 from ..registry import resolve_model
 from .base import NO_DEFAULT, Field
 
@@ -119,8 +119,9 @@ class ForeignKeyFieldInstance(RelationField[MT]):
         self.index = bool(True if db_index is None and index is None else (db_index or index))
         self.unique = bool(self.options.pop("unique", False)) or self.kind == "o2o"
         self.validators = list(self.options.pop("validators", None) or ())
-        # Tortoise's ``to_field``: only the target's primary key is supported (checked once the
-        # target is resolved, in ``RelationIdField.target_pk``).
+        # Tortoise's ``to_field``: the target's unique field the key column references (its
+        # primary key when not given); checked once the target is resolved
+        # (``RelationIdField.target_key``).
         self.to_field: str | None = self.options.pop("to_field", None)
         # ``OneToOneField(..., primary_key=True)``: the key column is also this model's pk.
         self.primary_key = bool(self.options.pop("primary_key", False) or self.options.pop("pk", False))
@@ -190,7 +191,8 @@ class ManyToManyFieldInstance(RelationField[MT]):
 
 
 class RelationIdField(Field[Any]):
-    """The ``<name>_id`` column of a foreign key; behaves like the target's primary key field."""
+    """The ``<name>_id`` column of a foreign key; behaves like the target field it references
+    (the target's primary key, or the unique field named by ``to_field``)."""
 
     identity_db = False
     array_safe = False
@@ -198,7 +200,7 @@ class RelationIdField(Field[Any]):
     def __init__(self, relation: ForeignKeyFieldInstance[Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.relation = relation
-        self._target_pk: Field[Any] | None = None
+        self._target_key: Field[Any] | None = None
 
     def contribute(self, model: type[Model], name: str) -> None:
         super().contribute(model, name)
@@ -206,60 +208,92 @@ class RelationIdField(Field[Any]):
             self.source_field = name
 
     @property
-    def target_pk(self) -> Field[Any]:
-        pk = self._target_pk
-        if pk is None:
-            pk = self._target_pk = self.relation.related_model._meta.pk
-            to_field = self.relation.to_field
-            if to_field is not None and to_field not in (pk.model_field_name, "pk"):
-                raise ConfigurationError(
-                    f"{self.qualified_name}: to_field={to_field!r} is not supported; a foreign key "
-                    f"references the target's primary key ({pk.model_field_name!r})"
-                )
+    def target_key(self) -> Field[Any]:
+        """The target's field this key column holds values of."""
+        key = self._target_key
+        if key is None:
+            key = self._target_key = self._resolve_key()
             # Copy what the dialect reads to pick a column type, so DDL matches the target.
             for attr in ("type_key", "python_type", "max_length", "max_digits", "decimal_places"):
-                if hasattr(pk, attr):
-                    self.__dict__[attr] = getattr(pk, attr)
-            self.__dict__["array_safe"] = pk.array_safe
+                if hasattr(key, attr):
+                    self.__dict__[attr] = getattr(key, attr)
+            self.__dict__["array_safe"] = key.array_safe
             # Bulk writes may pass already-coerced ids through exactly when the target's may.
-            self.__dict__["identity_db"] = pk.identity_db
-            self.__dict__["from_db"] = pk.from_db
-        return pk
+            self.__dict__["identity_db"] = key.identity_db
+            self.__dict__["from_db"] = key.from_db
+        return key
+
+    def _resolve_key(self) -> Field[Any]:
+        meta = self.relation.related_model._meta
+        to_field = self.relation.to_field
+        if to_field is None or to_field in ("pk", meta.pk_attr):
+            return meta.pk
+        key = meta.fields_map.get(to_field)
+        if key is None or isinstance(key, RelationIdField):
+            raise ConfigurationError(
+                f"{self.qualified_name}: to_field={to_field!r} is not a field of "
+                f"{self.relation.related_model.__name__}"
+            )
+        if not key.unique:
+            raise ConfigurationError(
+                f"{self.qualified_name}: to_field={to_field!r} must name a unique field of "
+                f"{self.relation.related_model.__name__} (declare it unique=True)"
+            )
+        return key
+
+    @property
+    def key_attr(self) -> str:
+        """The attribute of a target instance this column stores (``pk`` attribute by default)."""
+        return str(self.target_key.model_field_name)
+
+    @property
+    def by_pk(self) -> bool:
+        """Whether the column references the target's primary key (the common case)."""
+        return bool(self.target_key.pk)
+
+    def key_of(self, instance: Any) -> Any:
+        """The value this column takes for ``instance`` of the target model."""
+        if not isinstance(instance, self.relation.related_model):
+            raise WrongModelError(
+                f"{self.qualified_name} refers to {self.relation.related_model.__name__}, "
+                f"got a {type(instance).__name__}"
+            )
+        return instance.__dict__.get(self.key_attr)
 
     def finish(self) -> None:
         """Resolve the target now (called once the models are registered)."""
-        self._target_pk = None
+        self._target_key = None
         for attr in ("type_key", "python_type", "max_length", "max_digits", "decimal_places", "identity_db"):
             self.__dict__.pop(attr, None)
-        _ = self.target_pk
+        _ = self.target_key
 
     def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
         # The target's check once it is known (the model's __init__ is generated again then).
-        pk = self._target_pk
-        return None if pk is None else pk.init_check(var, namespace, tag)
+        key = self._target_key
+        return None if key is None else key.init_check(var, namespace, tag)
 
     def coerce(self, value: Any) -> Any:
-        # A model instance stands for its primary key (checked without importing Model here:
-        # this runs once per value in bulk paths).
+        # A model instance stands for its key (checked without importing Model here: this runs
+        # once per value in bulk paths).
         if hasattr(type(value), "_meta"):
-            value = value.pk
-        return self.target_pk.coerce(value)
+            value = self.key_of(value)
+        return self.target_key.coerce(value)
 
     def db_value(self, value: Any) -> Any:
-        return self.target_pk.db_value(value)
+        return self.target_key.db_value(value)
 
     def parse_raw(self, value: Any) -> Any:
-        return self.target_pk.parse_raw(value)
+        return self.target_key.parse_raw(value)
 
     def constraint_sql(self, dialect: Dialect) -> str | None:
         rel = self.relation
         if not rel.db_constraint:
             return None
         target = rel.related_model._meta
-        return dialect.foreign_key_sql(self.column, target.table, target.pk_column, str(rel.on_delete))
+        return dialect.foreign_key_sql(self.column, target.table, self.target_key.column, str(rel.on_delete))
 
-    def describe(self) -> dict[str, Any]:
-        out = super().describe()
+    def describe(self, serializable: bool = True) -> dict[str, Any]:
+        out = super().describe(serializable)
         out["field_type"] = "ForeignKeyField" if self.relation.kind == "fk" else "OneToOneField"
         out["related_model"] = self.relation.related_model.__name__
         return out
@@ -350,6 +384,8 @@ def __getattr__(name: str) -> Any:
     # Lazy by design (see the layering test): the model layer imports this module.
     from ..models import related
 
-    alias = (related.ManyToManyManager if name == "ManyToManyRelation" else related.ReverseManager)[MT]
+    # The classes themselves (generic, so ``ReverseRelation["Book"]`` still subscripts):
+    # ``isinstance(author.books, fields.ReverseRelation)`` holds, as in Tortoise.
+    alias = related.ManyToManyManager if name == "ManyToManyRelation" else related.ReverseManager
     globals()[name] = alias
     return alias

@@ -3,5 +3,15 @@
 from .manager import Manager
 from .meta import MODEL_REGISTRY, Index, MetaInfo, ModelMeta
 from .model import Model, RawQuery
+from .related import NoneAwaitable
 
-__all__ = ["MODEL_REGISTRY", "Index", "Manager", "MetaInfo", "Model", "ModelMeta", "RawQuery"]
+__all__ = [
+    "MODEL_REGISTRY",
+    "Index",
+    "Manager",
+    "MetaInfo",
+    "Model",
+    "ModelMeta",
+    "NoneAwaitable",
+    "RawQuery",
+]

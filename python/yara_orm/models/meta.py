@@ -4,6 +4,7 @@ its queries cheap (compiled statements, query shapes, decoders)."""
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from .. import registry
 from ..exceptions import ConfigurationError
 from ..fields.base import _IMMUTABLE, NO_DEFAULT, Field
 from ..fields.data import IntField
+from ..fields.relational import RelationField
 from ..query.cache import StatementCache
 from ..registry import MODEL_REGISTRY
 from .init import make_init
@@ -129,8 +131,15 @@ class MetaInfo:
         # A manager inherited from an abstract base is copied: each model binds its own.
         self.manager: Manager[Any] | None = copy.copy(manager) if manager is not None else None
         self.auto_now_fields = [f for f in self.fields if getattr(f, "auto_now", False)]
-        self.auto_now_add_fields = [f for f in self.fields if getattr(f, "auto_now_add", False)]
+        # Stamped when a row is created: auto_now_add and auto_now fields alike.
+        self.auto_now_add_fields = [
+            f for f in self.fields if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
+        ]
         self.validated_fields = [f for f in self.fields if f.validators]
+        # Tortoise's name: the columns the database fills when an INSERT leaves them out.
+        self.db_default_db_columns = [f.column for f in self.fields if f.db_default is not NO_DEFAULT]
+        # Fields whose default is an ``async def`` (awaited when an instance is inserted).
+        self.async_default_fields = [f for f in self.fields if inspect.iscoroutinefunction(f.default)]
         # What ``Model.__init__`` does per field, decided once: (attribute, coerce, default
         # is a factory, default value or factory).
         self.init_plan: list[tuple[str, Any, bool, Any]] = []
@@ -175,6 +184,11 @@ class MetaInfo:
         if name not in self._lookup and getattr(self._lookup.get(id_name), "relation", None) is not None:
             return id_name
         return name
+
+    @property
+    def _default_ordering(self) -> tuple[str, ...]:
+        """Tortoise's name for :attr:`ordering` (``Meta.ordering``, inherited from abstract bases)."""
+        return self.ordering
 
     @property
     def db_table(self) -> str:
@@ -261,6 +275,17 @@ class ModelMeta(type):
                 value = base_meta.options.get(option)
                 if value is not None:
                     options[option] = value
+
+        # Fields declared on plain mixin classes (``class NameMixin: name = CharField(...)``).
+        for mixin in reversed([b for b in bases if not isinstance(b, ModelMeta)]):
+            for klass in reversed(mixin.__mro__):
+                for attr, value in vars(klass).items():
+                    if attr in attrs:
+                        continue
+                    if isinstance(value, Field):
+                        fields[attr] = value.clone()
+                    elif isinstance(value, RelationField):
+                        attrs[attr] = value.clone()
 
         if meta_cls is not None:
             for option, value in vars(meta_cls).items():

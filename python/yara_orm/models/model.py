@@ -8,17 +8,28 @@ attribute ``_saved_in_db`` defaults to True and ``__init__`` sets it to False.
 from __future__ import annotations
 
 import copy
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from .. import signals
 from ..connection import executor_for
-from ..exceptions import DoesNotExist, FieldError, IncompleteInstanceError, ParamsError
+from ..exceptions import (
+    DoesNotExist,
+    FieldError,
+    IncompleteInstanceError,
+    ObjectDoesNotExistError,
+    ParamsError,
+    RelationInitError,
+    ValidationError,
+)
+from ..fields.base import NO_DEFAULT
 from ..query import bulk_upsert, decode, reads, writes
 from ..query.expressions import Expression, Q
 from ..query.prefetch import prefetch
 from ..query.queryset import QuerySet, class_routes
 from ..query.single import QuerySetSingle, SingleMode
+from ..registry import is_model
+from ..relations import FORWARD, REVERSE_O2O, cache_key
 from .manager import Manager
 from .meta import MetaInfo, ModelMeta
 
@@ -54,6 +65,29 @@ async def _self_awaitable(obj: M) -> M:
     return obj
 
 
+async def _by_index(model: type[M], key: Any) -> M:
+    """``await Model[pk]`` (Tortoise): the row, or ObjectDoesNotExistError (a KeyError)."""
+    try:
+        obj = await model.get_or_none(pk=key)
+    except ValidationError:  # a key of the wrong type matches no row
+        obj = None
+    if obj is None:
+        raise ObjectDoesNotExistError(model, model._meta.pk_attr, key)
+    return obj
+
+
+# Relations a constructor cannot set (Tortoise's messages: code matches on them).
+_OTHER_SIDE = {
+    "reverse": "You can't set backward relations through init, change related model instead",
+    "reverse_o2o": "You can't set backward one to one relations through init, change related model instead",
+    "m2m": "You can't set m2m relations through init, use m2m_manager instead",
+}
+
+# What ``Model[...]`` means in an annotation (``Model[int]`` in yara-orm 1.19 type hints) rather
+# than a primary key lookup.
+_TYPING_KEYS = (type, TypeVar, tuple)
+
+
 class Model(metaclass=ModelMeta):
     """Base class of every model. Declare fields as class attributes and options in ``Meta``."""
 
@@ -61,13 +95,14 @@ class Model(metaclass=ModelMeta):
     # Rows loaded from the database bypass __init__, so these class defaults describe them.
     _saved_in_db: bool = True
     _loaded: frozenset[str] | None = None
+    # Tortoise's flag for a primary key the application generated (never set here: the key is
+    # whatever the instance holds).
+    _custom_generated_pk: bool = False
     # The QuerySet methods added below the class as classmethods (a relation may shadow them).
     _queryset_routes: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, **kwargs: Any) -> None:
         meta = self._meta
-        if meta.abstract:
-            raise ParamsError(f"{type(self).__name__} is abstract and cannot be instantiated")
         d = self.__dict__
         d["_saved_in_db"] = False
         used = 0
@@ -91,12 +126,39 @@ class Model(metaclass=ModelMeta):
             if name == "pk" and "pk" not in meta.fields_map:
                 self.__dict__[meta.pk_attr] = meta.pk.to_python(value)
             elif name in meta.relations and meta.relations[name].kind == "fk":
-                setattr(self, name, value)
+                self._init_relation(meta.relations[name], value)
+            elif name in meta.relations and not name.startswith("_"):
+                raise RelationInitError(_OTHER_SIDE.get(meta.relations[name].kind, _OTHER_SIDE["m2m"]))
             elif name not in meta.fields_map and meta.extra_kwargs == "store":
                 self.__dict__[name] = value  # kept as a plain attribute, never saved
             elif name not in meta.fields_map:
                 choices = ", ".join(meta.fields_map)
                 raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
+
+    def _init_relation(self, rel: Any, value: Any) -> None:
+        """``Book(author=...)``: an instance, None or a raw key (yara-orm 1.19). An explicit
+        ``author_id=`` given too wins; the object is then cached only when it matches."""
+        id_field = rel.field.id_field
+        d = self.__dict__
+        explicit = d.get(id_field.model_field_name)
+        if explicit is not None and rel.field.default is NO_DEFAULT:
+            if is_model(value) and value.__dict__.get(id_field.key_attr) == explicit:
+                d[cache_key(rel.name)] = value
+            return
+        if value is None or is_model(value):
+            setattr(self, rel.name, value)
+        else:
+            d[id_field.model_field_name] = id_field.coerce(value)
+            d.pop(cache_key(rel.name), None)
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        """``dict(instance)``: the loaded fields as ``(name, value)`` pairs (yara-orm 1.19 and
+        Tortoise); fields left out by only()/defer() are skipped."""
+        d = self.__dict__
+        for field in self._meta.fields:
+            name = field.model_field_name
+            if name in d:
+                yield name, d[name]
 
     # -- identity ---------------------------------------------------------------------------------
 
@@ -109,6 +171,8 @@ class Model(metaclass=ModelMeta):
         self.__dict__[self._meta.pk_attr] = self._meta.pk.to_python(value)
 
     def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True  # an unsaved instance equals itself (and only itself)
         if type(other) is not type(self):
             return NotImplemented
         pk = self.pk
@@ -118,13 +182,59 @@ class Model(metaclass=ModelMeta):
         pk = self.pk
         if pk is None:
             raise TypeError(f"unsaved {type(self).__name__} instances (pk is None) are unhashable")
-        return hash((type(self), pk))
+        # The key's own hash (Tortoise's): equal instances are of one type, so this is consistent.
+        return hash(pk)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {self.pk}>"
+        pk = self.pk
+        return f"<{type(self).__name__}>" if pk is None else f"<{type(self).__name__}: {pk}>"
 
     def __str__(self) -> str:
-        return f"<{type(self).__name__}: {self.pk}>"
+        return repr(self)
+
+    @property
+    def _partial(self) -> bool:
+        """Tortoise's name: loaded with ``only()``/``defer()`` (some fields missing)."""
+        return self._loaded is not None
+
+    def __class_getitem__(cls, key: Any) -> Any:
+        """``await Model[pk]``: the row with that primary key (ObjectDoesNotExistError, a
+        KeyError, when there is none). ``Model[SomeType]`` in an annotation is the model."""
+        if isinstance(key, _TYPING_KEYS) or hasattr(key, "__origin__"):
+            return cls
+        return _by_index(cls, key)
+
+    @classmethod
+    def construct(cls, _saved_in_db: bool = False, **kwargs: Any) -> Self:
+        """An instance from trusted values, without coercion or checks (Tortoise's
+        ``construct``): defaults fill the fields not given, related objects (saved or not) are
+        cached as given, lists fill reverse and many-to-many sides, unknown names become plain
+        attributes."""
+        meta = cls._meta
+        obj = cls.__new__(cls)
+        d = obj.__dict__
+        d["_saved_in_db"] = _saved_in_db
+        for name, _coerce, factory, default in meta.init_plan:
+            if name in kwargs:
+                d[name] = kwargs.pop(name)
+            else:
+                d[name] = default() if factory else default
+        for name, value in kwargs.items():
+            rel = meta.relations.get(name)
+            if rel is None:
+                d[name] = value
+            elif rel.kind == FORWARD:
+                assert rel.field is not None and rel.field.id_field is not None
+                id_field = rel.field.id_field
+                d[id_field.model_field_name] = (
+                    None if value is None else value.__dict__.get(id_field.key_attr)
+                )
+                d[cache_key(name)] = value
+            elif rel.kind == REVERSE_O2O:
+                d[cache_key(name)] = value
+            else:
+                d[cache_key(name)] = list(value)
+        return obj
 
     def __await__(self) -> Generator[Any, None, Self]:
         # ``await book.author`` works whether the relation was fetched (an instance) or not.

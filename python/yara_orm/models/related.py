@@ -24,6 +24,26 @@ M = TypeVar("M", bound="Model")
 # -- descriptors ----------------------------------------------------------------------------------
 
 
+class _NoneAwaitable:
+    """Falsy, and ``None`` when awaited: Tortoise's stand-in for an empty relation, for code that
+    both tests and awaits a relation value."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NoneAwaitable"
+
+
+NoneAwaitable = _NoneAwaitable()
+
+
 class _Unfetched:
     """``book.author`` before it is fetched: awaitable; any other use says how to fetch it."""
 
@@ -39,15 +59,16 @@ class _Unfetched:
     async def _load(self) -> Any:
         inst, rel = self._instance, self._relation
         d = inst.__dict__
+        assert rel.field is not None and rel.field.id_field is not None
+        id_field = rel.field.id_field
         if rel.kind == FORWARD:
-            assert rel.field is not None and rel.field.id_field is not None
-            value = d.get(rel.field.id_field.model_field_name)
-            obj = await rel.target.get_or_none(pk=value) if value is not None else None
+            value = d.get(id_field.model_field_name)
+            key = "pk" if id_field.by_pk else id_field.key_attr
+            obj = await rel.target.get_or_none(**{key: value}) if value is not None else None
         else:
-            assert rel.field is not None and rel.field.id_field is not None
             obj = (
                 await rel.target._default_qs()
-                .filter(**{rel.field.id_field.model_field_name: inst.pk})
+                .filter(**{id_field.model_field_name: d.get(id_field.key_attr)})
                 .first()
             )
         d[cache_key(rel.name)] = obj
@@ -72,6 +93,7 @@ class ForwardDescriptor:
         self.relation = relation
         field = relation.field
         assert field is not None and field.id_field is not None
+        self.id_field = field.id_field
         self.id_attr = field.id_field.model_field_name
         self.key = cache_key(relation.name)
 
@@ -81,9 +103,10 @@ class ForwardDescriptor:
         d = instance.__dict__
         value = d.get(self.id_attr)
         cached = d.get(self.key, MISSING)
-        # A changed ``author_id`` makes the cached object stale.
+        # A changed ``author_id`` makes the cached object stale (an unsaved object given to
+        # ``construct()`` matches a NULL key).
         if cached is not MISSING and (
-            cached is None if value is None else (cached is not None and cached.pk == value)
+            value is None if cached is None else cached.__dict__.get(self.id_field.key_attr) == value
         ):
             return cached
         if value is None:
@@ -100,12 +123,13 @@ class ForwardDescriptor:
                     f"{self.relation.owner.__name__}.{self.relation.name} must be a "
                     f"{self.relation.target.__name__}, got {type(value).__name__}"
                 )
-            if value.pk is None:
+            key = value.__dict__.get(self.id_field.key_attr)
+            if key is None:
                 raise OperationalError(
-                    f"{type(value).__name__} must be saved before it is assigned to "
-                    f"{self.relation.owner.__name__}.{self.relation.name}"
+                    f"You should first call .save() on {type(value).__name__} before assigning "
+                    f"it to {self.relation.owner.__name__}.{self.relation.name}"
                 )
-            d[self.id_attr] = value.pk
+            d[self.id_attr] = key
         else:
             raise ParamsError(
                 f"{self.relation.owner.__name__}.{self.relation.name} takes a "
@@ -190,8 +214,10 @@ class ReverseManager(QuerySet[M]):
     def get_queryset(self) -> QuerySet[M]:
         rel = self.relation
         assert rel.field is not None and rel.field.id_field is not None
+        id_field = rel.field.id_field
         qs: QuerySet[M] = rel.target._default_qs()  # type: ignore[assignment]
-        return qs.filter(**{rel.field.id_field.model_field_name: self._owner_pk()})
+        self._owner_pk()  # an unsaved owner is an error, whatever the key
+        return qs.filter(**{id_field.model_field_name: self.instance.__dict__.get(id_field.key_attr)})
 
     def __getattr__(self, name: str) -> Any:
         # Methods a custom queryset class adds (the target's manager returning a subclass).
@@ -241,6 +267,11 @@ class ReverseManager(QuerySet[M]):
         """Create a related object pointing at this instance."""
         rel = self.relation
         assert rel.field is not None
+        if self.instance.pk is None:
+            raise OperationalError(
+                f"this {type(self.instance).__name__} hasn't been instanced (it is not saved): "
+                f"save it before creating objects through .{rel.name}"
+            )
         kwargs[rel.field.name] = self.instance
         obj: M = await rel.target.create(using_db=using_db, **kwargs)  # type: ignore[assignment]
         self._invalidate()

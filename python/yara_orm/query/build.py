@@ -23,6 +23,7 @@ from .prefetch import add_select_related
 if TYPE_CHECKING:
     from ..dialects.base import Dialect
     from ..fields.base import Field
+    from ..models.model import Model
     from .queryset import QuerySet
 
 ResultMode = decode.ResultMode
@@ -58,19 +59,88 @@ class SelectPlan:
         self.base_count = len(names)
 
 
-def selected_fields(qs: QuerySet[Any]) -> list[Field[Any]]:
+class RelatedRestriction:
+    """``only("contact__properties")`` / ``defer(...)`` on one select_related path: the
+    related instance loads only (or all but) these fields, plus what linking needs."""
+
+    __slots__ = ("defer", "only")
+
+    def __init__(self) -> None:
+        self.only: set[str] | None = None
+        self.defer: set[str] = set()
+
+
+def split_paths(
+    model: type[Model], only: tuple[str, ...] | None, defer: tuple[str, ...]
+) -> tuple[tuple[str, ...] | None, tuple[str, ...], dict[tuple[str, ...], RelatedRestriction]]:
+    """Separate ``rel__field`` names of only()/defer() (through forward relations) from the base
+    model's own; returns the base only/defer names and a restriction per relation path."""
+    restrictions: dict[tuple[str, ...], RelatedRestriction] = {}
+    base_only: list[str] | None = None if only is None else []
+    base_defer: list[str] = []
+    for names, deferring in ((only or (), False), (defer, True)):
+        for name in names:
+            path = related_field_path(model, name)
+            if path is None:
+                (base_defer if deferring else base_only).append(name)  # type: ignore[union-attr]
+                continue
+            rel_path, leaf = path
+            entry = restrictions.setdefault(rel_path, RelatedRestriction())
+            if deferring:
+                entry.defer.add(leaf)
+            else:
+                entry.only = {*(entry.only or ()), leaf}
+    return (None if base_only is None else tuple(base_only)), tuple(base_defer), restrictions
+
+
+def related_field_path(model: type[Model], name: str) -> tuple[tuple[str, ...], str] | None:
+    """``("contact", "country"), "code"`` for ``"contact__country__code"`` (a field reached
+    through forward/one-to-one relations), None for a name without ``__``; FieldError when the
+    path does not lead to a field that way."""
+    if "__" not in name:
+        return None
+    *rels, leaf = name.split("__")
+    current = model
+    for rel_name in rels:
+        rel = current._meta.relations.get(rel_name)
+        if rel is None or rel.kind not in ("fk", "reverse_o2o"):
+            raise FieldError(
+                f"only()/defer() path {name!r}: {rel_name!r} is not a foreign key or one-to-one "
+                f"relation of {current.__name__}"
+            )
+        current = rel.target
+    if leaf not in current._meta.fields_map and leaf != "pk":
+        raise FieldError(
+            f"only()/defer() path {name!r}: {current.__name__} has no field {leaf!r}; "
+            f"valid choices: {', '.join(current._meta.fields_map)}"
+        )
+    return tuple(rels), leaf
+
+
+def selected_fields(
+    qs: QuerySet[Any], restrictions: dict[tuple[str, ...], RelatedRestriction] | None = None
+) -> list[Field[Any]]:
     meta = qs.model._meta
-    if qs._only is None and not qs._defer:
+    only, defer = qs._only, qs._defer
+    if restrictions is not None:
+        only, defer, _ = split_paths(qs.model, only, defer)
+    if only is None and not defer:
         return meta.fields  # type: ignore[no-any-return]
-    for name in (*(qs._only or ()), *qs._defer):
+    for name in (*(only or ()), *defer):
         if name not in meta.fields_map and name != "pk":
             raise FieldError(
                 f"unknown field {name!r} in only()/defer() on {qs.model.__name__}; "
                 f"valid choices: {', '.join(meta.fields_map)}"
             )
-    wanted = set(qs._only) if qs._only is not None else set(meta.fields_map)
-    wanted -= set(qs._defer)
+    wanted = set(only) if only is not None else set(meta.fields_map)
+    wanted -= set(defer)
     wanted.add(meta.pk_attr)
+    # The key columns of the relations a related path goes through (the descriptor compares the
+    # cached object with them).
+    for rel_path in restrictions or ():
+        rel = meta.relations[rel_path[0]]
+        if rel.kind == "fk" and rel.field is not None and rel.field.id_field is not None:
+            wanted.add(rel.field.id_field.model_field_name)
     return [f for f in meta.fields if f.model_field_name in wanted]
 
 
@@ -106,8 +176,14 @@ def build_select(
     converters: list[decode.Converter | None] = []
     loaded: frozenset[str] | None = None
     selected_annotations: set[str] = set()
+    restrictions: dict[tuple[str, ...], RelatedRestriction] = {}
+    select_related = qs._select_related
+    if qs._mode is ResultMode.INSTANCES and any("__" in n for n in (*(qs._only or ()), *qs._defer)):
+        _only, _defer, restrictions = split_paths(model, qs._only, qs._defer)
+        # A related path selects its relation (and every relation on the way).
+        select_related = tuple(dict.fromkeys((*select_related, *("__".join(p) for p in restrictions))))
     if qs._mode is ResultMode.INSTANCES:
-        fields = selected_fields(qs)
+        fields = selected_fields(qs, restrictions or None)
         if len(fields) != len(meta.fields):
             loaded = frozenset(f.model_field_name for f in fields)
         for field in fields:
@@ -135,8 +211,8 @@ def build_select(
 
     related: list[decode.RelatedColumns] = []
     base_count = len(items)
-    if qs._select_related and qs._mode is ResultMode.INSTANCES:
-        related = add_select_related(ctx, qs._select_related, items, names, converters)
+    if select_related and qs._mode is ResultMode.INSTANCES:
+        related = add_select_related(ctx, select_related, items, names, converters, restrictions)
     select = ir.Select(ctx.table, items)
     select.joins = ctx.joins
     if where:
@@ -327,6 +403,10 @@ def build_update(qs: QuerySet[Any], dialect: Dialect, values: dict[str, Any]) ->
     assignments: list[tuple[str, ir.Node]] = []
     for name, value in values.items():
         field = meta.lookup_field(name)
+        rel = meta.relations.get(name) if field is None else None
+        if rel is not None and rel.kind == "fk" and rel.field is not None:
+            # ``update(author=instance)``: the key column takes the instance's key.
+            field = rel.field.id_field
         if field is None:
             raise FieldError(
                 f"unknown field {name!r} in update() on {qs.model.__name__}; "

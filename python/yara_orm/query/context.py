@@ -26,10 +26,10 @@ def _no_params(value: Any) -> list[Any]:
     return []
 
 
-def _model_aware(builder: ParamBuilder) -> ParamBuilder:
+def _model_aware(builder: ParamBuilder, field: Field[Any] | None) -> ParamBuilder:
     # A cached query shape re-binds raw filter values, which may be model instances.
     def build(value: Any) -> list[Any]:
-        return builder(joins.model_values(value))
+        return builder(joins.model_values(value, field))
 
     return build
 
@@ -149,7 +149,6 @@ class QueryContext:
         head = parts[0]
         lhs: ir.Node
         field: Field[Any] | None
-        value = joins.model_values(value)
         if head in self.annotations:
             lhs = self.annotations[head]
             field = lhs.output_field
@@ -158,9 +157,10 @@ class QueryContext:
             found = self.meta.lookup_field(head)
             if found is None:
                 if head not in self.meta.relations:
+                    # Tortoise's wording first: code matches on it.
                     raise FieldError(
-                        f"unknown field {head!r} in filter {key!r} on {self.model.__name__}; "
-                        f"valid choices: pk, {self.field_choices()}"
+                        f"Unknown filter param {head!r}. Allowed base values are "
+                        f"[pk, {self.field_choices()}] (in filter {key!r} on {self.model.__name__})"
                     )
                 if self.many_as_subquery and joins.crosses_many(self.model, parts):
                     return self._many_subquery(key, value)
@@ -169,6 +169,9 @@ class QueryContext:
                 field = found
                 lhs = ir.Column(self.alias, found.column, found)
                 rest = parts[1:]
+        # Model instances compare by the key the column holds (after resolution: a foreign key
+        # with ``to_field`` holds the referenced field, not the primary key).
+        value = joins.model_values(value, field)
         lookup = "exact"
         if rest and rest[-1] in lookups.LOOKUPS:
             lookup = rest.pop()
@@ -206,6 +209,8 @@ class QueryContext:
                 self.builders.append(_no_params)
             else:
                 self.builders.append(
-                    _model_aware(functools.partial(lookups.prepare_params, self.dialect, lookup, field))
+                    _model_aware(
+                        functools.partial(lookups.prepare_params, self.dialect, lookup, field), field
+                    )
                 )
         return node

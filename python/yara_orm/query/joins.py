@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FieldError
+from ..fields.relational import RelationIdField
 from ..registry import model_base
 from . import ir, lookups
 
@@ -36,17 +37,18 @@ def join_relation(ctx: QueryContext, path: tuple[str, ...], alias: str, rel: Rel
     joined = ctx.joined.get(path)
     if joined is not None:
         return joined
-    owner_meta = rel.owner._meta
     target_meta = rel.target._meta
     if rel.kind == "fk":
         assert rel.field is not None and rel.field.id_field is not None
         new = ctx.new_alias(target_meta.table)
-        on = _eq(ir.Column(new, target_meta.pk_column), ir.Column(alias, rel.field.id_field.column))
+        key_column = rel.field.id_field.target_key.column
+        on = _eq(ir.Column(new, key_column), ir.Column(alias, rel.field.id_field.column))
         ctx.joins.append(ir.Join("LEFT", ir.TableRef(target_meta.table, new), on))
     elif rel.kind in ("reverse", "reverse_o2o"):
         assert rel.field is not None and rel.field.id_field is not None
         new = ctx.new_alias(target_meta.table)
-        on = _eq(ir.Column(new, rel.field.id_field.column), ir.Column(alias, owner_meta.pk_column))
+        key_column = rel.field.id_field.target_key.column
+        on = _eq(ir.Column(new, rel.field.id_field.column), ir.Column(alias, key_column))
         ctx.joins.append(ir.Join("LEFT", ir.TableRef(target_meta.table, new), on))
     else:
         through_alias = join_through(ctx, path, alias, rel)
@@ -100,10 +102,16 @@ def resolve_path(
         ends = nxt is None or nxt in lookups.LOOKUPS or nxt in ("pk", target_meta.pk_attr)
         rest = parts[i + 2 :] if nxt in ("pk", target_meta.pk_attr) else parts[i + 1 :]
         path = (*path, name)
-        if ends and rel.kind == "fk":
+        if rel.kind == "fk":
             assert rel.field is not None and rel.field.id_field is not None
             id_field = rel.field.id_field
-            return ir.Column(alias, id_field.column, id_field), id_field, rest
+            # The key column holds the referenced field's value: ``school__id`` with
+            # ``to_field="id"`` needs no join, ``school__pk`` then does.
+            if not id_field.by_pk:
+                ends = nxt is None or nxt in lookups.LOOKUPS or nxt == id_field.key_attr
+                rest = parts[i + 2 :] if nxt == id_field.key_attr else parts[i + 1 :]
+            if ends:
+                return ir.Column(alias, id_field.column, id_field), id_field, rest
         if ends and rel.kind == "m2m":
             through_alias = join_through(ctx, path, alias, rel)
             _src, dst = rel.through_keys()
@@ -134,18 +142,24 @@ def crosses_many(model: type[Model], parts: list[str]) -> bool:
 _PLAIN = frozenset((int, str, float, bool, type(None), bytes))
 
 
-def model_values(value: Any) -> Any:
-    """A model instance (or a list of them) used as a filter value compares by primary key."""
+def model_values(value: Any, field: Field[Any] | None = None) -> Any:
+    """A model instance (or a list of them) used as a filter value compares by primary key, or
+    by the referenced field when compared with a foreign key column (``to_field``)."""
     if type(value) in _PLAIN:
         return value
     Model = model_base()
+    key_of = field.key_of if isinstance(field, RelationIdField) else _pk_of
     if isinstance(value, Model):
-        return value.pk
+        return key_of(value)
     if isinstance(value, list | tuple | set | frozenset):
         # Lists of plain values (thousands of ids in a prefetch) skip the per-item Model check,
         # which goes through ABCMeta.__instancecheck__.
         if all(type(v) in _PLAIN for v in value):
             return value
         if any(isinstance(v, Model) for v in value):
-            return [v.pk if isinstance(v, Model) else v for v in value]
+            return [key_of(v) if isinstance(v, Model) else v for v in value]
     return value
+
+
+def _pk_of(instance: Model) -> Any:
+    return instance.pk

@@ -10,7 +10,7 @@ relations, never on the number of rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FieldError, ParamsError
@@ -20,6 +20,7 @@ from .decode import RelatedColumns, instance_decoder
 from .expressions import F
 
 if TYPE_CHECKING:
+    from ..fields.base import Field
     from ..models.model import Model
     from .context import QueryContext
     from .decode import Converter
@@ -48,9 +49,12 @@ def add_select_related(
     items: list[ir.SelectItem],
     names: list[str],
     converters: list[Converter | None],
+    restrictions: Mapping[tuple[str, ...], Any] | None = None,
 ) -> list[RelatedColumns]:
-    """Join every relation of ``paths`` and append its columns to the select list."""
+    """Join every relation of ``paths`` and append its columns to the select list (only some of
+    them for a path ``restrictions`` names: ``only("contact__name")``)."""
     placed: dict[tuple[str, ...], int] = {(): 0}
+    split = [tuple(p.split("__")) for p in paths]
     out: list[RelatedColumns] = []
     for path in paths:
         model = ctx.model
@@ -75,17 +79,39 @@ def add_select_related(
             start = len(items)
             field_names = []
             field_convs: list[Converter | None] = []
-            for field in meta.fields:
+            chosen, loaded = _related_fields(model, prefix, split, (restrictions or {}).get(prefix))
+            for field in chosen:
                 items.append(ir.SelectItem(ir.Column(alias, field.column, field)))
                 field_names.append(field.model_field_name)
                 field_convs.append(field.from_db)
             names.extend(f"{'__'.join(prefix)}__{n}" for n in field_names)
             converters.extend(field_convs)
-            entry = RelatedColumns(parent, cache_key(name), start, len(items), meta.fields.index(meta.pk))
-            entry.decode_row = instance_decoder(model, field_names, field_convs, None)[1]
+            entry = RelatedColumns(parent, cache_key(name), start, len(items), chosen.index(meta.pk))
+            entry.decode_row = instance_decoder(model, field_names, field_convs, loaded)[1]
             placed[prefix] = len(out) + 1
             out.append(entry)
     return out
+
+
+def _related_fields(
+    model: type[Model], prefix: tuple[str, ...], paths: list[tuple[str, ...]], restriction: Any
+) -> tuple[list[Field[Any]], frozenset[str] | None]:
+    """The fields of a select_related model to load, and its ``_loaded`` set when partial."""
+    meta = model._meta
+    if restriction is None or (restriction.only is None and not restriction.defer):
+        return list(meta.fields), None
+    wanted = set(restriction.only) if restriction.only is not None else set(meta.fields_map)
+    wanted -= restriction.defer
+    wanted.discard("pk")
+    wanted.add(meta.pk_attr)
+    # Keep the key columns of the relations selected further down this path.
+    for path in paths:
+        if len(path) > len(prefix) and path[: len(prefix)] == prefix:
+            rel = meta.relations.get(path[len(prefix)])
+            if rel is not None and rel.kind == FORWARD and rel.field is not None and rel.field.id_field:
+                wanted.add(rel.field.id_field.model_field_name)
+    chosen = [f for f in meta.fields if f.model_field_name in wanted]
+    return chosen, frozenset(f.model_field_name for f in chosen)
 
 
 # -- prefetch_related -------------------------------------------------------------------------------
@@ -133,10 +159,15 @@ async def prefetch(
     for name, node in _tree(lookups).items():
         rel = model._meta.relations.get(name)
         if rel is None:
+            # Tortoise's wording first (code matches on it), then what is there.
+            label = f"{model._meta.app or 'models'}.{model.__name__}"
             choices = ", ".join(n for n in model._meta.relations if not n.startswith("_"))
-            raise FieldError(
-                f"cannot prefetch {name!r}: {model.__name__} has no such relation; relations: {choices}"
+            what = (
+                f"Field {name} on {label} is not a relation"
+                if name in model._meta.fields_map
+                else f"Relation {name} for {label} not found"
             )
+            raise FieldError(f"{what}: cannot prefetch {name!r}; relations: {choices}")
         related = await _prefetch_one(objs, rel, node, using_db)
         if node.children and related:
             await prefetch(related, node.children, using_db)
@@ -154,15 +185,22 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
     if rel.kind == FORWARD:
         assert rel.field is not None and rel.field.id_field is not None
         id_attr = rel.field.id_field.model_field_name
+        key_attr = rel.field.id_field.key_attr
         ids = list(dict.fromkeys(o.__dict__[id_attr] for o in objs if o.__dict__.get(id_attr) is not None))
         found: dict[Any, Model] = {}
         if ids:
-            for obj in await _target_qs(rel, node, using_db).filter(pk__in=ids):
-                found[obj.pk] = obj
+            for obj in await _target_qs(rel, node, using_db).filter(**{f"{key_attr}__in": ids}):
+                found[obj.__dict__[key_attr]] = obj
         for o in objs:
             o.__dict__[key] = found.get(o.__dict__.get(id_attr))
         return list(found.values())
-    pks = list(dict.fromkeys(o.pk for o in objs))
+    # Owners are matched by the key their related rows hold: the primary key, or the field a
+    # foreign key's ``to_field`` names.
+    owner_key = rel.owner._meta.pk_attr
+    if rel.kind != M2M:
+        assert rel.field is not None and rel.field.id_field is not None
+        owner_key = rel.field.id_field.key_attr
+    pks = list(dict.fromkeys(o.__dict__.get(owner_key) for o in objs))
     if rel.kind == M2M:
         reverse = reverse_name(rel)
         qs = _target_qs(rel, node, using_db)
@@ -177,7 +215,7 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
         id_attr = rel.field.id_field.model_field_name
         back_key = cache_key(rel.field.name)
         rows = await _target_qs(rel, node, using_db).filter(**{f"{id_attr}__in": pks})
-        by_pk = {o.pk: o for o in objs}
+        by_pk = {o.__dict__.get(owner_key): o for o in objs}
         groups = {pk: [] for pk in by_pk}
         for obj in rows:
             d = obj.__dict__
@@ -190,6 +228,6 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
             group.append(obj)
     many = rel.kind in (REVERSE, M2M)
     for o in objs:
-        group = groups.get(o.pk, [])
+        group = groups.get(o.__dict__.get(owner_key), [])
         o.__dict__[key] = group if many else (group[0] if group else None)
     return list(rows)

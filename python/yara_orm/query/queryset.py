@@ -171,6 +171,8 @@ class QuerySet(Generic[M]):
 
     def only(self, *fields: str) -> Self:
         """Load only these fields (plus the pk); saving such an instance writes only them."""
+        for name in fields:
+            build.related_field_path(self.model, name)  # a bad ``rel__field`` path fails here
         clone = self._clone()
         clone._only = tuple(fields)
         clone._defer = ()
@@ -180,6 +182,8 @@ class QuerySet(Generic[M]):
         """Load every field except these."""
         if self.model._meta.pk_attr in fields or "pk" in fields:
             raise FieldError("the primary key cannot be deferred")
+        for name in fields:
+            build.related_field_path(self.model, name)
         clone = self._clone()
         clone._defer = (*self._defer, *fields)
         return clone

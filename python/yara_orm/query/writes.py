@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..connection import executor_for
-from ..exceptions import FieldError, IntegrityError, ParamsError
-from ..fields.base import NO_DEFAULT
+from ..exceptions import FieldError, IncompleteInstanceError, IntegrityError, ParamsError
+from ..fields.base import NO_DEFAULT, AsyncDefault
 from ..fields.data import IntField
 from ..pool import Pool
 from ..timezone import now
@@ -18,6 +18,7 @@ from . import ir
 from .cache import CopyKey, DeleteKey, InsertKey, UpdateKey, ValuesKey
 from .compiler import Compiler
 from .context import QueryContext
+from .expressions import Expression
 
 if TYPE_CHECKING:
     from ..dialects.base import Dialect
@@ -81,6 +82,16 @@ def insert_statement(
     return sql
 
 
+async def resolve_async_defaults(objs: Sequence[Model]) -> None:
+    """Await the ``async def`` defaults the instances still hold (before they are inserted)."""
+    for obj in objs:
+        d = obj.__dict__
+        for field in obj._meta.async_default_fields:
+            value = d.get(field.model_field_name)
+            if isinstance(value, AsyncDefault):
+                d[field.model_field_name] = field.to_python(await value.factory())
+
+
 async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: bool = False) -> bool:
     """INSERT one instance; fill in generated values. With ``ignore_conflict`` a unique
     conflict inserts nothing and returns False."""
@@ -88,6 +99,8 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
     meta = model._meta
     executor, dialect = executor_for(model, using_db, write=True)
     _stamp(obj, creating=True)
+    if meta.async_default_fields:
+        await resolve_async_defaults([obj])
     d = obj.__dict__
     fields: list[Field[Any]] = []
     returning: list[Field[Any]] = []
@@ -138,6 +151,12 @@ async def update_instance(
                 raise FieldError(
                     f"unknown field {name!r} in update_fields; valid: {', '.join(meta.fields_map)}"
                 )
+            if loaded is not None and field.model_field_name not in loaded:
+                # Writing it would store whatever the instance does not hold (NULL).
+                raise IncompleteInstanceError(
+                    f"{model.__name__}: field {name!r} is not available (the instance was loaded "
+                    "with only()/defer() without it)"
+                )
             if not field.pk:
                 fields.append(field)
         fields += [f for f in meta.auto_now_fields if f not in fields and getattr(f, "auto_now", False)]
@@ -145,11 +164,13 @@ async def update_instance(
         fields = [f for f in meta.fields if not f.pk and (loaded is None or f.model_field_name in loaded)]
     if not fields:
         return 1
-    values = [f.to_db(d.get(f.model_field_name)) for f in fields]
-    _validate(obj, [f for f in fields if f.validators])
     pk_value = d.get(meta.pk_attr)
     if pk_value is None:
         raise ParamsError(f"cannot update a {model.__name__} without a primary key value")
+    if any(isinstance(d.get(f.model_field_name), Expression) for f in fields):
+        return await _update_with_expressions(obj, fields, pk_value, executor, dialect)
+    values = [f.to_db(d.get(f.model_field_name)) for f in fields]
+    _validate(obj, [f for f in fields if f.validators])
     values.append(meta.pk.to_db(pk_value))
     key = UpdateKey(dialect.name, tuple(fields))
     sql = meta.statements.get(key)
@@ -162,6 +183,36 @@ async def update_instance(
         )
         sql = meta.statements.put(key, _compile(dialect, stmt))
     return await executor.execute(sql, values)
+
+
+async def _update_with_expressions(
+    obj: Model, fields: list[Field[Any]], pk_value: Any, executor: Any, dialect: Dialect
+) -> int:
+    """``obj.n = F("n") + 1; await obj.save()``: the database computes those columns (a
+    statement of its own, not cached: the expressions vary)."""
+    model = type(obj)
+    meta = model._meta
+    d = obj.__dict__
+    ctx = QueryContext(model, dialect)
+    assignments: list[tuple[str, ir.Node]] = []
+    plain: list[Field[Any]] = []
+    for f in fields:
+        value = d.get(f.model_field_name)
+        if isinstance(value, Expression):
+            node = value.resolve(ctx)
+            if node.contains_aggregate:
+                raise ParamsError(
+                    f"{model.__name__}.{f.model_field_name}: a saved value cannot be an aggregate"
+                )
+        else:
+            node = ir.Param(f.to_db(value), f)
+            plain.append(f)
+        assignments.append((f.column, node))
+    _validate(obj, [f for f in plain if f.validators])
+    where = ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(meta.pk.to_db(pk_value), meta.pk)])
+    sql, params = Compiler(dialect).compile(ir.Update(ctx.table, assignments, where))
+    result: int = await executor.execute(sql, params)
+    return result
 
 
 async def delete_instance(obj: Model, using_db: Any = None) -> int:
@@ -209,6 +260,8 @@ async def bulk_create(
             raise ParamsError(f"bulk_create() on {model.__name__} got a {type(obj).__name__}")
     if not objs:
         return objs
+    if model._meta.async_default_fields:
+        await resolve_async_defaults(objs)
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ParamsError("batch_size must be a positive int")
     meta = model._meta
