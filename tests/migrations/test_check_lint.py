@@ -99,17 +99,29 @@ def test_concurrent_index_runs_outside_a_transaction_and_passes_the_lint(pg_proj
     assert (("title", "pages"), False) not in p.schema()["book"]["indexes"]
 
 
-SLOW = """
+# A migration that takes a while, so the other processes start while it runs.
+SLOW = {
+    "postgres": """
 dependencies = [("shop", "0001_initial")]
 operations = [ops.RunSQL("DO $$ BEGIN PERFORM pg_sleep(1.5); END $$", backward=[])]
-"""
+""",
+    "sqlite": """
+import asyncio
+
+async def wait(apps, connection):
+    await asyncio.sleep(1.5)
+
+dependencies = [("shop", "0001_initial")]
+operations = [ops.RunPython(wait, wait)]
+""",
+}
 
 
-def test_concurrent_migrate_processes_apply_each_migration_once(pg_proj: Proj) -> None:
-    p = pg_proj
+def test_concurrent_migrate_processes_apply_each_migration_once(proj: Proj) -> None:
+    p = proj
     p.models(V1)
     p.ok("makemigrations", "--noinput")
-    write(p, "0002_slow", SLOW)
+    write(p, "0002_slow", SLOW[p.backend])
     env = {**os.environ, "YARA_CONFIG": f"{p.config_module}:CONFIG"}
     cmd = [sys.executable, "-m", "yara_orm", "migrations", "--dir", str(p.migrations_dir), "migrate"]
     procs = [

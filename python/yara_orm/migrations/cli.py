@@ -22,6 +22,7 @@ from .executor import (
     Recorder,
     check_checksums,
     find_migration,
+    lock_file_for,
     missing_files,
     missing_files_message,
     open_connection,
@@ -196,9 +197,10 @@ async def _migrate(project: Project, args: argparse.Namespace) -> int:
     for conn_name, apps in _dependency_order(graph, project.connections()):
         if args.app and args.app not in apps:
             continue
-        conn = await open_connection(project.url(conn_name), conn_name)
+        url = project.url(conn_name)
+        conn = await open_connection(url, conn_name)
         try:
-            executor = Executor(conn, graph, _out)
+            executor = Executor(conn, graph, _out, lock_file=lock_file_for(url))
             _out(f"[{conn_name}] migrating {', '.join([args.app] if args.app else apps)}")
             await executor.migrate(args.app, args.target, fake=args.fake, apps=apps)
         finally:
