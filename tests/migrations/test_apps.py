@@ -194,3 +194,33 @@ def test_apps_on_two_databases_are_migrated_each_on_its_own(sqlite_proj: Proj, t
     assert set(Proj(tmp_path / "logs", logs_url).schema()) == {"entry"}
     assert [r[0] for r in p.sql("SELECT app FROM yara_migrations ORDER BY id")] == ["shop", "shop"]
     assert p.cli("check")[0] == 0
+
+
+def test_a_model_is_deleted_after_a_dropped_foreign_key_even_when_that_app_points_at_a_new_model(
+    proj: Proj,
+) -> None:
+    """bapp needs aapp's new model (so aapp's migration comes first) and drops its foreign key
+    to the model aapp deletes (so the delete must come after bapp's): aapp's DeleteModel goes
+    into a second migration that depends on bapp's."""
+    p = proj
+    p.models("class Target(Model):\n    x = fields.IntField()\n", app="aapp")
+    p.models(
+        'class User(Model):\n    t = fields.ForeignKeyField("aapp.Target", related_name="users")\n',
+        app="bapp",
+    )
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    p.sql("INSERT INTO target (x) VALUES (1)", 'INSERT INTO "user" (t_id) VALUES (1)')
+    p.models("class Fresh(Model):\n    y = fields.IntField()\n", app="aapp")
+    p.models(
+        'class User(Model):\n    f = fields.ForeignKeyField("aapp.Fresh", related_name="users", null=True)\n',
+        app="bapp",
+    )
+    p.ok("makemigrations", "--noinput")
+    bapp_leaf = p.migration_files("bapp")[-1].stem
+    deleting = [f for f in p.migration_files("aapp") if "DeleteModel" in f.read_text()]
+    assert len(deleting) == 1 and f'("bapp", "{bapp_leaf}")' in deleting[0].read_text()
+    p.ok("migrate")
+    assert set(p.schema()) == {"fresh", "user"}
+    assert p.sql('SELECT id, f_id FROM "user"') == [(1, None)]
+    p.ok("check")
