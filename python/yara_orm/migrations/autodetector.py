@@ -340,7 +340,7 @@ def _split_deletes(
     for i, op in enumerate(operations):
         if isinstance(op, ops.DeleteModel) and referrers.get(f"{app}.{op.name}", set()) & apps:
             tail = operations[i:]
-            deletes = [o for o in tail if isinstance(o, ops.DeleteModel)]
+            deletes: list[ops.Operation] = [o for o in tail if isinstance(o, ops.DeleteModel)]
             return operations[:i] + [o for o in tail if not isinstance(o, ops.DeleteModel)], deletes
     return operations, []
 
