@@ -224,3 +224,36 @@ def test_a_model_is_deleted_after_a_dropped_foreign_key_even_when_that_app_point
     assert set(p.schema()) == {"fresh", "user"}
     assert p.sql('SELECT id, f_id FROM "user"') == [(1, None)]
     p.ok("check")
+
+
+def test_migrate_app_first_migrates_what_it_needs_on_another_database(
+    sqlite_proj: Proj, tmp_path: Path
+) -> None:
+    """``migrate shop``, where shop's migration depends on logs' first one (another database):
+    logs is migrated up to that one on its database first, and no further."""
+    p = sqlite_proj
+    logs_url = f"sqlite:///{tmp_path / 'logs.sqlite3'}"
+    shop = p.models("class Order(Model):\n    total = fields.IntField()\n")
+    logs = p.models("class Entry(Model):\n    text = fields.TextField()\n", app="logs")
+    config = {
+        "connections": {"default": p.url, "logs": logs_url},
+        "apps": {"shop": {"models": [shop]}, "logs": {"models": [logs], "default_connection": "logs"}},
+    }
+    (p.root / f"{p.config_module}.py").write_text(f"CONFIG = {config!r}\n")
+    p.ok("makemigrations", "--noinput")
+    first = p.migration_files("logs")[0].stem
+    write(p, "0002_more", f'dependencies = [("logs", "{first}")]\noperations = []\n', app="logs")
+    write(
+        p,
+        "0002_after_logs",
+        f'dependencies = [("shop", "0001_initial"), ("logs", "{first}")]\noperations = []\n',
+    )
+    out = p.ok("migrate", "shop")
+    assert out.index("[logs] migrating logs") < out.index("[default] migrating shop"), out
+    logs_db = Proj(tmp_path / "logs", logs_url)
+    assert set(logs_db.schema()) == {"entry"}
+    assert logs_db.sql("SELECT app, name FROM yara_migrations ORDER BY id") == [("logs", first)]
+    assert [r[1] for r in p.sql("SELECT app, name FROM yara_migrations ORDER BY id")] == [
+        "0001_initial",
+        "0002_after_logs",
+    ]

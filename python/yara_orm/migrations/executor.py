@@ -212,11 +212,13 @@ def make_plan(
     app: str | None,
     target: str | None,
     apps: list[str] | None = None,
+    needed: set[Key] | None = None,
 ) -> Plan:
     """What ``migrate [app [target]]`` does: forward to the leaves (or to ``target``), or back
     to ``target`` (``zero``: before the app's first migration). ``apps`` are the apps stored
     on this database: a plain ``migrate`` applies theirs, and a dependency on an app stored
-    elsewhere is left to that database's run."""
+    elsewhere is left to that database's run. ``needed`` (no ``app``): forward to just these
+    migrations, what ``migrate APP`` needs from this database for an app stored elsewhere."""
     if app is not None and app not in graph.apps() and target not in (None, "zero"):
         raise MigrationError(f"app {app!r} has no migrations (known: {', '.join(graph.apps()) or 'none'})")
     here = None if apps is None else set(apps)
@@ -227,8 +229,8 @@ def make_plan(
             apps = graph.apps()
         else:
             apps = [a for a in apps if a in graph.apps()]
-        wanted: set[Key] = set()
-        for a in apps:
+        wanted: set[Key] = set(needed or ())
+        for a in apps if needed is None else ():
             for leaf in graph.leaves(a):
                 wanted |= graph.ancestors(leaf)
         todo = [k for k in graph.order(wanted) if k not in applied and (here is None or k[0] in here)]
@@ -332,6 +334,7 @@ class Executor:
         target: str | None = None,
         fake: bool = False,
         apps: list[str] | None = None,
+        needed: set[Key] | None = None,
     ) -> Plan:
         self.graph.validate()
         await self._lock()
@@ -349,7 +352,7 @@ class Executor:
                 await self.recorder.record(squashed)
                 applied[key] = squashed.checksum
                 self.report(f"{squashed.label} recorded: every migration it replaces was applied")
-            plan = make_plan(self.graph, set(applied), app, target, apps)
+            plan = make_plan(self.graph, set(applied), app, target, apps, needed)
             if not plan:
                 self.report("No migrations to apply." if target is None else "Nothing to do.")
                 return plan
