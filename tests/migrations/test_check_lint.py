@@ -437,3 +437,19 @@ def test_lint_says_a_recreated_many_to_many_loses_its_rows(sqlite_proj: Proj) ->
     assert "[recreate] Remove field tags from Post and adding it again" in out and "rows are lost" in out
     assert "copy the rows over with RunPython" in out
     assert "[drop-in-use]" not in out  # not "remove it from the models": the models keep it
+
+
+def test_check_reports_an_index_under_another_name(proj: Proj) -> None:
+    """Same columns, another name: a later RemoveIndex (or a rename) would not find it."""
+    p = proj
+    p.models(DRIFT)
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    assert p.cli("check")[0] == 0
+    p.sql('DROP INDEX "idx_book_title"', 'CREATE INDEX "book_title_by_hand" ON book (title)')
+    code, out = p.cli("check")
+    assert code == 1, out
+    assert "book: index 'idx_book_title' on (title) is missing from the database" in out, out
+    assert "book: index 'book_title_by_hand' on (title) is in the database but not in the migrations" in out
+    p.sql('DROP INDEX "book_title_by_hand"', 'CREATE INDEX "idx_book_title" ON book (title)')
+    assert p.cli("check")[0] == 0
