@@ -16,6 +16,7 @@ so both sides are described by the server itself.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -157,6 +158,8 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname
 """
 
+_SERVER_KEY_NAME = re.compile(r"(?!uid_).*_key\d*")
+
 _PG_ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 
@@ -178,10 +181,10 @@ class PostgresIntrospector(Introspector):
                 pks[str(table)] = list(names)
                 continue
             indexes.setdefault(str(table), []).append((names, bool(unique)))
-            # An unnamed UNIQUE gets the server's name (book_isbn_key), which a column rename
-            # does not follow: only the names Yara or the user chose are compared.
-            server_named = constraint and str(index_name) == f"{table}_{'_'.join(names)}_key"
-            if not server_named:
+            # An unnamed UNIQUE gets the server's name (book_isbn_key, book_isbn_key1), which
+            # renaming the table or column does not follow: only the names Yara (uid_...) or
+            # the user chose are compared.
+            if not (constraint and _SERVER_KEY_NAME.fullmatch(str(index_name))):
                 index_names.setdefault(str(table), []).append((str(index_name), names))
         fks: dict[str, list[Any]] = {t: [] for t in tables}
         for table, col, ref, ref_col, action in await conn.pool.fetch(_PG_FKS):
@@ -278,9 +281,8 @@ def _index_name_diffs(table: str, expected: dict[str, Any], actual: dict[str, An
     for name in sorted(set(expected) - set(actual)):
         out.append(f"{table}: index {name!r} on ({', '.join(expected[name])}) is missing from the database")
     for name in sorted(set(actual) - set(expected)):
-        out.append(
-            f"{table}: index {name!r} on ({', '.join(actual[name])}) is in the database but not in the migrations"
-        )
+        columns = ", ".join(actual[name])
+        out.append(f"{table}: index {name!r} on ({columns}) is in the database but not in the migrations")
     for name in sorted(set(expected) & set(actual)):
         if expected[name] != actual[name]:
             out.append(
