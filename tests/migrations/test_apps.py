@@ -169,10 +169,10 @@ def test_indexes_on_a_foreign_key_added_later_come_after_it(
     assert p.ok("makemigrations", "--noinput", "--check").strip() == "No changes detected."
 
 
-def test_apps_on_two_databases_are_migrated_each_on_its_own(sqlite_proj: Proj, tmp_path: Path) -> None:
-    """shop (listed first, default database) has a migration that depends on one of logs (the
-    other database): logs' migration runs on its database first, and never on shop's."""
-    p = sqlite_proj
+def shop_and_logs_on_two_databases(p: Proj, tmp_path: Path) -> tuple[str, str]:
+    """shop on ``p``'s database, logs on a database of its own, their initial migrations made,
+    and a shop migration that depends on logs' (``0002_after_logs``): logs' URL and the name of
+    its initial migration."""
     logs_url = f"sqlite:///{tmp_path / 'logs.sqlite3'}"
     shop = p.models("class Order(Model):\n    total = fields.IntField()\n")
     logs = p.models("class Entry(Model):\n    text = fields.TextField()\n", app="logs")
@@ -188,6 +188,14 @@ def test_apps_on_two_databases_are_migrated_each_on_its_own(sqlite_proj: Proj, t
         "0002_after_logs",
         f'dependencies = [("shop", "0001_initial"), ("logs", "{first}")]\noperations = []\n',
     )
+    return logs_url, first
+
+
+def test_apps_on_two_databases_are_migrated_each_on_its_own(sqlite_proj: Proj, tmp_path: Path) -> None:
+    """shop (listed first, default database) has a migration that depends on one of logs (the
+    other database): logs' migration runs on its database first, and never on shop's."""
+    p = sqlite_proj
+    logs_url, _first = shop_and_logs_on_two_databases(p, tmp_path)
     out = p.ok("migrate")
     assert out.index("[logs] migrating logs") < out.index("[default] migrating shop"), out
     assert set(p.schema()) == {"order"}
@@ -232,22 +240,8 @@ def test_migrate_app_first_migrates_what_it_needs_on_another_database(
     """``migrate shop``, where shop's migration depends on logs' first one (another database):
     logs is migrated up to that one on its database first, and no further."""
     p = sqlite_proj
-    logs_url = f"sqlite:///{tmp_path / 'logs.sqlite3'}"
-    shop = p.models("class Order(Model):\n    total = fields.IntField()\n")
-    logs = p.models("class Entry(Model):\n    text = fields.TextField()\n", app="logs")
-    config = {
-        "connections": {"default": p.url, "logs": logs_url},
-        "apps": {"shop": {"models": [shop]}, "logs": {"models": [logs], "default_connection": "logs"}},
-    }
-    (p.root / f"{p.config_module}.py").write_text(f"CONFIG = {config!r}\n")
-    p.ok("makemigrations", "--noinput")
-    first = p.migration_files("logs")[0].stem
+    logs_url, first = shop_and_logs_on_two_databases(p, tmp_path)
     write(p, "0002_more", f'dependencies = [("logs", "{first}")]\noperations = []\n', app="logs")
-    write(
-        p,
-        "0002_after_logs",
-        f'dependencies = [("shop", "0001_initial"), ("logs", "{first}")]\noperations = []\n',
-    )
     out = p.ok("migrate", "shop")
     assert out.index("[logs] migrating logs") < out.index("[default] migrating shop"), out
     logs_db = Proj(tmp_path / "logs", logs_url)

@@ -22,9 +22,7 @@ class Book(Model):
 
 def test_check_detects_unmigrated_model_changes_and_schema_drift(proj: Proj) -> None:
     p = proj
-    p.models(V1)
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(V1)
     out = p.ok("check")
     assert "Models and migrations agree" in out and "schema matches" in out
 
@@ -375,9 +373,7 @@ class Book(Model):
 def test_check_reports_each_kind_of_drift(proj: Proj) -> None:
     """Column type, NOT NULL, default, foreign key, table comment: each a difference by itself."""
     p = proj
-    p.models(DRIFT)
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(DRIFT)
     assert p.cli("check")[0] == 0
     if p.backend == "postgres":
         changes = [
@@ -442,9 +438,7 @@ def test_lint_says_a_recreated_many_to_many_loses_its_rows(sqlite_proj: Proj) ->
 def test_check_reports_an_index_under_another_name(proj: Proj) -> None:
     """Same columns, another name: a later RemoveIndex (or a rename) would not find it."""
     p = proj
-    p.models(DRIFT)
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(DRIFT)
     assert p.cli("check")[0] == 0
     p.sql('DROP INDEX "idx_book_title"', 'CREATE INDEX "book_title_by_hand" ON book (title)')
     code, out = p.cli("check")
