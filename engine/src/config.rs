@@ -40,6 +40,8 @@ pub struct PgConfig {
     pub sslmode: SslMode,
     pub sslrootcert: Option<PathBuf>,
     pub application_name: String,
+    /// The session's `search_path` (a Tortoise `schema` credential), if given.
+    pub search_path: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +208,7 @@ fn parse_postgres(url: &str, options: &[(String, String)]) -> Result<PgConfig> {
         sslmode: SslMode::Prefer,
         sslrootcert: None,
         application_name: "yara_orm".to_string(),
+        search_path: None,
     };
     for (name, value) in merged_options(parsed.query(), options)? {
         if apply_pool_option(&mut cfg.pool, &name, &value)? {
@@ -228,6 +231,7 @@ fn parse_postgres(url: &str, options: &[(String, String)]) -> Result<PgConfig> {
             "statement_timeout" | "command_timeout" => cfg.statement_timeout = parse_seconds(&name, &value)?,
             "statement_cache_size" => cfg.statement_cache_size = parse_usize(&name, &value)?,
             "application_name" => cfg.application_name = value,
+            "search_path" | "schema" => cfg.search_path = Some(value),
             "sslrootcert" => cfg.sslrootcert = Some(PathBuf::from(value)),
             "sslmode" | "ssl" => {
                 cfg.sslmode = match value.to_ascii_lowercase().as_str() {
@@ -247,7 +251,7 @@ fn parse_postgres(url: &str, options: &[(String, String)]) -> Result<PgConfig> {
                 return Err(EngineError::config(format!(
                     "unknown PostgreSQL option {other:?} (known: max_size, min_size, acquire_timeout, connect_timeout, \
                      statement_timeout, max_lifetime, statement_cache_size, sslmode, sslrootcert, application_name, \
-                     host, port, user, password, dbname)"
+                     search_path, host, port, user, password, dbname)"
                 )))
             }
         }
@@ -401,6 +405,18 @@ mod tests {
         assert!(c.is_memory());
         assert_eq!(c.pool.max_size, 1);
         assert!(parse("sqlite://", &[]).is_err());
+    }
+
+    #[test]
+    fn search_path_option() {
+        let BackendConfig::Postgres(c) = parse("postgres://h/db?search_path=app%2Cpublic", &[]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.search_path.as_deref(), Some("app,public"));
+        let BackendConfig::Postgres(c) = parse("postgres://h/db", &opts(&[("schema", "app")])).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.search_path.as_deref(), Some("app"));
     }
 
     #[test]

@@ -92,13 +92,18 @@ def _url_from_credentials(name: str, spec: dict[str, Any]) -> tuple[str, dict[st
         port = creds.pop("port", 5432)
         database = creds.pop("database", "postgres")
         auth = f"{user}:{quote(str(password), safe='')}" if password else user
-        for key in ("schema", "minsize", "maxsize"):
+        for key in ("minsize", "maxsize"):
             value = creds.pop(key, None)
             if key == "minsize" and value is not None:
                 creds["min_size"] = value
             if key == "maxsize" and value is not None:
                 creds["max_size"] = value
-        return f"postgres://{auth}@{host}:{port}/{database}", creds
+        url = f"postgres://{auth}@{host}:{port}/{database}"
+        schema = creds.pop("schema", None)
+        if schema:
+            # In the URL, not the options: the migrations CLI connects by URL alone.
+            url += f"?search_path={quote(str(schema), safe='')}"
+        return url, creds
     raise ConfigurationError(
         f"connection {name!r}: unknown engine {engine!r}; use a URL (postgres://..., sqlite:///...)"
     )

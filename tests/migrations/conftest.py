@@ -104,6 +104,13 @@ class Proj:
         self._write_config()
         return name
 
+    def migrate_to(self, source: str, app: str = "shop") -> str:
+        """Write ``app``'s models, make their migration and apply it; the models module's name."""
+        module = self.models(source, app=app)
+        self.ok("makemigrations", "--noinput")
+        self.ok("migrate")
+        return module
+
     def _write_config(self) -> None:
         apps = {app: {"models": mods} for app, mods in self.apps.items()}
         config = {"connections": {"default": self.url}, "apps": apps}

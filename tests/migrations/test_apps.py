@@ -169,10 +169,10 @@ def test_indexes_on_a_foreign_key_added_later_come_after_it(
     assert p.ok("makemigrations", "--noinput", "--check").strip() == "No changes detected."
 
 
-def test_apps_on_two_databases_are_migrated_each_on_its_own(sqlite_proj: Proj, tmp_path: Path) -> None:
-    """shop (listed first, default database) has a migration that depends on one of logs (the
-    other database): logs' migration runs on its database first, and never on shop's."""
-    p = sqlite_proj
+def shop_and_logs_on_two_databases(p: Proj, tmp_path: Path) -> tuple[str, str]:
+    """shop on ``p``'s database, logs on a database of its own, their initial migrations made,
+    and a shop migration that depends on logs' (``0002_after_logs``): logs' URL and the name of
+    its initial migration."""
     logs_url = f"sqlite:///{tmp_path / 'logs.sqlite3'}"
     shop = p.models("class Order(Model):\n    total = fields.IntField()\n")
     logs = p.models("class Entry(Model):\n    text = fields.TextField()\n", app="logs")
@@ -188,9 +188,66 @@ def test_apps_on_two_databases_are_migrated_each_on_its_own(sqlite_proj: Proj, t
         "0002_after_logs",
         f'dependencies = [("shop", "0001_initial"), ("logs", "{first}")]\noperations = []\n',
     )
+    return logs_url, first
+
+
+def test_apps_on_two_databases_are_migrated_each_on_its_own(sqlite_proj: Proj, tmp_path: Path) -> None:
+    """shop (listed first, default database) has a migration that depends on one of logs (the
+    other database): logs' migration runs on its database first, and never on shop's."""
+    p = sqlite_proj
+    logs_url, _first = shop_and_logs_on_two_databases(p, tmp_path)
     out = p.ok("migrate")
     assert out.index("[logs] migrating logs") < out.index("[default] migrating shop"), out
     assert set(p.schema()) == {"order"}
     assert set(Proj(tmp_path / "logs", logs_url).schema()) == {"entry"}
     assert [r[0] for r in p.sql("SELECT app FROM yara_migrations ORDER BY id")] == ["shop", "shop"]
     assert p.cli("check")[0] == 0
+
+
+def test_a_model_is_deleted_after_a_dropped_foreign_key_even_when_that_app_points_at_a_new_model(
+    proj: Proj,
+) -> None:
+    """bapp needs aapp's new model (so aapp's migration comes first) and drops its foreign key
+    to the model aapp deletes (so the delete must come after bapp's): aapp's DeleteModel goes
+    into a second migration that depends on bapp's."""
+    p = proj
+    p.models("class Target(Model):\n    x = fields.IntField()\n", app="aapp")
+    p.models(
+        'class User(Model):\n    t = fields.ForeignKeyField("aapp.Target", related_name="users")\n',
+        app="bapp",
+    )
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    p.sql("INSERT INTO target (x) VALUES (1)", 'INSERT INTO "user" (t_id) VALUES (1)')
+    p.models("class Fresh(Model):\n    y = fields.IntField()\n", app="aapp")
+    p.models(
+        'class User(Model):\n    f = fields.ForeignKeyField("aapp.Fresh", related_name="users", null=True)\n',
+        app="bapp",
+    )
+    p.ok("makemigrations", "--noinput")
+    bapp_leaf = p.migration_files("bapp")[-1].stem
+    deleting = [f for f in p.migration_files("aapp") if "DeleteModel" in f.read_text()]
+    assert len(deleting) == 1 and f'("bapp", "{bapp_leaf}")' in deleting[0].read_text()
+    p.ok("migrate")
+    assert set(p.schema()) == {"fresh", "user"}
+    assert p.sql('SELECT id, f_id FROM "user"') == [(1, None)]
+    p.ok("check")
+
+
+def test_migrate_app_first_migrates_what_it_needs_on_another_database(
+    sqlite_proj: Proj, tmp_path: Path
+) -> None:
+    """``migrate shop``, where shop's migration depends on logs' first one (another database):
+    logs is migrated up to that one on its database first, and no further."""
+    p = sqlite_proj
+    logs_url, first = shop_and_logs_on_two_databases(p, tmp_path)
+    write(p, "0002_more", f'dependencies = [("logs", "{first}")]\noperations = []\n', app="logs")
+    out = p.ok("migrate", "shop")
+    assert out.index("[logs] migrating logs") < out.index("[default] migrating shop"), out
+    logs_db = Proj(tmp_path / "logs", logs_url)
+    assert set(logs_db.schema()) == {"entry"}
+    assert logs_db.sql("SELECT app, name FROM yara_migrations ORDER BY id") == [("logs", first)]
+    assert [r[1] for r in p.sql("SELECT app, name FROM yara_migrations ORDER BY id")] == [
+        "0001_initial",
+        "0002_after_logs",
+    ]

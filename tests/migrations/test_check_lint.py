@@ -22,9 +22,7 @@ class Book(Model):
 
 def test_check_detects_unmigrated_model_changes_and_schema_drift(proj: Proj) -> None:
     p = proj
-    p.models(V1)
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(V1)
     out = p.ok("check")
     assert "Models and migrations agree" in out and "schema matches" in out
 
@@ -99,17 +97,29 @@ def test_concurrent_index_runs_outside_a_transaction_and_passes_the_lint(pg_proj
     assert (("title", "pages"), False) not in p.schema()["book"]["indexes"]
 
 
-SLOW = """
+# A migration that takes a while, so the other processes start while it runs.
+SLOW = {
+    "postgres": """
 dependencies = [("shop", "0001_initial")]
 operations = [ops.RunSQL("DO $$ BEGIN PERFORM pg_sleep(1.5); END $$", backward=[])]
-"""
+""",
+    "sqlite": """
+import asyncio
+
+async def wait(apps, connection):
+    await asyncio.sleep(1.5)
+
+dependencies = [("shop", "0001_initial")]
+operations = [ops.RunPython(wait, wait)]
+""",
+}
 
 
-def test_concurrent_migrate_processes_apply_each_migration_once(pg_proj: Proj) -> None:
-    p = pg_proj
+def test_concurrent_migrate_processes_apply_each_migration_once(proj: Proj) -> None:
+    p = proj
     p.models(V1)
     p.ok("makemigrations", "--noinput")
-    write(p, "0002_slow", SLOW)
+    write(p, "0002_slow", SLOW[p.backend])
     env = {**os.environ, "YARA_CONFIG": f"{p.config_module}:CONFIG"}
     cmd = [sys.executable, "-m", "yara_orm", "migrations", "--dir", str(p.migrations_dir), "migrate"]
     procs = [
@@ -363,9 +373,7 @@ class Book(Model):
 def test_check_reports_each_kind_of_drift(proj: Proj) -> None:
     """Column type, NOT NULL, default, foreign key, table comment: each a difference by itself."""
     p = proj
-    p.models(DRIFT)
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(DRIFT)
     assert p.cli("check")[0] == 0
     if p.backend == "postgres":
         changes = [
@@ -425,3 +433,17 @@ def test_lint_says_a_recreated_many_to_many_loses_its_rows(sqlite_proj: Proj) ->
     assert "[recreate] Remove field tags from Post and adding it again" in out and "rows are lost" in out
     assert "copy the rows over with RunPython" in out
     assert "[drop-in-use]" not in out  # not "remove it from the models": the models keep it
+
+
+def test_check_reports_an_index_under_another_name(proj: Proj) -> None:
+    """Same columns, another name: a later RemoveIndex (or a rename) would not find it."""
+    p = proj
+    p.migrate_to(DRIFT)
+    assert p.cli("check")[0] == 0
+    p.sql('DROP INDEX "idx_book_title"', 'CREATE INDEX "book_title_by_hand" ON book (title)')
+    code, out = p.cli("check")
+    assert code == 1, out
+    assert "book: index 'idx_book_title' on (title) is missing from the database" in out, out
+    assert "book: index 'book_title_by_hand' on (title) is in the database but not in the migrations" in out
+    p.sql('DROP INDEX "book_title_by_hand"', 'CREATE INDEX "idx_book_title" ON book (title)')
+    assert p.cli("check")[0] == 0

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from urllib.parse import urlsplit
+
+from yara_orm import YaraOrm
 
 from .conftest import Proj
 
@@ -96,3 +100,41 @@ def test_migrate_targets_by_full_name_prefix_and_zero(sqlite_proj: Proj) -> None
     p.ok("migrate", "shop", "zero")
     assert applied() == [] and "book" not in p.schema()
     assert "Nothing to do." in p.ok("migrate", "shop", "zero")
+
+
+def test_a_tortoise_postgres_schema_credential_is_where_migrations_and_models_go(pg_proj: Proj) -> None:
+    """``credentials["schema"]``: migrate, check and the ORM all work in that schema (it was
+    dropped, so tables landed in public)."""
+    p = pg_proj
+    module = p.models(BOOK)
+    parts = urlsplit(p.url)
+    p.sql("CREATE SCHEMA app_shop")
+    credentials = {
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+        "user": parts.username or "postgres",
+        "database": parts.path.lstrip("/"),
+        # Passed on as the session's search_path, as Tortoise does (the space is escaped).
+        "schema": "app_shop, public",
+    }
+    config = {
+        "connections": {"default": {"engine": "tortoise.backends.asyncpg", "credentials": credentials}},
+        "apps": {"shop": {"models": [module]}},
+    }
+    (p.root / f"{p.config_module}.py").write_text(f"CONFIG = {config!r}\n")
+    p.ok("makemigrations", "--noinput")
+    p.ok("migrate")
+    tables = p.sql("SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = 'book'")
+    assert tables == [("app_shop", "book")]
+    assert p.cli("check")[0] == 0
+
+    async def create() -> None:
+        await YaraOrm.init(config)
+        try:
+            book = YaraOrm.get_model("shop.Book")
+            await book.create(title="Dune")
+        finally:
+            await YaraOrm.close()
+
+    asyncio.run(create())
+    assert p.sql("SELECT title FROM app_shop.book") == [("Dune",)]

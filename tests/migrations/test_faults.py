@@ -25,6 +25,16 @@ operations = [
 """
 
 
+def with_initial(p: Proj, name: str | None = None, body: str = "") -> Proj:
+    """``p`` with MODELS and its hand-written 0001_initial (not applied), and the migration
+    ``name`` after it when given."""
+    p.models(MODELS)
+    write(p, "0001_initial", INITIAL)
+    if name is not None:
+        write(p, name, body)
+    return p
+
+
 def test_missing_dependency_is_a_clear_error(sqlite_proj: Proj) -> None:
     p = sqlite_proj
     p.models(MODELS)
@@ -44,9 +54,7 @@ def test_dependency_cycle_is_a_clear_error(sqlite_proj: Proj) -> None:
 
 
 def test_two_leaves_are_refused_until_merged(sqlite_proj: Proj) -> None:
-    p = sqlite_proj
-    p.models(MODELS)
-    write(p, "0001_initial", INITIAL)
+    p = with_initial(sqlite_proj)
     branch = 'dependencies = [("shop", "0001_initial")]\noperations = [ops.RunSQL("SELECT 1", backward=[])]\n'
     write(p, "0002_left", branch)
     write(p, "0002_right", branch)
@@ -62,9 +70,7 @@ def test_two_leaves_are_refused_until_merged(sqlite_proj: Proj) -> None:
 
 
 def test_an_applied_migration_edited_afterwards_is_refused(sqlite_proj: Proj) -> None:
-    p = sqlite_proj
-    p.models(MODELS)
-    write(p, "0001_initial", INITIAL)
+    p = with_initial(sqlite_proj)
     p.ok("migrate")
     path = p.migration_files()[0]
     # Reformatting or commenting an applied migration is not an edit...
@@ -89,10 +95,7 @@ operations = [
 
 
 def test_half_failed_migration_on_postgres_leaves_the_database_as_it_was(pg_proj: Proj) -> None:
-    p = pg_proj
-    p.models(MODELS)
-    write(p, "0001_initial", INITIAL)
-    write(p, "0002_broken", FAILING)
+    p = with_initial(pg_proj, "0002_broken", FAILING)
     code, out = p.cli("migrate")
     assert code == 2 and "no_such_table" in out and "shop.0002_broken" in out
     assert "rolled back: none of shop.0001_initial, shop.0002_broken is applied" in out
@@ -102,10 +105,7 @@ def test_half_failed_migration_on_postgres_leaves_the_database_as_it_was(pg_proj
 
 
 def test_half_failed_migration_on_sqlite_keeps_the_completed_ones(sqlite_proj: Proj) -> None:
-    p = sqlite_proj
-    p.models(MODELS)
-    write(p, "0001_initial", INITIAL)
-    write(p, "0002_broken", FAILING)
+    p = with_initial(sqlite_proj, "0002_broken", FAILING)
     code, out = p.cli("migrate")
     assert code == 2 and "no_such_table" in out
     assert "shop.0002_broken was rolled back; the migrations before it stay applied" in out
@@ -115,10 +115,9 @@ def test_half_failed_migration_on_sqlite_keeps_the_completed_ones(sqlite_proj: P
 
 
 def test_irreversible_migration_is_refused_before_anything_runs(proj: Proj) -> None:
-    p = proj
-    p.models(MODELS)
-    write(p, "0001_initial", INITIAL)
-    write(p, "0002_raw", 'dependencies = [("shop", "0001_initial")]\noperations = [ops.RunSQL("SELECT 1")]\n')
+    p = with_initial(
+        proj, "0002_raw", 'dependencies = [("shop", "0001_initial")]\noperations = [ops.RunSQL("SELECT 1")]\n'
+    )
     p.ok("migrate")
     code, out = p.cli("migrate", "shop", "zero")
     assert code == 2 and "cannot be reverted" in out
@@ -216,10 +215,7 @@ operations = [ops.AddField("Person", "age", fields.IntField())]
 
 
 def test_not_null_column_without_default_on_a_table_with_rows_fails_cleanly(proj: Proj) -> None:
-    p = proj
-    p.models(MODELS)
-    write(p, "0001_initial", INITIAL)
-    write(p, "0002_age", NOT_NULL)
+    p = with_initial(proj, "0002_age", NOT_NULL)
     p.ok("migrate", "shop", "0001")
     p.sql("INSERT INTO person (name) VALUES ('x')")
     code, out = p.cli("migrate")
@@ -252,10 +248,7 @@ operations = [ops.AlterField("Person", "name", fields.IntField())]
 
 
 def test_type_change_converts_rows_or_fails_leaving_them(proj: Proj) -> None:
-    p = proj
-    p.models(MODELS)
-    write(p, "0001_initial", INITIAL)
-    write(p, "0002_int", TO_INT)
+    p = with_initial(proj, "0002_int", TO_INT)
     p.ok("migrate", "shop", "0001")
     p.sql("INSERT INTO person (name) VALUES ('42')")
     p.ok("migrate")
@@ -271,10 +264,7 @@ def test_type_change_converts_rows_or_fails_leaving_them(proj: Proj) -> None:
 
 
 def test_an_applied_migration_whose_file_is_gone_is_reported(sqlite_proj: Proj) -> None:
-    p = sqlite_proj
-    p.models(MODELS)
-    write(p, "0001_initial", INITIAL)
-    write(p, "0002_noop", 'dependencies = [("shop", "0001_initial")]\noperations = []\n')
+    p = with_initial(sqlite_proj, "0002_noop", 'dependencies = [("shop", "0001_initial")]\noperations = []\n')
     p.ok("migrate")
     p.migration_files()[-1].unlink()
     out = p.ok("migrate")
@@ -292,9 +282,7 @@ def test_two_developers_branches_merged_on_a_database_that_ran_one_of_them(sqlit
     p.models(BOOK)
     p.ok("makemigrations", "--noinput")
     # Developer A adds pages and migrates their database...
-    p.models(BOOK + "    pages = fields.IntField(null=True)\n")
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(BOOK + "    pages = fields.IntField(null=True)\n")
     mine = p.migration_files()[-1]
     source = mine.read_text()
     mine.unlink()
@@ -329,10 +317,7 @@ operations = [
 
 
 def test_a_failed_migration_outside_a_transaction_says_what_stays(pg_proj: Proj) -> None:
-    p = pg_proj
-    p.models(MODELS)
-    write(p, "0001_initial", INITIAL)
-    write(p, "0002_non_atomic", NON_ATOMIC)
+    p = with_initial(pg_proj, "0002_non_atomic", NON_ATOMIC)
     code, out = p.cli("migrate")
     assert code == 2 and "shop.0002_non_atomic runs outside a transaction" in out and "Check" in out
     # 0001 ran (and committed) before it; 0002's first statement stays, unrecorded.

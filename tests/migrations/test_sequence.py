@@ -130,9 +130,7 @@ def test_model_changes_migrate_with_data_and_match_generate_schemas(
     )
     assert p.ok("makemigrations", "--noinput").strip() == "No changes detected."
 
-    p.models(V2)
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(V2)
     assert p.sql("SELECT name FROM author") == [("Ann",)]
     # The existing row got the default once (the column has no database default afterwards).
     assert [decimal.Decimal(str(r[0])) for r in p.sql("SELECT price FROM book")] == [decimal.Decimal("9.99")]
@@ -147,9 +145,7 @@ def test_model_changes_migrate_with_data_and_match_generate_schemas(
     assert "tag" not in _tables(p) and "book_tag" not in _tables(p)
     p.sql("UPDATE book SET isbn_code = '978-1', pages = 320")
 
-    p.models(V4)
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(V4)
     assert p.sql("SELECT headline, isbn_code, pages, publisher_id FROM book") == [
         ("First", "978-1", 320, None)
     ]
@@ -242,9 +238,7 @@ def test_renaming_models_of_a_many_to_many_keeps_the_join_rows(
     proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     p = proj
-    p.models(M2M_V1)
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(M2M_V1)
     p.sql(
         "INSERT INTO label (text) VALUES ('a'), ('b')",
         "INSERT INTO post (title) VALUES ('p')",

@@ -53,9 +53,7 @@ def test_more_changes_migrate_with_rows_and_match_generate_schemas(
     proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     p = proj
-    p.models(S1)
-    p.ok("makemigrations", "--noinput")
-    p.ok("migrate")
+    p.migrate_to(S1)
     p.sql(
         "INSERT INTO owner (name, rank, code) VALUES ('o', 1, 'c1'), ('p', 2, 'c2')",
         "INSERT INTO item (owner_id, label, colour) VALUES (1, 'a', 'red'), (2, 'b', NULL)",
@@ -112,9 +110,7 @@ def test_an_index_on_a_renamed_column_keeps_the_name_later_migrations_look_for(
 ) -> None:
     p = proj
     for version in (N1, N2, N3):
-        module = p.models(version)
-        p.ok("makemigrations", "--noinput")
-        p.ok("migrate")
+        module = p.migrate_to(version)
         assert p.index_names() == generated_index_names(fresh_db(request, p.backend, tmp_path), module)
     assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), module)
     p.ok("migrate", "shop", "0001")

@@ -67,6 +67,11 @@ impl PgManager {
         if let Some(t) = cfg.statement_timeout {
             options.push_str(&format!(" -c statement_timeout={}", t.as_millis().max(1)));
         }
+        if let Some(path) = &cfg.search_path {
+            // The server splits `options` on spaces; a backslash escapes one (or itself).
+            let escaped = path.replace('\\', "\\\\").replace(' ', "\\ ");
+            options.push_str(&format!(" -c search_path={escaped}"));
+        }
         config.options(options);
         PgManager {
             config,

@@ -7,37 +7,13 @@ from .executor import Executor, Recorder, make_plan, open_connection, sql_for
 from .graph import Migration, MigrationGraph, load_app
 from .introspect import Introspector, diff_schemas, introspect, register_introspector
 from .lint import LintWarning, lint_migration
-from .operations import (
-    AddConstraint,
-    AddField,
-    AddIndex,
-    AlterField,
-    AlterModelComment,
-    AlterModelTable,
-    CreateModel,
-    DeleteModel,
-    RemoveConstraint,
-    RemoveField,
-    RemoveIndex,
-    RenameField,
-    RenameModel,
-    RunPython,
-    RunSQL,
-    Unique,
-)
+from .operations import *  # noqa: F403 (every operation, as operations.__all__ lists them)
 from .state import HistoricalApps, ModelState, ProjectState, state_from_models
 
 __all__ = [
-    "AddConstraint",
-    "AddField",
-    "AddIndex",
-    "AlterField",
-    "AlterModelComment",
-    "AlterModelTable",
+    *operations.__all__,
     "Autodetector",
     "Changes",
-    "CreateModel",
-    "DeleteModel",
     "Executor",
     "HistoricalApps",
     "Introspector",
@@ -47,14 +23,6 @@ __all__ = [
     "ModelState",
     "ProjectState",
     "Recorder",
-    "RemoveConstraint",
-    "RemoveField",
-    "RemoveIndex",
-    "RenameField",
-    "RenameModel",
-    "RunPython",
-    "RunSQL",
-    "Unique",
     "diff_schemas",
     "introspect",
     "lint_migration",

@@ -121,9 +121,22 @@ class Autodetector:
             app: {r for label in gone if label.startswith(f"{app}.") for r in referrers.get(label, ())}
             for app in apps
         }
-        for app in _app_order(apps, self.after, new_labels, after_apps):
+        order = _app_order(apps, self.after, new_labels, after_apps)
+        for app in order:
             now, later = _split_later(self._app_changes(app, available), app, available)
             out.order.append(app)
+            # Apps written after this one (they need its new models) that drop relations to
+            # models it deletes: those deletes wait for a second migration depending on them.
+            waiting_for = {
+                other
+                for op in now
+                if isinstance(op, ops.DeleteModel)
+                for other in referrers.get(f"{app}.{op.name}", ())
+                if other in apps and other not in out.order
+            }
+            if waiting_for:
+                now, deletes = _split_deletes(now, app, referrers, waiting_for)
+                later += deletes
             outside = {
                 t
                 for op in now + later
@@ -144,7 +157,7 @@ class Autodetector:
                         }
             if later:
                 out.later[app] = later
-                out.later_dependencies[app] = _other_apps(later, app)
+                out.later_dependencies[app] = _other_apps(later, app) | waiting_for
             for ms in self.after.app_models(app):
                 available.add(ms.label)
         return out
@@ -316,6 +329,20 @@ def _split_later(
             later_fields |= {(op.model_name, op.name), (op.model_name, stored_name(op.field, op.name))}
         (later if waits else now).append(op)
     return now, later
+
+
+def _split_deletes(
+    operations: list[ops.Operation], app: str, referrers: dict[str, set[str]], apps: set[str]
+) -> tuple[list[ops.Operation], list[ops.Operation]]:
+    """``operations`` without the DeleteModels of models that ``apps`` refer to, and those
+    DeleteModels with every one after them (deletes are ordered so a model goes after the
+    models referring to it: keeping the tail together keeps that order)."""
+    for i, op in enumerate(operations):
+        if isinstance(op, ops.DeleteModel) and referrers.get(f"{app}.{op.name}", set()) & apps:
+            tail = operations[i:]
+            deletes: list[ops.Operation] = [o for o in tail if isinstance(o, ops.DeleteModel)]
+            return operations[:i] + [o for o in tail if not isinstance(o, ops.DeleteModel)], deletes
+    return operations, []
 
 
 def _split_options(ms: ModelState, waiting: set[str]) -> tuple[dict[str, Any], list[ops.Operation]]:

@@ -22,6 +22,7 @@ from .executor import (
     Recorder,
     check_checksums,
     find_migration,
+    lock_file_for,
     missing_files,
     missing_files_message,
     open_connection,
@@ -191,19 +192,43 @@ def _merge(project: Project, graph: MigrationGraph, app: str, name: str | None) 
 async def _migrate(project: Project, args: argparse.Namespace) -> int:
     graph = project.graph()
     graph.validate()
+    needed: set[tuple[str, str]] = set()
     if args.app:
         project.check_app(args.app)
+        needed = _needed_elsewhere(graph, args.app, args.target)
     for conn_name, apps in _dependency_order(graph, project.connections()):
-        if args.app and args.app not in apps:
+        here = {k for k in needed if k[0] in apps}
+        if args.app and args.app not in apps and not here:
             continue
-        conn = await open_connection(project.url(conn_name), conn_name)
+        url = project.url(conn_name)
+        conn = await open_connection(url, conn_name)
         try:
-            executor = Executor(conn, graph, _out)
+            executor = Executor(conn, graph, _out, lock_file=lock_file_for(url))
+            if args.app and args.app not in apps:
+                # Another database's apps that migrate APP depends on: forward to what it needs.
+                names = sorted({k[0] for k in here})
+                _out(f"[{conn_name}] migrating {', '.join(names)} (needed by {args.app})")
+                await executor.migrate(fake=args.fake, apps=apps, needed=here)
+                continue
             _out(f"[{conn_name}] migrating {', '.join([args.app] if args.app else apps)}")
             await executor.migrate(args.app, args.target, fake=args.fake, apps=apps)
         finally:
             await conn.pool.close()
     return 0
+
+
+def _needed_elsewhere(graph: MigrationGraph, app: str, target: str | None) -> set[tuple[str, str]]:
+    """The other apps' migrations ``migrate APP [TARGET]`` needs applied (going back needs
+    none: what it reverts was applied with its dependencies)."""
+    if target == "zero":
+        return set()
+    if target is None:
+        wanted: set[tuple[str, str]] = set()
+        for leaf in graph.leaves(app):
+            wanted |= graph.ancestors(leaf)
+    else:
+        wanted = graph.ancestors(find_migration(graph, app, target))
+    return {k for k in wanted if k[0] != app}
 
 
 def _dependency_order(

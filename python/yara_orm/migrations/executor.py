@@ -10,7 +10,9 @@ migration's statements, ``RunPython``'s queries) happens on one session:
   on its own between transactions).
 * SQLite: each migration runs in its own transaction (foreign keys are checked by the table
   rebuild, not enforced while statements run), so a failure leaves the database as it was
-  after the last migration that completed.
+  after the last migration that completed. Committing per migration releases SQLite's write
+  lock in between, so the run is serialised by an exclusive ``flock`` on a file next to the
+  database instead (released by the OS if the process dies, so no stale lock survives).
 
 The migrations table records what ran, with each file's checksum; an applied migration whose
 file changed since is refused.
@@ -18,9 +20,14 @@ file changed since is refused.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from .. import schema
 from ..connection import Connection
@@ -38,6 +45,56 @@ TABLE = "yara_migrations"
 LOCK_KEY = 0x7961_7261_6D69_6772
 
 Report = Callable[[str], None]
+
+if sys.platform != "win32":
+    import fcntl
+
+
+def lock_file_for(url: str) -> Path | None:
+    """The file ``migrate`` locks for an SQLite database file (None: another backend, or an
+    in-memory database, which no other process can open)."""
+    if not url.startswith("sqlite://"):
+        return None
+    path = unquote(url[len("sqlite://") :].partition("?")[0])
+    if not path or path == ":memory:":
+        return None
+    # Not the database file itself: closing any descriptor of it would drop SQLite's own
+    # POSIX locks held by this process.
+    return Path(f"{path}-migrate.lock")
+
+
+class FileLock:
+    """An exclusive ``flock`` held for a whole ``migrate`` run; waiting polls, so a cancelled
+    run stops waiting."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    async def acquire(self, report: Report) -> None:
+        if sys.platform == "win32":
+            return  # no flock: each migration's transaction still re-reads what was applied
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        waited = False
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not waited:
+                        report(f"waiting for another migrate run on this database ({self.path})...")
+                        waited = True
+                    await asyncio.sleep(0.05)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
 
 
 def _record_model() -> ModelState:
@@ -155,11 +212,13 @@ def make_plan(
     app: str | None,
     target: str | None,
     apps: list[str] | None = None,
+    needed: set[Key] | None = None,
 ) -> Plan:
     """What ``migrate [app [target]]`` does: forward to the leaves (or to ``target``), or back
     to ``target`` (``zero``: before the app's first migration). ``apps`` are the apps stored
     on this database: a plain ``migrate`` applies theirs, and a dependency on an app stored
-    elsewhere is left to that database's run."""
+    elsewhere is left to that database's run. ``needed`` (no ``app``): forward to just these
+    migrations, what ``migrate APP`` needs from this database for an app stored elsewhere."""
     if app is not None and app not in graph.apps() and target not in (None, "zero"):
         raise MigrationError(f"app {app!r} has no migrations (known: {', '.join(graph.apps()) or 'none'})")
     here = None if apps is None else set(apps)
@@ -170,8 +229,8 @@ def make_plan(
             apps = graph.apps()
         else:
             apps = [a for a in apps if a in graph.apps()]
-        wanted: set[Key] = set()
-        for a in apps:
+        wanted: set[Key] = set(needed or ())
+        for a in apps if needed is None else ():
             for leaf in graph.leaves(a):
                 wanted |= graph.ancestors(leaf)
         todo = [k for k in graph.order(wanted) if k not in applied and (here is None or k[0] in here)]
@@ -215,13 +274,24 @@ def find_migration(graph: MigrationGraph, app: str, target: str) -> Key:
 
 
 class Executor:
-    def __init__(self, connection: Connection, graph: MigrationGraph, report: Report | None = None) -> None:
+    """``lock_file``: what serialises runs on a backend without a session lock (SQLite:
+    :func:`lock_file_for` of its URL)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        graph: MigrationGraph,
+        report: Report | None = None,
+        lock_file: Path | None = None,
+    ) -> None:
         self.connection = connection
         self.graph = graph
         self.recorder = Recorder(connection)
         self.report = report or (lambda _line: None)
         self.dialect = connection.dialect
         self._session: Any = None
+        self._file_lock = FileLock(lock_file) if lock_file is not None else None
+        self._locked = False
 
     async def _lock(self) -> None:
         sql = self.dialect.advisory_lock_sql(LOCK_KEY)
@@ -229,6 +299,10 @@ class Executor:
             # Blocks until another process's migrate run releases the lock.
             await self.connection.pool.execute(sql)
             self._session = await self._session_id()
+            self._locked = True
+        elif self._file_lock is not None:
+            await self._file_lock.acquire(self.report)
+            self._locked = True
 
     async def _session_id(self) -> Any:
         sql = self.dialect.session_id_sql()
@@ -250,6 +324,9 @@ class Executor:
         sql = self.dialect.advisory_unlock_sql(LOCK_KEY)
         if sql is not None:
             await self.connection.pool.execute(sql)
+        if self._file_lock is not None:
+            self._file_lock.release()
+        self._locked = False
 
     async def migrate(
         self,
@@ -257,6 +334,7 @@ class Executor:
         target: str | None = None,
         fake: bool = False,
         apps: list[str] | None = None,
+        needed: set[Key] | None = None,
     ) -> Plan:
         self.graph.validate()
         await self._lock()
@@ -274,7 +352,7 @@ class Executor:
                 await self.recorder.record(squashed)
                 applied[key] = squashed.checksum
                 self.report(f"{squashed.label} recorded: every migration it replaces was applied")
-            plan = make_plan(self.graph, set(applied), app, target, apps)
+            plan = make_plan(self.graph, set(applied), app, target, apps, needed)
             if not plan:
                 self.report("No migrations to apply." if target is None else "Nothing to do.")
                 return plan
@@ -331,10 +409,9 @@ class Executor:
         return self.dialect.alter_column_in_place and self.dialect.transactional_ddl
 
     async def _apply(self, m: Migration, forwards: bool, fake: bool) -> None:
-        unlocked = self.dialect.advisory_lock_sql(LOCK_KEY) is None
-        # No lock on this backend: another process may have applied it since the plan was made
-        # (read again inside this migration's transaction).
-        if forwards and unlocked and m.key in await self.recorder.applied():
+        # No run lock: another process may have applied it since the plan was made (read
+        # again inside this migration's transaction).
+        if forwards and not self._locked and m.key in await self.recorder.applied():
             self.report(f"{m.label} was applied by another process meanwhile")
             return
         self.report(f"{'Applying' if forwards else 'Reverting'} {m.label}...")

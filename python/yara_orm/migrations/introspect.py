@@ -1,9 +1,13 @@
 """Reading a live database's schema back, for drift detection (``check``) and tests.
 
 An introspector per dialect name returns a :data:`Schema`: per table its columns (declared
-type, NOT NULL, default), primary key, indexes (columns, unique), foreign keys and comment,
-in a normal form that compares equal across two databases built the same way. A third backend
-registers its own with :func:`register_introspector`.
+type, NOT NULL, default), primary key, indexes (columns, unique), the names of the indexes
+that carry a name Yara or the user gave (``index_names``: later migrations find them by it),
+foreign keys and comment, in a normal form that compares equal across two databases built the
+same way. A third backend registers its own with :func:`register_introspector`.
+
+Another kind of schema object (CHECK constraints, say) is one more key: each introspector's
+``describe`` fills it in :func:`_table`, and :data:`COMPARED` lists it for :func:`diff_schemas`.
 
 What the migrations *say* the schema is comes from the same introspection: the state's DDL is
 run in a scratch space (a rolled-back schema on PostgreSQL, an in-memory database on SQLite),
@@ -12,6 +16,7 @@ so both sides are described by the server itself.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -40,13 +45,24 @@ class Introspector:
         raise NotImplementedError
 
 
+# The table entries diff_schemas compares as a whole (columns and index names get messages of
+# their own).
+COMPARED = ("pk", "indexes", "foreign_keys", "comment")
+
+
 def _table(
-    columns: dict[str, Any], pk: list[str], indexes: Iterable[Any], fks: Iterable[Any], comment: Any
+    columns: dict[str, Any],
+    pk: list[str],
+    indexes: Iterable[Any],
+    fks: Iterable[Any],
+    comment: Any,
+    index_names: Iterable[tuple[str, tuple[str, ...]]] = (),
 ) -> dict[str, Any]:
     return {
         "columns": columns,
         "pk": tuple(pk),
         "indexes": sorted(set(indexes)),
+        "index_names": dict(sorted(index_names)),
         "foreign_keys": sorted(set(fks)),
         "comment": comment or None,
     }
@@ -74,17 +90,20 @@ class SQLiteIntrospector(Introspector):
                 if pk_pos:
                     pk.append((int(pk_pos), str(name)))
             indexes = []
+            names = []
             for row in await conn.pool.fetch(f"PRAGMA index_list({q(table)})"):
                 index_name, unique, origin = str(row[1]), bool(row[2]), str(row[3])
                 if origin == "pk":
                     continue
                 cols = tuple(str(r[2]) for r in await conn.pool.fetch(f"PRAGMA index_info({q(index_name)})"))
                 indexes.append((cols, unique))
+                if origin == "c":  # CREATE INDEX; a UNIQUE constraint's is sqlite_autoindex_*
+                    names.append((index_name, cols))
             fks = [
                 (str(r[3]), str(r[2]), str(r[4]), str(r[6]).upper())
                 for r in await conn.pool.fetch(f"PRAGMA foreign_key_list({q(table)})")
             ]
-            out[table] = _table(columns, [n for _p, n in sorted(pk)], indexes, fks, None)
+            out[table] = _table(columns, [n for _p, n in sorted(pk)], indexes, fks, None, names)
         return out
 
     async def scratch(self, conn: Connection, statements: Iterable[str]) -> Schema:
@@ -113,9 +132,11 @@ _PG_INDEXES = """
 SELECT t.relname, ix.indisunique, ix.indisprimary,
        array_to_string(ARRAY(
            SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
-           JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord), ',')
+           JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord), ','),
+       i.relname, EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid)
 FROM pg_index ix
 JOIN pg_class t ON t.oid = ix.indrelid
+JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 WHERE n.nspname = current_schema() AND t.relkind = 'r'
 """
@@ -137,6 +158,8 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname
 """
 
+_SERVER_KEY_NAME = re.compile(r"(?!uid_).*_key\d*")
+
 _PG_ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 
@@ -151,19 +174,32 @@ class PostgresIntrospector(Introspector):
             columns.setdefault(str(table), {})[str(name)] = (str(typ), bool(notnull), default, comment)
         pks: dict[str, list[str]] = {}
         indexes: dict[str, list[Any]] = {t: [] for t in tables}
-        for table, unique, primary, cols in await conn.pool.fetch(_PG_INDEXES):
+        index_names: dict[str, list[tuple[str, tuple[str, ...]]]] = {t: [] for t in tables}
+        for table, unique, primary, cols, index_name, constraint in await conn.pool.fetch(_PG_INDEXES):
             names = tuple(str(cols).split(",")) if cols else ()
             if primary:
                 pks[str(table)] = list(names)
-            else:
-                indexes.setdefault(str(table), []).append((names, bool(unique)))
+                continue
+            indexes.setdefault(str(table), []).append((names, bool(unique)))
+            # An unnamed UNIQUE gets the server's name (book_isbn_key, book_isbn_key1), which
+            # renaming the table or column does not follow: only the names Yara (uid_...) or
+            # the user chose are compared.
+            if not (constraint and _SERVER_KEY_NAME.fullmatch(str(index_name))):
+                index_names.setdefault(str(table), []).append((str(index_name), names))
         fks: dict[str, list[Any]] = {t: [] for t in tables}
         for table, col, ref, ref_col, action in await conn.pool.fetch(_PG_FKS):
             fks.setdefault(str(table), []).append(
                 (str(col), str(ref), str(ref_col), _PG_ON_DELETE.get(str(action), str(action)))
             )
         return {
-            t: _table(columns.get(t, {}), pks.get(t, []), indexes.get(t, []), fks.get(t, []), comment)
+            t: _table(
+                columns.get(t, {}),
+                pks.get(t, []),
+                indexes.get(t, []),
+                fks.get(t, []),
+                comment,
+                index_names.get(t, []),
+            )
             for t, comment in tables.items()
             if t not in IGNORED_TABLES
         }
@@ -233,7 +269,24 @@ def diff_schemas(expected: Schema, actual: Schema) -> list[str]:
                 out.append(
                     f"{table}.{col}: expected {exp['columns'][col]}, database has {act['columns'][col]}"
                 )
-        for key in ("pk", "indexes", "foreign_keys", "comment"):
+        out += _index_name_diffs(table, exp["index_names"], act["index_names"])
+        for key in COMPARED:
             if exp[key] != act[key]:
                 out.append(f"{table}: {key.replace('_', ' ')} expected {exp[key]}, database has {act[key]}")
+    return out
+
+
+def _index_name_diffs(table: str, expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for name in sorted(set(expected) - set(actual)):
+        out.append(f"{table}: index {name!r} on ({', '.join(expected[name])}) is missing from the database")
+    for name in sorted(set(actual) - set(expected)):
+        columns = ", ".join(actual[name])
+        out.append(f"{table}: index {name!r} on ({columns}) is in the database but not in the migrations")
+    for name in sorted(set(expected) & set(actual)):
+        if expected[name] != actual[name]:
+            out.append(
+                f"{table}: index {name!r} expected on ({', '.join(expected[name])}), the database's is on "
+                f"({', '.join(actual[name])})"
+            )
     return out

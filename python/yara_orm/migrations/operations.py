@@ -311,7 +311,35 @@ class AlterModelComment(Operation):
 # -- fields ------------------------------------------------------------------------------------
 
 
-class AddField(Operation):
+class _FieldOperation(Operation):
+    """An operation on one field of one model. Adding and removing a field are each other's
+    backward step: the helpers take the state without the field and the state with it."""
+
+    model_name: str
+    name: str
+
+    async def _add(self, app: str, editor: SchemaEditor, without: ProjectState, with_: ProjectState) -> None:
+        old, new = _render(without, editor), _render(with_, editor)
+        await editor.add_field(
+            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.name, new
+        )
+
+    async def _remove(
+        self, app: str, editor: SchemaEditor, with_: ProjectState, without: ProjectState
+    ) -> None:
+        old, new = _render(with_, editor), _render(without, editor)
+        await editor.remove_field(
+            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.name, old
+        )
+
+    async def _alter(self, app: str, editor: SchemaEditor, src: ProjectState, dst: ProjectState) -> None:
+        old, new = _render(src, editor), _render(dst, editor)
+        await editor.alter_field(
+            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.name
+        )
+
+
+class AddField(_FieldOperation):
     def __init__(self, model_name: str, name: str, field: FieldDecl) -> None:
         self.model_name = model_name
         self.name = name
@@ -326,24 +354,18 @@ class AddField(Operation):
     async def forwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.add_field(
-            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.name, new
-        )
+        await self._add(app, editor, without=before, with_=after)
 
     async def backwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.remove_field(
-            new.get_model(app, self.model_name), old.get_model(app, self.model_name), self.name, new
-        )
+        await self._remove(app, editor, with_=after, without=before)
 
     def describe(self) -> str:
         return f"Add field {self.name} to {self.model_name}"
 
 
-class RemoveField(Operation):
+class RemoveField(_FieldOperation):
     def __init__(self, model_name: str, name: str) -> None:
         self.model_name = model_name
         self.name = name
@@ -357,24 +379,18 @@ class RemoveField(Operation):
     async def forwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.remove_field(
-            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.name, old
-        )
+        await self._remove(app, editor, with_=before, without=after)
 
     async def backwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.add_field(
-            new.get_model(app, self.model_name), old.get_model(app, self.model_name), self.name, old
-        )
+        await self._add(app, editor, without=after, with_=before)
 
     def describe(self) -> str:
         return f"Remove field {self.name} from {self.model_name}"
 
 
-class AlterField(Operation):
+class AlterField(_FieldOperation):
     def __init__(self, model_name: str, name: str, field: FieldDecl) -> None:
         self.model_name = model_name
         self.name = name
@@ -389,18 +405,12 @@ class AlterField(Operation):
     async def forwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.alter_field(
-            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.name
-        )
+        await self._alter(app, editor, before, after)
 
     async def backwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.alter_field(
-            new.get_model(app, self.model_name), old.get_model(app, self.model_name), self.name
-        )
+        await self._alter(app, editor, after, before)
 
     def describe(self) -> str:
         return f"Alter field {self.name} on {self.model_name}"
@@ -547,7 +557,29 @@ class Unique:
         return f"Unique({', '.join(repr(f) for f in self.fields)})"
 
 
-class AddConstraint(Operation):
+class _UniqueOperation(Operation):
+    """Adding and removing a unique constraint are each other's backward step: the helpers
+    take the state without the constraint and the state with it."""
+
+    model_name: str
+    constraint: Unique
+
+    async def _add(self, app: str, editor: SchemaEditor, without: ProjectState, with_: ProjectState) -> None:
+        old, new = _render(without, editor), _render(with_, editor)
+        await editor.add_unique(
+            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.constraint.fields
+        )
+
+    async def _remove(
+        self, app: str, editor: SchemaEditor, with_: ProjectState, without: ProjectState
+    ) -> None:
+        old, new = _render(with_, editor), _render(without, editor)
+        await editor.remove_unique(
+            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.constraint.fields
+        )
+
+
+class AddConstraint(_UniqueOperation):
     def __init__(self, model_name: str, constraint: Unique) -> None:
         self.model_name = model_name
         self.constraint = constraint
@@ -559,24 +591,18 @@ class AddConstraint(Operation):
     async def forwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.add_unique(
-            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.constraint.fields
-        )
+        await self._add(app, editor, without=before, with_=after)
 
     async def backwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.remove_unique(
-            new.get_model(app, self.model_name), old.get_model(app, self.model_name), self.constraint.fields
-        )
+        await self._remove(app, editor, with_=after, without=before)
 
     def describe(self) -> str:
         return f"Add unique constraint on {self.model_name}({', '.join(self.constraint.fields)})"
 
 
-class RemoveConstraint(Operation):
+class RemoveConstraint(_UniqueOperation):
     def __init__(self, model_name: str, constraint: Unique) -> None:
         self.model_name = model_name
         self.constraint = constraint
@@ -591,18 +617,12 @@ class RemoveConstraint(Operation):
     async def forwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.remove_unique(
-            old.get_model(app, self.model_name), new.get_model(app, self.model_name), self.constraint.fields
-        )
+        await self._remove(app, editor, with_=before, without=after)
 
     async def backwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
     ) -> None:
-        old, new = _render(before, editor), _render(after, editor)
-        await editor.add_unique(
-            new.get_model(app, self.model_name), old.get_model(app, self.model_name), self.constraint.fields
-        )
+        await self._add(app, editor, without=after, with_=before)
 
     def describe(self) -> str:
         return f"Remove unique constraint on {self.model_name}({', '.join(self.constraint.fields)})"
