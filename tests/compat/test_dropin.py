@@ -513,3 +513,14 @@ async def test_constructor_relation_arguments(orm: Connection) -> None:
     assert dict(await m.CpBook.all().only("title").get()).keys() == {"id", "title"}
     unsaved = m.CpAuthor(name="u")
     assert unsaved == unsaved and unsaved != m.CpAuthor(name="u")
+
+
+def test_constructor_takes_a_db_column_name_and_meta_pk_field() -> None:
+    class _Aliased(Model):
+        alias = fields.CharField(max_length=10, null=True, source_field="alias_col")
+
+    assert _Aliased(alias_col="al").alias == "al"
+    assert _Aliased(alias="x").alias == "x"
+    assert _Aliased._meta.pk_field is _Aliased._meta.pk
+    with pytest.raises(FieldError):
+        _Aliased(nope=1)

@@ -129,6 +129,10 @@ class Model(metaclass=ModelMeta):
                 self._init_relation(meta.relations[name], value)
             elif name in meta.relations and not name.startswith("_"):
                 raise RelationInitError(_OTHER_SIDE.get(meta.relations[name].kind, _OTHER_SIDE["m2m"]))
+            elif name in meta.fields_by_column and name not in meta.fields_map:
+                # A field's database column name (``db_column="alias_col"``), as yara-orm 1.19 takes.
+                field = meta.fields_by_column[name]
+                self.__dict__[field.model_field_name] = None if value is None else field.coerce(value)
             elif name not in meta.fields_map and meta.extra_kwargs == "store":
                 self.__dict__[name] = value  # kept as a plain attribute, never saved
             elif name not in meta.fields_map:
