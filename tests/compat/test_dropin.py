@@ -19,6 +19,8 @@ from yara_orm.exceptions import (
     IncompleteInstanceError,
     ObjectDoesNotExistError,
     OperationalError,
+    ParamsError,
+    ParamsTypeError,
     ValidationError,
 )
 from yara_orm.fields.base import StrEnum
@@ -468,6 +470,8 @@ async def test_tortoise_messages_for_prefetch_and_unsaved_owner(orm: Connection)
         await m.CpBook.all().prefetch_related("nope")
     with pytest.raises(FieldError, match=r"Field title on models\.CpBook is not a relation"):
         await m.CpBook.all().prefetch_related("title")
+    with pytest.raises(ValueError):  # a ParamsError (a FieldError and a ValueError)
+        await m.CpBook.all().prefetch_related("nope")
     with pytest.raises(OperationalError, match="hasn't been instanced"):
         await m.CpAuthor(name="unsaved").books.create(title="x")
     assert await m.CpBook.all().count() == 1
@@ -524,3 +528,16 @@ def test_constructor_takes_a_db_column_name_and_meta_pk_field() -> None:
     assert _Aliased._meta.pk_field is _Aliased._meta.pk
     with pytest.raises(FieldError):
         _Aliased(nope=1)
+
+
+async def test_indexing_errors_are_the_builtin_kinds_too(orm: Connection) -> None:
+    await m.CpAuthor.create(name="Ada")
+    with pytest.raises(IndexError):
+        await m.CpAuthor.all().order_by("id")[5]
+    with pytest.raises(ValueError):
+        m.CpAuthor.all()[-1]
+    with pytest.raises(ValueError):
+        m.CpAuthor.all()[::2]
+    with pytest.raises(TypeError):
+        m.CpAuthor.all()["x"]  # type: ignore[call-overload]
+    assert issubclass(ParamsTypeError, ParamsError) and issubclass(ParamsError, ValueError)
