@@ -29,7 +29,7 @@ from yara_orm.models import NoneAwaitable
 from . import compat_models as m
 
 MODELS = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
-CALLS = [m.CpCountry, m.CpContact, m.CpCall]
+CALLS = [m.CpCountry, m.CpContact, m.CpCall, m.CpStamped]
 
 
 async def _drop(conn: Connection) -> None:
@@ -541,3 +541,12 @@ async def test_indexing_errors_are_the_builtin_kinds_too(orm: Connection) -> Non
     with pytest.raises(TypeError):
         m.CpAuthor.all()["x"]  # type: ignore[call-overload]
     assert issubclass(ParamsTypeError, ParamsError) and issubclass(ParamsError, ValueError)
+
+
+async def test_force_update_of_a_fresh_instance_and_deleting_an_unsaved_one(orm: Connection) -> None:
+    first = await m.CpStamped.create(name="a")
+    fresh = m.CpStamped(id=first.pk, name="b")
+    await fresh.save(force_update=True)  # the empty auto_now_add column is stamped, not NULL
+    assert fresh.created is not None and (await m.CpStamped.get(id=first.pk)).name == "b"
+    with pytest.raises(OperationalError):
+        await m.CpStamped(name="unsaved").delete()
