@@ -515,6 +515,8 @@ async def test_constructor_relation_arguments(orm: Connection) -> None:
     book = await m.CpBook.create(title="t", author=ada)
     assert dict(book) == {"id": book.pk, "title": "t", "rank": None, "author_id": ada.pk, "editor_id": None}
     assert dict(await m.CpBook.all().only("title").get()).keys() == {"id", "title"}
+    book.note = "kept"  # a plain attribute set by the application comes along
+    assert dict(book)["note"] == "kept" and not [k for k in dict(book) if k.startswith("_")]
     unsaved = m.CpAuthor(name="u")
     assert unsaved == unsaved and unsaved != m.CpAuthor(name="u")
 

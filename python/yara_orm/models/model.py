@@ -157,12 +157,17 @@ class Model(metaclass=ModelMeta):
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         """``dict(instance)``: the loaded fields as ``(name, value)`` pairs (yara-orm 1.19 and
-        Tortoise); fields left out by only()/defer() are skipped."""
+        Tortoise), then attributes kept by ``Meta.extra_kwargs = "store"``; fields left out by
+        only()/defer() and private attributes are skipped."""
         d = self.__dict__
+        fields_map = self._meta.fields_map
         for field in self._meta.fields:
             name = field.model_field_name
             if name in d:
                 yield name, d[name]
+        for name, value in d.items():
+            if name[0] != "_" and name not in fields_map:
+                yield name, value
 
     # -- identity ---------------------------------------------------------------------------------
 
