@@ -26,8 +26,9 @@ class FieldError(BaseORMException):
     """A field or lookup name that does not exist, or a field declared wrongly."""
 
 
-class ParamsError(FieldError):
-    """A query method was called with arguments that cannot work together."""
+class ParamsError(FieldError, ValueError):
+    """A query method was called with arguments that cannot work together (a ValueError too, as
+    yara-orm 1.19 code catches it)."""
 
 
 class ValidationError(FieldError):
@@ -139,6 +140,10 @@ class MultipleObjectsReturned(NotExistOrMultiple):
     """``get()`` found more than one row."""
 
 
+class NoRowAtIndexError(DoesNotExist, IndexError):
+    """``await qs[i]`` past the last row (an IndexError too, as for a list)."""
+
+
 class ObjectDoesNotExistError(DoesNotExist, KeyError):
     """``await Model[pk]`` found no row (a ``KeyError`` too, as for a mapping)."""
 
@@ -159,9 +164,10 @@ class RelationInitError(ConfigurationError, TypeError):
     side, or through the manager once saved); a TypeError too, as in yara-orm 1.19."""
 
 
-class WrongModelError(ParamsError, TypeError):
-    """A model instance of another model where a relation's target was expected (a TypeError
-    too, as in Tortoise)."""
+class ParamsTypeError(ParamsError, TypeError):
+    """An argument of the wrong type: an instance of another model where a relation's target was
+    expected, a queryset index that is not an int or a slice (a TypeError too, as the anchors
+    raise)."""
 
 
 class IncompleteInstanceError(OperationalError):

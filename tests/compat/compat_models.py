@@ -72,3 +72,8 @@ class CpCall(Model):
     contact: fields.ForeignKeyNullableRelation[CpContact] = fields.ForeignKeyField(
         "models.CpContact", related_name="calls", null=True
     )
+
+
+class CpStamped(Model):
+    name = fields.CharField(max_length=10)
+    created = fields.DatetimeField(auto_now_add=True)

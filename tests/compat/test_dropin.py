@@ -19,6 +19,8 @@ from yara_orm.exceptions import (
     IncompleteInstanceError,
     ObjectDoesNotExistError,
     OperationalError,
+    ParamsError,
+    ParamsTypeError,
     ValidationError,
 )
 from yara_orm.fields.base import StrEnum
@@ -27,7 +29,7 @@ from yara_orm.models import NoneAwaitable
 from . import compat_models as m
 
 MODELS = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
-CALLS = [m.CpCountry, m.CpContact, m.CpCall]
+CALLS = [m.CpCountry, m.CpContact, m.CpCall, m.CpStamped]
 
 
 async def _drop(conn: Connection) -> None:
@@ -468,6 +470,8 @@ async def test_tortoise_messages_for_prefetch_and_unsaved_owner(orm: Connection)
         await m.CpBook.all().prefetch_related("nope")
     with pytest.raises(FieldError, match=r"Field title on models\.CpBook is not a relation"):
         await m.CpBook.all().prefetch_related("title")
+    with pytest.raises(ValueError):  # a ParamsError (a FieldError and a ValueError)
+        await m.CpBook.all().prefetch_related("nope")
     with pytest.raises(OperationalError, match="hasn't been instanced"):
         await m.CpAuthor(name="unsaved").books.create(title="x")
     assert await m.CpBook.all().count() == 1
@@ -511,5 +515,40 @@ async def test_constructor_relation_arguments(orm: Connection) -> None:
     book = await m.CpBook.create(title="t", author=ada)
     assert dict(book) == {"id": book.pk, "title": "t", "rank": None, "author_id": ada.pk, "editor_id": None}
     assert dict(await m.CpBook.all().only("title").get()).keys() == {"id", "title"}
+    book.note = "kept"  # a plain attribute set by the application comes along
+    assert dict(book)["note"] == "kept" and not [k for k in dict(book) if k.startswith("_")]
     unsaved = m.CpAuthor(name="u")
     assert unsaved == unsaved and unsaved != m.CpAuthor(name="u")
+
+
+def test_constructor_takes_a_db_column_name_and_meta_pk_field() -> None:
+    class _Aliased(Model):
+        alias = fields.CharField(max_length=10, null=True, source_field="alias_col")
+
+    assert _Aliased(alias_col="al").alias == "al"
+    assert _Aliased(alias="x").alias == "x"
+    assert _Aliased._meta.pk_field is _Aliased._meta.pk
+    with pytest.raises(FieldError):
+        _Aliased(nope=1)
+
+
+async def test_indexing_errors_are_the_builtin_kinds_too(orm: Connection) -> None:
+    await m.CpAuthor.create(name="Ada")
+    with pytest.raises(IndexError):
+        await m.CpAuthor.all().order_by("id")[5]
+    with pytest.raises(ValueError):
+        m.CpAuthor.all()[-1]
+    with pytest.raises(ValueError):
+        m.CpAuthor.all()[::2]
+    with pytest.raises(TypeError):
+        m.CpAuthor.all()["x"]  # type: ignore[call-overload]
+    assert issubclass(ParamsTypeError, ParamsError) and issubclass(ParamsError, ValueError)
+
+
+async def test_force_update_of_a_fresh_instance_and_deleting_an_unsaved_one(orm: Connection) -> None:
+    first = await m.CpStamped.create(name="a")
+    fresh = m.CpStamped(id=first.pk, name="b")
+    await fresh.save(force_update=True)  # the empty auto_now_add column is stamped, not NULL
+    assert fresh.created is not None and (await m.CpStamped.get(id=first.pk)).name == "b"
+    with pytest.raises(OperationalError):
+        await m.CpStamped(name="unsaved").delete()

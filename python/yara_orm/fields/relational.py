@@ -12,7 +12,7 @@ import copy
 import enum
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, overload
 
-from ..exceptions import ConfigurationError, WrongModelError
+from ..exceptions import ConfigurationError, ParamsTypeError
 from ..registry import resolve_model
 from .base import NO_DEFAULT, Field
 
@@ -254,7 +254,7 @@ class RelationIdField(Field[Any]):
     def key_of(self, instance: Any) -> Any:
         """The value this column takes for ``instance`` of the target model."""
         if not isinstance(instance, self.relation.related_model):
-            raise WrongModelError(
+            raise ParamsTypeError(
                 f"{self.qualified_name} refers to {self.relation.related_model.__name__}, "
                 f"got a {type(instance).__name__}"
             )

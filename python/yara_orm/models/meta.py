@@ -136,6 +136,7 @@ class MetaInfo:
             f for f in self.fields if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
         ]
         self.validated_fields = [f for f in self.fields if f.validators]
+        self.fields_by_column = {f.column: f for f in self.fields}
         # Tortoise's name: the columns the database fills when an INSERT leaves them out.
         self.db_default_db_columns = [f.column for f in self.fields if f.db_default is not NO_DEFAULT]
         # Fields whose default is an ``async def`` (awaited when an instance is inserted).
@@ -184,6 +185,11 @@ class MetaInfo:
         if name not in self._lookup and getattr(self._lookup.get(id_name), "relation", None) is not None:
             return id_name
         return name
+
+    @property
+    def pk_field(self) -> Field[Any]:
+        """Tortoise's and yara-orm 1.19's name for :attr:`pk`."""
+        return self.pk
 
     @property
     def _default_ordering(self) -> tuple[str, ...]:

@@ -129,6 +129,10 @@ class Model(metaclass=ModelMeta):
                 self._init_relation(meta.relations[name], value)
             elif name in meta.relations and not name.startswith("_"):
                 raise RelationInitError(_OTHER_SIDE.get(meta.relations[name].kind, _OTHER_SIDE["m2m"]))
+            elif name in meta.fields_by_column and name not in meta.fields_map:
+                # A field's database column name (``db_column="alias_col"``), as yara-orm 1.19 takes.
+                field = meta.fields_by_column[name]
+                self.__dict__[field.model_field_name] = None if value is None else field.coerce(value)
             elif name not in meta.fields_map and meta.extra_kwargs == "store":
                 self.__dict__[name] = value  # kept as a plain attribute, never saved
             elif name not in meta.fields_map:
@@ -153,12 +157,17 @@ class Model(metaclass=ModelMeta):
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         """``dict(instance)``: the loaded fields as ``(name, value)`` pairs (yara-orm 1.19 and
-        Tortoise); fields left out by only()/defer() are skipped."""
+        Tortoise), then attributes kept by ``Meta.extra_kwargs = "store"``; fields left out by
+        only()/defer() and private attributes are skipped."""
         d = self.__dict__
+        fields_map = self._meta.fields_map
         for field in self._meta.fields:
             name = field.model_field_name
             if name in d:
                 yield name, d[name]
+        for name, value in d.items():
+            if name[0] != "_" and name not in fields_map:
+                yield name, value
 
     # -- identity ---------------------------------------------------------------------------------
 

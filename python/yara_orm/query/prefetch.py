@@ -167,7 +167,7 @@ async def prefetch(
                 if name in model._meta.fields_map
                 else f"Relation {name} for {label} not found"
             )
-            raise FieldError(f"{what}: cannot prefetch {name!r}; relations: {choices}")
+            raise ParamsError(f"{what}: cannot prefetch {name!r}; relations: {choices}")
         related = await _prefetch_one(objs, rel, node, using_db)
         if node.children and related:
             await prefetch(related, node.children, using_db)

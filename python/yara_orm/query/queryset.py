@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Generator, Hashable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar, overload
 
 from ..connection import executor_for
-from ..exceptions import FieldError, ParamsError
+from ..exceptions import FieldError, ParamsError, ParamsTypeError
 from ..pool import Pool
 from . import build, ir, writes
 from .decode import ResultMode
@@ -130,8 +130,10 @@ class QuerySet(Generic[M]):
             if key < 0:
                 raise ParamsError("negative indexing is not supported")
             return QuerySetSingle(self.offset((self._offset or 0) + key).limit(1), SingleMode.FIRST_OF_SLICE)
-        if not isinstance(key, slice) or key.step not in (None, 1):
-            raise ParamsError("querysets support [start:stop] slices and [index]")
+        if not isinstance(key, slice):
+            raise ParamsTypeError(f"querysets take [start:stop] slices and [index], not {type(key).__name__}")
+        if key.step not in (None, 1):
+            raise ParamsError("querysets support [start:stop] slices and [index] (no step)")
         start = key.start or 0
         if start < 0 or (key.stop is not None and key.stop < 0):
             raise ParamsError("negative slice bounds are not supported")

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ..exceptions import DoesNotExist, MultipleObjectsReturned
+from ..exceptions import DoesNotExist, MultipleObjectsReturned, NoRowAtIndexError
 
 if TYPE_CHECKING:
     from .queryset import QuerySet, ValuesQuery
@@ -51,7 +51,7 @@ class QuerySetSingle(Generic[T]):
         rows = await qs._fetch()
         if not rows:
             if self._mode is SingleMode.FIRST_OF_SLICE:
-                raise DoesNotExist(f"no {qs.model.__name__} at that index")
+                raise NoRowAtIndexError(f"no {qs.model.__name__} at that index")
             return None
         return rows[0]
 

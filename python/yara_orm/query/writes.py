@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..connection import executor_for
-from ..exceptions import FieldError, IncompleteInstanceError, IntegrityError, ParamsError
+from ..exceptions import FieldError, IncompleteInstanceError, IntegrityError, OperationalError, ParamsError
 from ..fields.base import NO_DEFAULT, AsyncDefault
 from ..fields.data import IntField
 from ..pool import Pool
@@ -41,7 +41,9 @@ def _stamp(obj: Model, creating: bool) -> None:
     d = obj.__dict__
     stamp = now()
     for field in meta.auto_now_add_fields:
-        if getattr(field, "auto_now", False) or (creating and d.get(field.model_field_name) is None):
+        # An auto_now_add field still empty when its row is written (created, or force-updated
+        # from a fresh instance) gets the time too: the column is NOT NULL.
+        if getattr(field, "auto_now", False) or d.get(field.model_field_name, 0) is None:
             d[field.model_field_name] = stamp
 
 
@@ -220,7 +222,9 @@ async def delete_instance(obj: Model, using_db: Any = None) -> int:
     meta = model._meta
     pk_value = obj.__dict__.get(meta.pk_attr)
     if pk_value is None:
-        raise ParamsError(f"cannot delete a {model.__name__} that has no primary key value (never saved?)")
+        raise OperationalError(
+            f"cannot delete a {model.__name__} that has no primary key value (never saved?)"
+        )
     executor, dialect = executor_for(model, using_db, write=True)
     key = DeleteKey(dialect.name)
     sql = meta.statements.get(key)
