@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
 
-from yara_orm import Pool, connect  # noqa: E402
+from yara_orm import connect
 
 
 def rss_mb() -> float:
@@ -102,17 +102,22 @@ async def soak(url: str, tasks: int, pool_size: int, seconds: float) -> int:
     print(
         f"soak: {tasks} tasks, pool {pool_size}, {elapsed:.0f} s, {ops} ops ({ops / elapsed:.0f} ops/s), "
         f"rss {rss0:.1f} -> {rss_mb():.1f} MB, committed {len(committed)}, lost {len(lost)}, "
-        f"rows without a caller {len(phantom)}, sessions not idle at the end {len(lingering)}, errors {errors}"
+        f"rows without a caller {len(phantom)}, sessions not idle at the end {len(lingering)}, "
+        f"errors {errors}"
     )
     return 1 if lost or phantom or lingering else 0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--pool", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=600)
-    parser.add_argument("--url", default=os.environ.get("YARA_PG_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--url", default=os.environ.get("YARA_PG_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    )
     args = parser.parse_args()
     return asyncio.run(soak(args.url, args.tasks, args.pool, args.seconds))
 
