@@ -11,7 +11,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 # Rust tests that need PostgreSQL read the same variable as the Python tests.
 export YARA_PG_URL ?=
 
-.PHONY: help venv develop demo test lint fmt test-rust test-py pg wheel clean perf-gate bench bench-peers conformance compat
+.PHONY: help venv develop demo test lint fmt test-rust test-py pg wheel clean perf-gate bench bench-peers conformance compat soak
 
 help:
 	@echo "make demo   - create the venv, build the engine, run the examples (quickstart, relations, migrations) on SQLite"
@@ -71,6 +71,13 @@ conformance: develop pg
 # Performance gate (perf/budgets.toml): same-run ratios, statement counts, instruction counts.
 perf-gate: $(STAMP) pg
 	$(PY) perf/gate.py
+
+# Soak (not part of `make test`): 1000 tasks on a pool of 10 for 10 minutes against PostgreSQL,
+# reads, transactions and cancelled transactions mixed; ops/s and RSS every 10 s, then checks
+# that no committed row was lost, no cancelled one stayed, and no session is left open.
+SOAK_ARGS ?=
+soak: develop pg
+	$(PY) scripts/soak.py $(SOAK_ARGS)
 
 # Benchmarks with full data sizes (not part of `make test`); see perf/README.md.
 bench: $(STAMP) pg

@@ -2,11 +2,12 @@
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult};
 use futures_util::TryStreamExt;
 use lru::LruCache;
+use tokio::task::AbortHandle;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{CancelToken, Client, NoTls, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -26,6 +27,11 @@ pub struct ConnState {
     pub poisoned: AtomicBool,
     /// A transaction is open on it; recycling rolls it back.
     pub in_transaction: AtomicBool,
+    /// The task driving the socket. Aborted when an operation is abandoned: the session then
+    /// ends at once (the server rolls back whatever it had open), instead of lingering - idle
+    /// in transaction, say, when a cancel caught BEGIN in flight - while the connection waits
+    /// in the pool to be found poisoned by the next acquire.
+    pub socket_task: Mutex<Option<AbortHandle>>,
 }
 
 pub struct PgConn {
@@ -87,26 +93,29 @@ impl Manager for PgManager {
     type Error = EngineError;
 
     async fn create(&self) -> Result<PgConn> {
-        let client = match &self.tls {
+        let (client, socket_task) = match &self.tls {
             Some(tls) => {
                 let (client, connection) = self.config.connect(tls.clone()).await.map_err(connect_error)?;
-                tokio::spawn(async move {
+                let task = tokio::spawn(async move {
                     let _ = connection.await;
                 });
-                client
+                (client, task.abort_handle())
             }
             None => {
                 let (client, connection) = self.config.connect(NoTls).await.map_err(connect_error)?;
-                tokio::spawn(async move {
+                let task = tokio::spawn(async move {
                     let _ = connection.await;
                 });
-                client
+                (client, task.abort_handle())
             }
         };
         Ok(PgConn {
             client,
             cache: NonZeroUsize::new(self.cache_size).map(LruCache::new),
-            state: Arc::new(ConnState::default()),
+            state: Arc::new(ConnState {
+                socket_task: Mutex::new(Some(socket_task)),
+                ..ConnState::default()
+            }),
             tls: self.tls.clone(),
         })
     }
@@ -179,6 +188,10 @@ impl Drop for InFlight {
                     None => token.cancel_query(NoTls).await,
                 };
             });
+        }
+        // The cancel request travels on its own connection; this one is done for.
+        if let Some(task) = self.state.socket_task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
         }
     }
 }
