@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "yara_orm.backends"
-BUILTIN_SCHEMES = frozenset({"postgres", "postgresql", "sqlite"})
+BUILTIN_SCHEMES = frozenset({"postgres", "postgresql", "mysql", "mariadb", "sqlite"})
 
 Row = tuple[Any, ...]
 Params = Sequence[Any] | None

@@ -12,9 +12,21 @@ from yara_orm.dialects import PostgresDialect, SQLiteDialect
 from . import models
 
 
+async def drop_tables(conn: Connection, tables: list[str]) -> None:
+    """Drop ``tables`` (dependents first) in the connection's own quoting."""
+    q = conn.dialect.quote
+    if conn.backend == "mysql":
+        # One statement drops tables that reference each other.
+        if tables:
+            await conn.execute(f"DROP TABLE IF EXISTS {', '.join(q(t) for t in tables)}")
+        return
+    cascade = " CASCADE" if conn.backend == "postgres" else ""
+    for table in tables:
+        await conn.execute(f"DROP TABLE IF EXISTS {q(table)}{cascade}")
+
+
 async def _drop(conn: Connection) -> None:
-    for model in reversed(models.ALL_MODELS):
-        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"')
+    await drop_tables(conn, [m._meta.table for m in reversed(models.ALL_MODELS)])
 
 
 @pytest.fixture
@@ -63,9 +75,7 @@ async def _drop_all(conn: Connection, models_module: object) -> None:
     from yara_orm import schema
 
     chosen = [m for m in YaraOrm.models() if m.__module__ == getattr(models_module, "__name__", "")]
-    cascade = " CASCADE" if conn.backend == "postgres" else ""
-    for model in reversed(schema.dependency_order(chosen)):
-        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"{cascade}')
+    await drop_tables(conn, [m._meta.table for m in reversed(schema.dependency_order(chosen))])
 
 
 @pytest.fixture

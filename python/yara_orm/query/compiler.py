@@ -113,7 +113,7 @@ class Compiler:
 
     def insert(self, s: ir.Insert) -> str:
         q = self.q
-        head = f"INSERT INTO {q(s.table)}"
+        head = self.dialect.insert_head_sql(q(s.table), s.on_conflict)
         if s.default_values:
             sql = f"{head} {self.dialect.default_values_sql()}"
         else:
