@@ -10,19 +10,7 @@ from yara_orm import Connection, YaraOrm, connections
 from yara_orm.dialects import PostgresDialect, SQLiteDialect
 
 from . import models
-
-
-async def drop_tables(conn: Connection, tables: list[str]) -> None:
-    """Drop ``tables`` (dependents first) in the connection's own quoting."""
-    q = conn.dialect.quote
-    if conn.backend == "mysql":
-        # One statement drops tables that reference each other.
-        if tables:
-            await conn.execute(f"DROP TABLE IF EXISTS {', '.join(q(t) for t in tables)}")
-        return
-    cascade = " CASCADE" if conn.backend == "postgres" else ""
-    for table in tables:
-        await conn.execute(f"DROP TABLE IF EXISTS {q(table)}{cascade}")
+from ._tables import drop_tables
 
 
 async def _drop(conn: Connection) -> None:

@@ -11,7 +11,6 @@ use crate::value::{Interval, Value};
 /// The character set number MySQL reports for binary strings (BLOB, BINARY, VARBINARY).
 const BINARY_CHARSET: u16 = 63;
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 fn datetime(d: &NaiveDateTime) -> MyValue {
     MyValue::Date(
@@ -22,23 +21,6 @@ fn datetime(d: &NaiveDateTime) -> MyValue {
         d.minute() as u8,
         d.second() as u8,
         d.nanosecond().min(999_999_999) / 1000,
-    )
-}
-
-/// A signed span of microseconds as a TIME value (days carried separately).
-fn time_of(micros: i64) -> MyValue {
-    let neg = micros < 0;
-    let abs = micros.unsigned_abs();
-    let days = abs / MICROS_PER_DAY as u64;
-    let rest = abs % MICROS_PER_DAY as u64;
-    let secs = rest / 1_000_000;
-    MyValue::Time(
-        neg,
-        days.min(u32::MAX as u64) as u32,
-        (secs / 3600) as u8,
-        ((secs / 60) % 60) as u8,
-        (secs % 60) as u8,
-        (rest % 1_000_000) as u32,
     )
 }
 
@@ -87,11 +69,13 @@ pub fn bind(value: &Value) -> Result<MyValue> {
         Value::Timestamp(ts) => datetime(ts),
         // Sessions run at time_zone '+00:00' and DATETIME has no zone: store the UTC wall time.
         Value::TimestampTz(ts) => datetime(&ts.naive_utc()),
+        // Durations bind as integer microseconds: the ORM stores them in BIGINT, because TIME
+        // spans only +-838:59:59 (a TIME column still reads back as a time or a duration).
         Value::Interval(iv) => match iv.exact_micros() {
-            Some(micros) => time_of(micros),
+            Some(micros) => MyValue::Int(micros),
             None => {
                 return Err(EngineError::params(
-                    "MySQL TIME cannot hold an interval with months (calendar-dependent length)",
+                    "MySQL cannot store an interval with months (calendar-dependent length)",
                 ))
             }
         },
@@ -247,12 +231,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn intervals_bind_as_signed_times() {
-        assert_eq!(time_of(-1_500_000), MyValue::Time(true, 0, 0, 0, 1, 500_000));
-        assert_eq!(
-            time_of(MICROS_PER_DAY + 3_600_000_000),
-            MyValue::Time(false, 1, 1, 0, 0, 0)
-        );
+    fn special_values_are_refused() {
+        assert_eq!(bind(&Value::Interval(Interval::from_micros(-5))).unwrap(), MyValue::Int(-5));
         assert!(bind(&Value::Float(f64::NAN)).is_err());
         assert!(bind(&Value::Decimal("NaN".into())).is_err());
         assert!(bind(&Value::Array(vec![])).is_err());
@@ -307,7 +287,7 @@ mod tests {
         let time = Column::new(ColumnType::MYSQL_TYPE_TIME);
         assert_eq!(
             decode(MyValue::Time(true, 1, 0, 0, 0, 1), &time).unwrap(),
-            Value::Interval(Interval::from_micros(-(MICROS_PER_DAY + 1)))
+            Value::Interval(Interval::from_micros(-(86_400_000_000 + 1)))
         );
     }
 }

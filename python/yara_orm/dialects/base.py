@@ -31,6 +31,8 @@ class Dialect:
     supports_full_text: ClassVar[bool] = False
     supports_json_containment: ClassVar[bool] = False
     supports_for_update: ClassVar[bool] = False
+    # ``AGG(x) FILTER (WHERE ...)``; without it the compiler writes ``AGG(CASE WHEN ... END)``.
+    supports_aggregate_filter: ClassVar[bool] = True
     # CREATE TABLE may reference a table that does not exist yet (SQLite checks keys lazily).
     inline_forward_references: ClassVar[bool] = False
     supports_unnest: ClassVar[bool] = False

@@ -9,6 +9,7 @@ backslash) and ``time_zone = '+00:00'`` (DATETIME holds UTC wall times).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..exceptions import UnSupportedError
@@ -48,9 +49,16 @@ _CASTS = {
     "binary": "BINARY",
     "date": "DATE",
     "time": "TIME(6)",
-    "interval": "TIME(6)",
+    "interval": "SIGNED",
     "datetime": "DATETIME(6)",
 }
+
+
+def _is_integer(node: ir.Node) -> bool:
+    if isinstance(node, ir.Param):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    field = node.output_field
+    return field is not None and field.type_key in ("smallint", "int", "bigint")
 
 
 def json_path(keys: tuple[str, ...]) -> str:
@@ -69,6 +77,7 @@ class MySQLDialect(Dialect):
     supports_full_text = True
     supports_json_containment = True
     supports_for_update = True
+    supports_aggregate_filter = False
     # Expression results come back as MySQL types them (SUM of ints is DECIMAL, booleans are
     # integers): the expression's output field converts them.
     typed_expressions = False
@@ -94,8 +103,8 @@ class MySQLDialect(Dialect):
         "date": "DATE",
         "time": "TIME(6)",
         "datetime": "DATETIME(6)",
-        # TIME spans +-838:59:59.999999; the engine reads values beyond a day as durations.
-        "interval": "TIME(6)",
+        # Integer microseconds (the engine binds a timedelta so): TIME spans only +-838:59:59.
+        "interval": "BIGINT",
         # 36 ASCII characters in a binary collation: the engine reads them back as UUIDs.
         "uuid": "CHAR(36) CHARACTER SET ascii COLLATE ascii_bin",
         # MySQL's JSON type; on MariaDB an alias of LONGTEXT utf8mb4_bin with a JSON_VALID check.
@@ -116,6 +125,21 @@ class MySQLDialect(Dialect):
         if field.type_key == "decimal":
             return self.column_type(field)
         return _CASTS.get(field.type_key, "CHAR")
+
+    def param_cast_sql(self, placeholder: str, field: Field[Any] | None, value: Any) -> str:
+        # A bare DATE or TIME parameter in a select list comes back as DATETIME.
+        key = field.type_key if field is not None else None
+        if key == "date" or (key is None and isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+            return f"CAST({placeholder} AS DATE)"
+        if key == "time" or (key is None and isinstance(value, dt.time)):
+            return f"CAST({placeholder} AS TIME(6))"
+        return placeholder
+
+    def binop_sql(self, c: Compiler, n: ir.BinOp) -> str:
+        # ``/`` of two integers is exact division in MySQL; DIV truncates as PostgreSQL's does.
+        if n.op == "/" and _is_integer(n.left) and _is_integer(n.right):
+            return f"({c.expr(n.left)} DIV {c.expr(n.right)})"
+        return super().binop_sql(c, n)
 
     def limit_offset_sql(self, limit: int | None, offset: int | None) -> str:
         if limit is None and offset:
