@@ -56,7 +56,8 @@ pub fn capabilities(mariadb: bool) -> Capabilities {
         statement_timeout: true,
         streaming: true,
         copy_in: false,
-        placeholder: "question",
+        // Plain positional `?` (MySQL has no numbered placeholders).
+        placeholder: "qmark",
     }
 }
 

@@ -11,7 +11,6 @@ use crate::value::{Interval, Value};
 /// The character set number MySQL reports for binary strings (BLOB, BINARY, VARBINARY).
 const BINARY_CHARSET: u16 = 63;
 
-
 fn datetime(d: &NaiveDateTime) -> MyValue {
     MyValue::Date(
         d.year().clamp(0, 9999) as u16,
@@ -232,7 +231,10 @@ mod tests {
 
     #[test]
     fn special_values_are_refused() {
-        assert_eq!(bind(&Value::Interval(Interval::from_micros(-5))).unwrap(), MyValue::Int(-5));
+        assert_eq!(
+            bind(&Value::Interval(Interval::from_micros(-5))).unwrap(),
+            MyValue::Int(-5)
+        );
         assert!(bind(&Value::Float(f64::NAN)).is_err());
         assert!(bind(&Value::Decimal("NaN".into())).is_err());
         assert!(bind(&Value::Array(vec![])).is_err());
