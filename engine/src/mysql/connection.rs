@@ -15,10 +15,11 @@ use crate::error::{EngineError, Result};
 use crate::value::{Rows, Value};
 
 /// Strict: bad values are errors, not warnings with a silently changed value. Zero dates are
-/// refused, `\` is a plain character in literals (the LIKE escapes the compiler writes), and
-/// `||` stays OR as MySQL users expect (the dialect writes CONCAT).
+/// refused, `\` is a plain character in literals (the LIKE escapes the compiler writes), an
+/// explicit 0 in an AUTO_INCREMENT key is stored as 0 (not a new key), and `||` stays OR as
+/// MySQL users expect (the dialect writes CONCAT).
 const SQL_MODE: &str = "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,\
-                        NO_ENGINE_SUBSTITUTION,NO_BACKSLASH_ESCAPES";
+                        NO_ENGINE_SUBSTITUTION,NO_BACKSLASH_ESCAPES,NO_AUTO_VALUE_ON_ZERO";
 
 /// Flags a connection carries back to the pool.
 #[derive(Default)]
@@ -74,6 +75,8 @@ impl MyManager {
             .db_name(Some(cfg.dbname.clone()))
             .stmt_cache_size(cfg.statement_cache_size)
             .tcp_nodelay(true)
+            // Rows matched, not rows changed, as PostgreSQL and SQLite count an UPDATE.
+            .client_found_rows(true)
             .ssl_opts(ssl_opts(cfg))
             .init(init);
         MyManager {
@@ -205,19 +208,25 @@ impl MyConn {
         self.state.poisoned.load(Ordering::Acquire)
     }
 
-    /// Run one statement; rows affected. The prepared statement comes from the driver's
-    /// per-connection cache (keyed by the SQL text).
+    /// Run one statement; rows affected (rows returned, for a statement that returns rows, as
+    /// on PostgreSQL). The prepared statement comes from the driver's per-connection cache
+    /// (keyed by the SQL text).
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let bound = bind_all(params)?;
         let guard = InFlight::arm(self);
         let result = if params.is_empty() && is_text_only(sql) {
-            self.conn.query_drop(sql).await
+            match self.conn.query_iter(sql).await {
+                Ok(r) => count_rows(r).await,
+                Err(e) => Err(e),
+            }
         } else {
-            self.conn.exec_drop(sql, bound).await
+            match self.conn.exec_iter(sql, bound).await {
+                Ok(r) => count_rows(r).await,
+                Err(e) => Err(e),
+            }
         };
         guard.disarm();
-        result.map_err(map_my_error)?;
-        Ok(self.conn.affected_rows())
+        result.map_err(map_my_error)
     }
 
     /// Run a query; up to `limit` rows, positionally (the rest are read and discarded).
@@ -244,6 +253,24 @@ impl MyConn {
         guard.disarm();
         result
     }
+}
+
+/// Rows returned (a statement with a result set) or rows affected; any further result sets
+/// of a script are read and dropped.
+async fn count_rows<P: mysql_async::prelude::Protocol>(
+    mut result: mysql_async::QueryResult<'_, 'static, P>,
+) -> std::result::Result<u64, mysql_async::Error> {
+    if result.columns_ref().is_empty() {
+        let affected = result.affected_rows();
+        result.drop_result().await?;
+        return Ok(affected);
+    }
+    let mut returned = 0u64;
+    while result.next().await?.is_some() {
+        returned += 1;
+    }
+    result.drop_result().await?;
+    Ok(returned)
 }
 
 async fn read_all(conn: &mut Conn, sql: &str, params: mysql_async::Params, limit: usize) -> Result<Rows> {

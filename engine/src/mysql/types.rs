@@ -110,7 +110,7 @@ fn is_uuid_column(column: &Column) -> bool {
     let flags = column.flags();
     let len = column.column_length();
     flags.contains(ColumnFlags::UNSIGNED_FLAG)
-        || (flags.contains(ColumnFlags::BINARY_FLAG) && len % 36 == 0 && (36..=144).contains(&len))
+        || (flags.contains(ColumnFlags::BINARY_FLAG) && len.is_multiple_of(36) && (36..=144).contains(&len))
 }
 
 fn bad(column: &Column, got: &MyValue) -> EngineError {

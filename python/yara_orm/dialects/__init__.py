@@ -13,7 +13,12 @@ from .sqlite import SQLiteDialect
 __all__ = [
     "Dialect",
     "MySQLDialect",
-    "PostgresDialect", "SQLiteDialect", "escape_like", "get_dialect", "register_dialect"]
+    "PostgresDialect",
+    "SQLiteDialect",
+    "escape_like",
+    "get_dialect",
+    "register_dialect",
+]
 
 _DIALECTS: dict[str, type[Dialect]] = {
     "mysql": MySQLDialect,

@@ -129,7 +129,9 @@ class MySQLDialect(Dialect):
     def param_cast_sql(self, placeholder: str, field: Field[Any] | None, value: Any) -> str:
         # A bare DATE or TIME parameter in a select list comes back as DATETIME.
         key = field.type_key if field is not None else None
-        if key == "date" or (key is None and isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        if key == "date" or (
+            key is None and isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+        ):
             return f"CAST({placeholder} AS DATE)"
         if key == "time" or (key is None and isinstance(value, dt.time)):
             return f"CAST({placeholder} AS TIME(6))"
@@ -196,7 +198,8 @@ class MySQLDialect(Dialect):
 
     def fn_json_path(self, c: Compiler, n: ir.Func) -> str:
         path, as_text = n.extra
-        sql = f"JSON_EXTRACT({c.expr(n.args[0])}, {c.add_param(json_path(tuple(path)))})"
+        # A JSON null reads as SQL NULL (as a missing key does), so isnull matches both.
+        sql = f"NULLIF(JSON_EXTRACT({c.expr(n.args[0])}, {c.add_param(json_path(tuple(path)))}), 'null')"
         return f"JSON_UNQUOTE({sql})" if as_text else sql
 
     def extract_sql(self, part: str, sql: str, field: Field[Any] | None) -> str:
@@ -318,4 +321,3 @@ class MySQLDialect(Dialect):
 
     def session_id_sql(self) -> str | None:
         return "SELECT CONNECTION_ID()"
-

@@ -374,7 +374,7 @@ class TimeDeltaField(Field[dt.timedelta]):
             )
         return dt.timedelta(microseconds=int(value))
 
-    def from_db(self, value: Any) -> Any:  # type: ignore[override]
+    def from_db(self, value: Any) -> Any:
         return value if value is None or type(value) is dt.timedelta else self.parse_raw(value)
 
     def coerce(self, value: Any) -> dt.timedelta:

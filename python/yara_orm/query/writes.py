@@ -416,7 +416,9 @@ async def _insert_copy(g: _Group, batch_size: int | None) -> None:
 async def _insert_unnest(g: _Group, batch_size: int | None) -> None:
     meta = g.model._meta
     for start, stop in g.slices(batch_size or len(g.objs)):
-        stmt = ir.Insert(meta.table, [f.column for f in g.fields], [], [f.column for f in g.returning], g.conflict)
+        stmt = ir.Insert(
+            meta.table, [f.column for f in g.fields], [], [f.column for f in g.returning], g.conflict
+        )
         stmt.unnest = [(ir.Param(col[start:stop]), f) for col, f in zip(g.columns, g.fields, strict=True)]
         sql, params = Compiler(g.dialect).compile(stmt)
         await _run_batch(g, sql, params, start, stop)
