@@ -198,8 +198,7 @@ class MySQLDialect(Dialect):
 
     def fn_json_path(self, c: Compiler, n: ir.Func) -> str:
         path, as_text = n.extra
-        # A JSON null reads as SQL NULL (as a missing key does), so isnull matches both.
-        sql = f"NULLIF(JSON_EXTRACT({c.expr(n.args[0])}, {c.add_param(json_path(tuple(path)))}), 'null')"
+        sql = f"JSON_EXTRACT({c.expr(n.args[0])}, {c.add_param(json_path(tuple(path)))})"
         return f"JSON_UNQUOTE({sql})" if as_text else sql
 
     def extract_sql(self, part: str, sql: str, field: Field[Any] | None) -> str:
@@ -231,6 +230,25 @@ class MySQLDialect(Dialect):
         raise UnSupportedError(f"unknown truncation {kind!r}")
 
     # -- lookups ------------------------------------------------------------------------------------
+
+    def _json_null_test(self, lhs: str, n: ir.Lookup) -> str | None:
+        """``isnull`` on a JSON path: a missing key and a JSON null both count (as on
+        PostgreSQL); JSON_EXTRACT gives SQL NULL for the first and JSON null for the second."""
+        if isinstance(n.lhs, ir.Func) and n.lhs.name == "json_path":
+            return f"JSON_TYPE(COALESCE({lhs}, 'null')) = 'NULL'"
+        return None
+
+    def lookup_isnull(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        test = self._json_null_test(lhs, n)
+        if test is None:
+            return super().lookup_isnull(c, lhs, n)
+        return test if n.extra else f"NOT ({test})"
+
+    def lookup_not_isnull(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
+        test = self._json_null_test(lhs, n)
+        if test is None:
+            return super().lookup_not_isnull(c, lhs, n)
+        return f"NOT ({test})" if n.extra else test
 
     def lookup_not(self, c: Compiler, lhs: str, n: ir.Lookup) -> str:
         return f"NOT ({lhs} <=> {self._rhs(c, n)})"
