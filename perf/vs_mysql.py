@@ -19,9 +19,9 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from common import interleaved, machine_note, md_table
-
 import yara_orm
+
+from common import interleaved, machine_note, md_table
 
 ROWS = 1000
 POINTS = 100
