@@ -11,11 +11,11 @@ export PYO3_PYTHON := $(abspath $(PY))
 # Rust tests that need PostgreSQL read the same variable as the Python tests.
 export YARA_PG_URL ?=
 
-.PHONY: help venv develop demo test lint fmt test-rust test-py pg wheel clean perf-gate bench bench-peers conformance compat soak
+.PHONY: help venv develop demo test lint fmt test-rust test-py pg mariadb wheel clean perf-gate bench bench-peers conformance compat soak
 
 help:
 	@echo "make demo   - create the venv, build the engine, run the examples (quickstart, relations, migrations) on SQLite"
-	@echo "make test   - lint, cargo tests, pytest on SQLite and PostgreSQL"
+	@echo "make test   - lint, cargo tests, pytest on SQLite, PostgreSQL and MariaDB"
 	@echo "make wheel  - build a release wheel (fat LTO) into dist/"
 	@echo "make fmt    - format Rust and Python sources"
 
@@ -36,13 +36,14 @@ demo: develop
 	$(PY) examples/relations.py
 	$(PY) examples/migrations_demo/demo.py
 
-lint: $(STAMP)
+lint: develop
 	cargo fmt --all --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features python -p yara-engine -- -D warnings
 	$(VENV)/bin/ruff check python tests examples perf compat
 	$(VENV)/bin/ruff format --check python tests examples perf compat
 	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m mypy.stubtest yara_orm._engine --allowlist scripts/stubtest-allowlist.txt
 	$(PY) scripts/check_layers.py
 
 fmt: $(STAMP)
@@ -54,17 +55,22 @@ fmt: $(STAMP)
 pg:
 	@bash scripts/ensure-postgres.sh
 
-test-rust: pg
+# Find MariaDB/MySQL (YARA_MYSQL_URL, or a local server on 3306, started if installed and
+# down); fails without one, so the MariaDB tests never silently drop out.
+mariadb:
+	@bash scripts/ensure-mariadb.sh
+
+test-rust: pg mariadb
 	cargo test --release --all-targets
 
-test-py: develop pg
+test-py: develop pg mariadb
 	$(PY) -m pytest -q
 
 test: lint test-rust test-py perf-gate conformance
 
 # Backend conformance kit, Python level: SQLite, PostgreSQL (scratch database) and the asyncpg
 # example backend; JSON reports in a temp dir. Fails (never skips) without PostgreSQL.
-conformance: develop pg
+conformance: develop pg mariadb
 	$(PY) -m pip install -q --no-deps -e conformance/examples/asyncpg_backend
 	$(PY) scripts/conformance.py --out "$$(mktemp -d -t yara-conformance-XXXXXX)"
 

@@ -1,8 +1,9 @@
 """Run the Python conformance kit against every backend we ship (``make conformance``).
 
-SQLite (a scratch file), PostgreSQL (a scratch database, created and dropped here) and the
-asyncpg example backend (``asyncpg+postgres://``, same scratch database). JSON reports go to
-``--out``. PostgreSQL is required: if none can be found this fails, it never skips.
+SQLite (a scratch file), PostgreSQL and MariaDB (scratch databases, created and dropped here)
+and the asyncpg example backend (``asyncpg+postgres://``, the PostgreSQL scratch database). JSON
+reports go to ``--out``. PostgreSQL and MariaDB are required: if one cannot be found this fails,
+it never skips.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests._mysql_provision import HOW_TO as MYSQL_HOW_TO  # noqa: E402
+from tests._mysql_provision import find_mysql_admin_url  # noqa: E402
 from tests._pg_provision import HOW_TO, find_postgres_admin_url  # noqa: E402
 
 from yara_orm import connect  # noqa: E402
@@ -64,6 +67,17 @@ def main() -> int:
             results.append(_run("asyncpg", f"asyncpg+{pg_url}", out, extra))
         finally:
             asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        my_admin = find_mysql_admin_url()
+        name = f"yara_conformance_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_admin(my_admin, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    except Exception as exc:
+        print(f"conformance: MariaDB is required and unusable: {type(exc).__name__}: {exc}\n{MYSQL_HOW_TO}")
+        return 1
+    try:
+        results.append(_run("mariadb", urlunsplit(urlsplit(my_admin)._replace(path=f"/{name}")), out, extra))
+    finally:
+        asyncio.run(_admin(my_admin, f"DROP DATABASE IF EXISTS `{name}`"))
     print("\n=== conformance summary ===")
     for backend, status, seconds in results:
         print(f"  {backend:<10} {'ok' if status == 0 else f'FAILED (exit {status})':<18} {seconds:6.1f} s")

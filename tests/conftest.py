@@ -19,6 +19,7 @@ import pytest
 
 from yara_orm import Pool, connect
 
+from ._mysql_provision import find_mysql_admin_url
 from ._pg_provision import find_postgres_admin_url
 
 
@@ -49,18 +50,41 @@ def pg_url(pg_admin_url: str) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def mysql_url() -> Iterator[str]:
+    """A fresh MariaDB/MySQL database for this test session, dropped afterwards."""
+    admin_url = find_mysql_admin_url()
+    name = f"yara_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        pool = await connect(admin_url, max_size=1)
+        try:
+            await pool.execute(sql)
+        finally:
+            await pool.close()
+
+    asyncio.run(admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    parts = urlsplit(admin_url)
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file per test."""
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+BACKENDS = ("sqlite", "postgres", "mysql")
+_URL_FIXTURES = {"sqlite": "sqlite_url", "postgres": "pg_url", "mysql": "mysql_url"}
+
+
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest) -> str:
-    """Each test using this runs once per built-in backend."""
-    if request.param == "sqlite":
-        return str(request.getfixturevalue("sqlite_url"))
-    return str(request.getfixturevalue("pg_url"))
+    """Each test using this runs once per built-in backend (the one parametrisation)."""
+    return str(request.getfixturevalue(_URL_FIXTURES[request.param]))
 
 
 @pytest.fixture
@@ -92,4 +116,7 @@ async def pool(db_url: str) -> AsyncIterator[Pool]:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"YARA_PG_URL={'set' if os.environ.get('YARA_PG_URL') else 'unset'}"
+    return (
+        f"YARA_PG_URL={'set' if os.environ.get('YARA_PG_URL') else 'unset'}, "
+        f"YARA_MYSQL_URL={'set' if os.environ.get('YARA_MYSQL_URL') else 'unset'}"
+    )

@@ -174,6 +174,34 @@ impl TypeNames {
         }
     }
 
+    /// The declarations for the engine's MySQL/MariaDB backend: the column types the ORM's
+    /// MySQL dialect declares. DATETIME reads back as an instant (sessions run in UTC), so
+    /// there is no naive timestamp column; durations are integer microseconds in the ORM,
+    /// so there is no interval column either.
+    pub fn mysql() -> Self {
+        TypeNames {
+            boolean: "BOOL".into(),
+            smallint: Some("SMALLINT".into()),
+            integer: Some("INT".into()),
+            bigint: "BIGINT".into(),
+            float: "DOUBLE".into(),
+            decimal: "DECIMAL(65,30)".into(),
+            decimal_scaled: Some("DECIMAL({p},{s})".into()),
+            text: "MEDIUMTEXT".into(),
+            bytes: "LONGBLOB".into(),
+            json: Some("JSON".into()),
+            uuid: Some("CHAR(36) CHARACTER SET ascii COLLATE ascii_bin".into()),
+            date: Some("DATE".into()),
+            time: Some("TIME(6)".into()),
+            timestamp: None,
+            timestamptz: Some("DATETIME(6)".into()),
+            interval: None,
+            array: None,
+            decimal_keeps_scale: false,
+            interval_keeps_parts: false,
+        }
+    }
+
     /// The column type that stores `kind`.
     pub fn column(&self, kind: Kind) -> Option<&str> {
         match kind {

@@ -4,22 +4,26 @@ use crate::backend::{Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, 
 use crate::batches::RowSink;
 use crate::config::{self, BackendConfig};
 use crate::error::Result;
+use crate::mysql::{MySqlBackend, MySqlCursor, MySqlTransaction};
 use crate::postgres::{PgBackend, PgCursor, PgTransaction};
 use crate::sqlite::{SqliteBackend, SqliteCursor, SqliteTransaction};
 use crate::value::{Rows, Value};
 
 pub enum AnyBackend {
     Postgres(PgBackend),
+    MySql(MySqlBackend),
     Sqlite(SqliteBackend),
 }
 
 pub enum AnyTransaction {
     Postgres(PgTransaction),
+    MySql(MySqlTransaction),
     Sqlite(SqliteTransaction),
 }
 
 pub enum AnyCursor {
     Postgres(PgCursor),
+    MySql(MySqlCursor),
     Sqlite(SqliteCursor),
 }
 
@@ -27,6 +31,7 @@ pub enum AnyCursor {
 pub async fn connect(url: &str, options: &[(String, String)]) -> Result<AnyBackend> {
     match config::parse(url, options)? {
         BackendConfig::Postgres(cfg) => Ok(AnyBackend::Postgres(PgBackend::connect(cfg).await?)),
+        BackendConfig::MySql(cfg) => Ok(AnyBackend::MySql(MySqlBackend::connect(cfg).await?)),
         BackendConfig::Sqlite(cfg) => Ok(AnyBackend::Sqlite(SqliteBackend::connect(cfg).await?)),
     }
 }
@@ -36,6 +41,7 @@ macro_rules! dispatch {
     ($self:expr, $enum:ident, $b:ident => $call:expr) => {
         match $self {
             $enum::Postgres($b) => $call,
+            $enum::MySql($b) => $call,
             $enum::Sqlite($b) => $call,
         }
     };
@@ -76,6 +82,7 @@ impl Backend for AnyBackend {
     async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<AnyTransaction> {
         match self {
             AnyBackend::Postgres(b) => b.begin(isolation).await.map(AnyTransaction::Postgres),
+            AnyBackend::MySql(b) => b.begin(isolation).await.map(AnyTransaction::MySql),
             AnyBackend::Sqlite(b) => b.begin(isolation).await.map(AnyTransaction::Sqlite),
         }
     }
@@ -83,6 +90,7 @@ impl Backend for AnyBackend {
     async fn cursor(&self, sql: &str, params: Vec<Value>, chunk_size: usize) -> Result<AnyCursor> {
         match self {
             AnyBackend::Postgres(b) => b.cursor(sql, params, chunk_size).await.map(AnyCursor::Postgres),
+            AnyBackend::MySql(b) => b.cursor(sql, params, chunk_size).await.map(AnyCursor::MySql),
             AnyBackend::Sqlite(b) => b.cursor(sql, params, chunk_size).await.map(AnyCursor::Sqlite),
         }
     }

@@ -87,7 +87,7 @@ pub struct Capabilities {
     pub streaming: bool,
     /// `copy_in` loads rows in bulk (otherwise it fails with a Programming error).
     pub copy_in: bool,
-    /// Placeholder style: `$1` (dollar) or `?1` (question).
+    /// Placeholder style: `$1` (dollar), `?1` (question) or a plain positional `?` (qmark).
     pub placeholder: &'static str,
 }
 

@@ -44,6 +44,23 @@ pub struct PgConfig {
     pub search_path: Option<String>,
 }
 
+/// TLS policy for MySQL/MariaDB (the same names as PostgreSQL's `sslmode`; `prefer` is not
+/// offered because the driver cannot fall back to plain text after a failed handshake).
+#[derive(Debug, Clone)]
+pub struct MySqlConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub dbname: String,
+    pub pool: PoolOptions,
+    pub connect_timeout: Duration,
+    pub statement_timeout: Option<Duration>,
+    pub statement_cache_size: usize,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone)]
 pub struct SqliteConfig {
     /// A file path, or `:memory:`.
@@ -65,6 +82,7 @@ impl SqliteConfig {
 #[derive(Debug, Clone)]
 pub enum BackendConfig {
     Postgres(PgConfig),
+    MySql(MySqlConfig),
     Sqlite(SqliteConfig),
 }
 
@@ -74,13 +92,17 @@ pub fn parse(url: &str, options: &[(String, String)]) -> Result<BackendConfig> {
         .split_once("://")
         .map(|(s, _)| s.to_ascii_lowercase())
         .ok_or_else(|| {
-            EngineError::config("database URL has no scheme: expected postgres://..., postgresql://... or sqlite://...")
+            EngineError::config(
+                "database URL has no scheme: expected postgres://..., postgresql://..., mysql://..., mariadb://... \
+                 or sqlite://...",
+            )
         })?;
     match scheme.as_str() {
         "postgres" | "postgresql" => parse_postgres(url, options).map(BackendConfig::Postgres),
+        "mysql" | "mariadb" => parse_mysql(url, options).map(BackendConfig::MySql),
         "sqlite" => parse_sqlite(url, options).map(BackendConfig::Sqlite),
         other => Err(EngineError::config(format!(
-            "unknown database URL scheme {other:?}: expected postgres, postgresql or sqlite"
+            "unknown database URL scheme {other:?}: expected postgres, postgresql, mysql, mariadb or sqlite"
         ))),
     }
 }
@@ -276,6 +298,105 @@ fn parse_postgres(url: &str, options: &[(String, String)]) -> Result<PgConfig> {
     Ok(cfg)
 }
 
+fn parse_sslmode(value: &str, prefer: bool) -> Result<SslMode> {
+    Ok(match value.to_ascii_lowercase().as_str() {
+        "disable" | "false" | "allow" => SslMode::Disable,
+        "prefer" if prefer => SslMode::Prefer,
+        "require" | "true" => SslMode::Require,
+        "verify-ca" | "verify_ca" => SslMode::VerifyCa,
+        "verify-full" | "verify_full" => SslMode::VerifyFull,
+        other => {
+            let known = if prefer {
+                "disable, prefer, require, verify-ca, verify-full"
+            } else {
+                "disable, require, verify-ca, verify-full"
+            };
+            return Err(EngineError::config(format!(
+                "option sslmode: unknown mode {other:?} ({known})"
+            )));
+        }
+    })
+}
+
+/// `mysql://user:password@host:port/dbname?options` (`mariadb://` is the same backend).
+fn parse_mysql(url: &str, options: &[(String, String)]) -> Result<MySqlConfig> {
+    let parsed = url::Url::parse(url).map_err(|e| {
+        EngineError::config(format!(
+            "malformed MySQL URL: {e} (expected mysql://user:password@host:port/dbname)"
+        ))
+    })?;
+    let mut cfg = MySqlConfig {
+        host: parsed
+            .host_str()
+            .map(|h| h.trim_matches(['[', ']']).to_string())
+            .unwrap_or_default(),
+        port: parsed.port().unwrap_or(3306),
+        user: decode(parsed.username(), "user name")?,
+        password: match parsed.password() {
+            Some(p) => Some(decode(p, "password")?),
+            None => None,
+        },
+        dbname: decode(parsed.path().trim_start_matches('/'), "database name")?,
+        pool: PoolOptions {
+            max_size: 10,
+            min_size: 0,
+            acquire_timeout: Some(Duration::from_secs(30)),
+            max_lifetime: None,
+        },
+        connect_timeout: Duration::from_secs(10),
+        statement_timeout: None,
+        statement_cache_size: 256,
+        sslmode: SslMode::Disable,
+        sslrootcert: None,
+    };
+    for (name, value) in merged_options(parsed.query(), options)? {
+        if apply_pool_option(&mut cfg.pool, &name, &value)? {
+            continue;
+        }
+        match name.as_str() {
+            "host" => cfg.host = value,
+            "port" => {
+                cfg.port = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| EngineError::config(format!("option port: expected a port number, got {value:?}")))?
+            }
+            "user" => cfg.user = value,
+            "password" => cfg.password = Some(value),
+            "dbname" | "database" | "db" => cfg.dbname = value,
+            "connect_timeout" | "timeout" => {
+                cfg.connect_timeout = parse_seconds(&name, &value)?.unwrap_or(Duration::from_secs(3600))
+            }
+            "statement_timeout" | "command_timeout" => cfg.statement_timeout = parse_seconds(&name, &value)?,
+            "statement_cache_size" => cfg.statement_cache_size = parse_usize(&name, &value)?,
+            "sslrootcert" => cfg.sslrootcert = Some(PathBuf::from(value)),
+            "sslmode" | "ssl" => cfg.sslmode = parse_sslmode(&value, false)?,
+            other => {
+                return Err(EngineError::config(format!(
+                    "unknown MySQL option {other:?} (known: max_size, min_size, acquire_timeout, connect_timeout, \
+                     statement_timeout, max_lifetime, statement_cache_size, sslmode, sslrootcert, host, port, user, \
+                     password, dbname)"
+                )))
+            }
+        }
+    }
+    if cfg.host.is_empty() {
+        return Err(EngineError::config(
+            "MySQL URL has no host (expected mysql://user@host:port/dbname)",
+        ));
+    }
+    if cfg.user.is_empty() {
+        cfg.user = "root".to_string();
+    }
+    if cfg.dbname.is_empty() {
+        return Err(EngineError::config(
+            "MySQL URL has no database name (expected mysql://user@host:port/dbname)",
+        ));
+    }
+    check_pool(&cfg.pool)?;
+    Ok(cfg)
+}
+
 fn parse_sqlite(url: &str, options: &[(String, String)]) -> Result<SqliteConfig> {
     let rest = &url["sqlite://".len()..];
     let (raw_path, query) = match rest.split_once('?') {
@@ -386,10 +507,33 @@ mod tests {
 
     #[test]
     fn unknown_scheme_and_option_are_named() {
-        let err = parse("mysql://h/db", &[]).unwrap_err();
-        assert!(err.message.contains("mysql"));
+        let err = parse("oracle://h/db", &[]).unwrap_err();
+        assert!(err.message.contains("oracle"));
         let err = parse("sqlite://x.db", &opts(&[("journal", "wal")])).unwrap_err();
         assert!(err.message.contains("journal"));
+    }
+
+    #[test]
+    fn mysql_and_mariadb_urls() {
+        for scheme in ["mysql", "mariadb"] {
+            let url = format!("{scheme}://u:p%40ss@db.example:3307/app?max_size=3&statement_timeout=2");
+            let BackendConfig::MySql(c) = parse(&url, &[]).unwrap() else {
+                panic!("expected mysql")
+            };
+            assert_eq!((c.host.as_str(), c.port, c.user.as_str()), ("db.example", 3307, "u"));
+            assert_eq!(c.password.as_deref(), Some("p@ss"));
+            assert_eq!(c.dbname, "app");
+            assert_eq!(c.pool.max_size, 3);
+            assert_eq!(c.statement_timeout, Some(Duration::from_secs(2)));
+        }
+        let BackendConfig::MySql(c) = parse("mysql://127.0.0.1/test", &[]).unwrap() else {
+            panic!("expected mysql")
+        };
+        assert_eq!((c.port, c.user.as_str()), (3306, "root"));
+        assert!(parse("mysql://127.0.0.1/", &[]).is_err());
+        assert!(parse("mysql://127.0.0.1/test?sslmode=prefer", &[]).is_err());
+        let err = parse("mysql://u:hunter2@h/db?bogus=1", &[]).unwrap_err();
+        assert!(!err.message.contains("hunter2") && err.message.contains("bogus"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The compiled engine of Yara ORM.
 //!
 //! Pooling, parameter binding, type conversion, positional row decoding and statement
-//! caching for PostgreSQL and SQLite, behind one `Backend` trait. With the `python`
+//! caching for PostgreSQL, MySQL/MariaDB and SQLite, behind one `Backend` trait. With the `python`
 //! feature it is also the `yara_orm._engine` extension module.
 
 pub mod any;
@@ -10,6 +10,7 @@ pub mod batches;
 pub mod cancel;
 pub mod config;
 pub mod error;
+pub mod mysql;
 mod pool_errors;
 pub mod postgres;
 pub mod sqlite;

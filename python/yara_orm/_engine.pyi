@@ -2,7 +2,10 @@
 
 The engine speaks positional rows: every fetch returns tuples whose items follow the
 SELECT list. Parameters are bound, never interpolated. Placeholders are the backend's
-own: ``$1, $2`` on PostgreSQL, ``?1, ?2`` (or ``?``) on SQLite.
+own: ``$1, $2`` on PostgreSQL, ``?1, ?2`` (or ``?``) on SQLite, ``?`` on MySQL/MariaDB.
+
+``make lint`` checks this file against the built module (mypy's stubtest); the dicts that
+cross the boundary are TypedDicts here.
 
 Python values accepted as parameters: ``None``, ``bool``, ``int`` (beyond int64 only
 into NUMERIC columns), ``float``, ``str``, ``bytes``/``bytearray``/``memoryview``,
@@ -12,26 +15,93 @@ are normalised to UTC), ``datetime.timedelta``, ``Json(obj)`` or a ``dict`` (JSO
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, Self, TypedDict, final
 
+__all__ = [
+    "Completer",
+    "EngineCursor",
+    "EnginePool",
+    "EngineTransaction",
+    "InstanceSpec",
+    "Json",
+    "TableConverter",
+    "configure_runtime",
+    "connect",
+    "runtime_settings",
+]
+
+# Stub-only names (listed in scripts/stubtest-allowlist.txt: they do not exist at runtime).
 Row = tuple[Any, ...]
 Params = Sequence[Any] | None
 
+class Capabilities(TypedDict):
+    """What ``EnginePool.capabilities()`` returns: the backend's manifest (``backend.rs``)."""
+
+    backend: str
+    max_bind_params: int
+    returning: bool
+    savepoints: bool
+    isolation_levels: list[str]
+    timestamp_precision_us: int
+    date_range: tuple[int, int]
+    float_nan: bool
+    float_infinity: bool
+    float_signed_zero: bool
+    text_allows_nul: bool
+    empty_string_is_null: bool
+    json: bool
+    arrays: bool
+    interval: bool
+    numeric_max_digits: int
+    numeric_special: bool
+    big_integers: bool
+    for_update: bool
+    skip_locked: bool
+    statement_timeout: bool
+    streaming: bool
+    copy_in: bool
+    placeholder: Literal["dollar", "question", "qmark"]
+
+class PoolStatus(TypedDict):
+    """``size`` (open connections), ``available`` (idle), ``max_size``, ``waiting``."""
+
+    size: int
+    available: int
+    max_size: int
+    waiting: int
+
+class RuntimeSettings(TypedDict):
+    worker_threads: int
+    busy_poll_us: int
+    started: bool
+    busy_polling: bool
+    running_workers: int
+
+@final
 class Json:
     """Marks a parameter as JSON; ``value`` is serialised with ``json.dumps`` unless it is
     already JSON text passed as ``Json(text, raw=True)``."""
 
     value: Any
     raw: bool
-    def __init__(self, value: Any, raw: bool = False) -> None: ...
+    def __new__(cls, value: Any, raw: bool = False) -> Self: ...
 
+@final
 class TableConverter:
     """A converter that is a table: ``table[value]`` when present, else ``fallback(value)``;
     None stays None. The engine applies it without calling into Python."""
 
-    def __init__(self, table: dict[Any, Any], fallback: Callable[[Any], Any]) -> None: ...
+    def __new__(cls, table: dict[Any, Any], fallback: Callable[[Any], Any]) -> Self: ...
     def __call__(self, value: Any) -> Any: ...
 
+@final
+class Completer:
+    """The per-loop completion queue, registered with the loop as a reader (internal)."""
+
+    def drain(self) -> None:
+        """Resolve every finished operation's future. Runs on the loop thread."""
+
+@final
 class InstanceSpec:
     """How one query shape's rows become model instances: ``names[i]`` is the attribute column
     ``i`` fills, ``converters[i]`` (a callable, a :class:`TableConverter`, or None) converts its value,
@@ -39,14 +109,15 @@ class InstanceSpec:
     running ``__init__``."""
 
     width: int
-    def __init__(
-        self,
-        cls: type,
+    def __new__(
+        cls,
+        model: type,
         names: list[str],
         converters: list[Callable[[Any], Any] | TableConverter | None],
         extra: dict[str, Any] | None = None,
-    ) -> None: ...
+    ) -> Self: ...
 
+@final
 class EngineCursor:
     """A server-side stream over one SELECT, holding one connection until exhausted or closed."""
 
@@ -57,6 +128,7 @@ class EngineCursor:
         """The next chunk as instances built as ``spec`` says."""
     async def close(self) -> None: ...
 
+@final
 class EngineTransaction:
     """One open transaction on one connection. Dropped without commit, it rolls back."""
 
@@ -80,13 +152,14 @@ class EngineTransaction:
     @property
     def is_active(self) -> bool: ...
 
+@final
 class EnginePool:
     """A connection pool for one database. Backends are chosen by the URL scheme."""
 
     backend: str
-    """``"postgres"`` or ``"sqlite"``."""
-    def capabilities(self) -> dict[str, Any]: ...
-    def status(self) -> dict[str, int]:
+    """``"postgres"``, ``"mysql"`` (MySQL and MariaDB) or ``"sqlite"``."""
+    def capabilities(self) -> Capabilities: ...
+    def status(self) -> PoolStatus:
         """``size`` (open connections), ``available`` (idle), ``max_size``, ``waiting``."""
     async def execute(self, sql: str, params: Params = None) -> int: ...
     async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int: ...
@@ -113,12 +186,13 @@ async def connect(url: str, options: dict[str, Any] | None = None) -> EnginePool
     """Open a pool. Options (also accepted in the URL query): ``max_size``, ``min_size``,
     ``acquire_timeout``, ``connect_timeout``, ``statement_timeout`` (seconds, floats),
     ``max_lifetime`` (seconds), ``statement_cache_size`` (0 disables; PgBouncer),
-    ``sslmode`` (disable, prefer, require, verify-ca, verify-full), ``sslrootcert``,
+    ``sslmode`` (disable, prefer, require, verify-ca, verify-full; MySQL without prefer),
+    ``sslrootcert``,
     ``busy_timeout`` (SQLite, seconds), ``journal_mode`` (SQLite), ``foreign_keys`` (SQLite)."""
 
 def configure_runtime(*, worker_threads: int | None = None, busy_poll_us: int | None = None) -> None:
     """Worker threads (before the runtime starts, else ConfigurationError) and the busy-poll
     window in microseconds (any time; 0 is off). See ``yara_orm.runtime``."""
 
-def runtime_settings() -> dict[str, Any]:
+def runtime_settings() -> RuntimeSettings:
     """``worker_threads``, ``busy_poll_us``, ``started``, ``busy_polling``, ``running_workers``."""

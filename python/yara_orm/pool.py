@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, cast
 
@@ -136,11 +136,11 @@ class Pool(Executor):
 
     def capabilities(self) -> dict[str, Any]:
         """What the backend supports (see the conformance kit)."""
-        return self._engine.capabilities()
+        return dict(self._engine.capabilities())
 
     def status(self) -> dict[str, int]:
         """Pool counters: ``size``, ``available``, ``max_size``, ``waiting``."""
-        return self._engine.status()
+        return dict(cast(Mapping[str, int], self._engine.status()))
 
     @property
     def is_closed(self) -> bool:

@@ -135,7 +135,8 @@ def create_table_sql(
         columns.append(unique_together_sql(model, dialect, group))
     columns += constraints
     exists = "IF NOT EXISTS " if safe else ""
-    return f"CREATE TABLE {exists}{q(table or meta.table)} ({', '.join(columns)})"
+    options = dialect.table_options_sql()
+    return f"CREATE TABLE {exists}{q(table or meta.table)} ({', '.join(columns)}){options}"
 
 
 def index_statements(model: type[Model], dialect: Dialect, safe: bool = True) -> list[str]:

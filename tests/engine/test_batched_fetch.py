@@ -19,6 +19,9 @@ def series(pool: Pool, n: int) -> str:
     """``SELECT n, 'row ' || n`` for n in 1..``n``, in order, on either backend."""
     if pool.backend == "postgres":
         return f"SELECT g, 'row ' || g FROM generate_series(1, {n}) g ORDER BY g"
+    if pool.backend == "mysql":
+        # MariaDB's sequence tables (a recursive CTE stops at cte_max_recursion_depth, 1000).
+        return f"SELECT seq, CONCAT('row ', seq) FROM seq_1_to_{n} ORDER BY seq"
     return (
         f"WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n}) "
         "SELECT g, 'row ' || g FROM s ORDER BY g"

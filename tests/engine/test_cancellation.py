@@ -21,6 +21,8 @@ def slow_sql(pool: Pool, marker: str = "") -> str:
     running statement is not interrupted: it finishes in the background, so keep it short)."""
     if pool.backend == "postgres":
         return f"SELECT 1 FROM pg_sleep(5) /* {marker} */"
+    if pool.backend == "mysql":
+        return f"SELECT SLEEP(5) /* {marker} */"
     return (
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000)"
         f" SELECT count(*) FROM c /* {marker} */"
@@ -29,10 +31,17 @@ def slow_sql(pool: Pool, marker: str = "") -> str:
 
 def patience(pool: Pool) -> float:
     """How long to let the slow statement run before cancelling it."""
-    return 0.2 if pool.backend == "postgres" else 0.03
+    return 0.2 if pool.backend in ("postgres", "mysql") else 0.03
 
 
 async def _server_still_running(pool: Pool, marker: str) -> bool:
+    if pool.backend == "mysql":
+        rows = await pool.fetch(
+            "SELECT count(*) FROM information_schema.PROCESSLIST"
+            " WHERE COMMAND IN ('Query', 'Execute') AND INFO LIKE ? AND ID <> CONNECTION_ID()",
+            [f"%{marker}%"],
+        )
+        return bool(rows[0][0] > 0)
     rows = await pool.fetch(
         "SELECT count(*) FROM pg_stat_activity"
         " WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()",
@@ -42,7 +51,7 @@ async def _server_still_running(pool: Pool, marker: str) -> bool:
 
 
 async def _assert_server_side_cancelled(pool: Pool, marker: str) -> None:
-    if pool.backend != "postgres":
+    if pool.backend not in ("postgres", "mysql"):
         return
 
     async def gone() -> bool:
@@ -58,7 +67,7 @@ async def test_timeout_outside_a_transaction(db_url: str) -> None:
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(patience(pool)):
                 await pool.fetch(slow_sql(pool, marker))
-        if pool.backend == "postgres":
+        if pool.backend in ("postgres", "mysql"):
             assert time.monotonic() - started < 1.0
         await _assert_server_side_cancelled(pool, marker)
         await assert_pool_healthy(pool)

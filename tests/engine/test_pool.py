@@ -196,7 +196,7 @@ async def test_closed_pool_refuses_work(db_url: str) -> None:
 async def test_capabilities_and_status(pool: Pool) -> None:
     caps = pool.capabilities()
     assert caps["backend"] == pool.backend
-    assert caps["placeholder"] == ("dollar" if pool.backend == "postgres" else "question")
+    assert caps["placeholder"] == {"postgres": "dollar", "mysql": "qmark"}.get(pool.backend, "question")
     assert caps["savepoints"] is True and caps["streaming"] is True
     assert caps["arrays"] is (pool.backend == "postgres")
     assert set(pool.status()) == {"size", "available", "max_size", "waiting"}

@@ -20,7 +20,7 @@ from yara_orm import Pool, connect
 from yara_orm._engine import Json
 from yara_orm.exceptions import DataError, ParamsError
 
-from ._util import BACKENDS, create_table, ph
+from ._util import BACKENDS, create_table, ph, xfail_on_mysql
 
 NEW_YORK = ZoneInfo("America/New_York")
 MIB = 1 << 20
@@ -304,7 +304,14 @@ def assert_same(got: Any, want: Any, path: str = "value") -> None:
         assert got == want, f"{path}: expected {want!r}, got {got!r}"[:500]
 
 
+# The few types the backend-neutral tests below use, as MySQL/MariaDB declares them (the
+# table of cases above is PostgreSQL's and SQLite's; MariaDB's is the conformance kit's).
+MYSQL_TYPES = {"float8": "DOUBLE", "json": "JSON", "timestamptz": "DATETIME(6)"}
+
+
 def _column(pool: Pool, type_name: str) -> str:
+    if pool.backend == "mysql":
+        return MYSQL_TYPES[type_name]
     pg, sqlite = TYPES[type_name]
     ddl = pg if pool.backend == "postgres" else sqlite
     assert ddl is not None
@@ -412,9 +419,17 @@ async def test_naive_datetime_into_timestamptz_is_taken_as_utc(pool: Pool) -> No
     assert_same(row[0], datetime(2024, 5, 6, 7, 8, 9, 10, tzinfo=UTC))
 
 
-async def test_aware_datetime_into_naive_timestamp_reads_back_as_utc_wall_time(pool: Pool) -> None:
+async def test_aware_datetime_into_naive_timestamp_reads_back_as_utc_wall_time(
+    pool: Pool, request: pytest.FixtureRequest
+) -> None:
     """Writing an aware value into a timestamp (without time zone) column stores its UTC wall
     time; it must read back (as a naive value) on both backends, not fail on read."""
+    xfail_on_mysql(
+        pool,
+        request,
+        "MySQL has no zone-aware timestamp type: DATETIME holds UTC wall times (sessions run at "
+        "+00:00) and reads back aware, so there is no naive timestamp column to test",
+    )
     table = await create_table(pool, f"id INTEGER PRIMARY KEY, v {_column(pool, 'timestamp')}")
     value = datetime(2024, 5, 6, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     await pool.execute(f"INSERT INTO {table} (id, v) VALUES (1, {ph(pool, 1)})", [value])

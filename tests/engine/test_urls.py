@@ -19,7 +19,10 @@ SECRET = "s3cr3t-Pa55"
     ("url", "options", "names"),
     [
         (f"postgres://u:{SECRET}@host:notaport/db", {}, "port"),
-        (f"mysql://u:{SECRET}@host/db", {}, "mysql"),
+        (f"oracle://u:{SECRET}@host/db", {}, "oracle"),
+        (f"mysql://u:{SECRET}@host/", {}, "database name"),
+        (f"mariadb://u:{SECRET}@host/db?bogus_option=1", {}, "bogus_option"),
+        (f"mysql://u:{SECRET}@host/db?sslmode=prefer", {}, "sslmode"),
         (f"no-scheme-u:{SECRET}@host/db", {}, "scheme"),
         (f"postgres://u:{SECRET}@/db", {}, "host"),
         (f"postgres://u:{SECRET}@host/db?bogus_option=1", {}, "bogus_option"),

@@ -10,11 +10,11 @@ from yara_orm import Connection, YaraOrm, connections
 from yara_orm.dialects import PostgresDialect, SQLiteDialect
 
 from . import models
+from ._tables import drop_tables
 
 
 async def _drop(conn: Connection) -> None:
-    for model in reversed(models.ALL_MODELS):
-        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"')
+    await drop_tables(conn, [m._meta.table for m in reversed(models.ALL_MODELS)])
 
 
 @pytest.fixture
@@ -63,9 +63,7 @@ async def _drop_all(conn: Connection, models_module: object) -> None:
     from yara_orm import schema
 
     chosen = [m for m in YaraOrm.models() if m.__module__ == getattr(models_module, "__name__", "")]
-    cascade = " CASCADE" if conn.backend == "postgres" else ""
-    for model in reversed(schema.dependency_order(chosen)):
-        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"{cascade}')
+    await drop_tables(conn, [m._meta.table for m in reversed(schema.dependency_order(chosen))])
 
 
 @pytest.fixture

@@ -60,12 +60,12 @@ async def test_value_and_raw_sql(data: Connection) -> None:
     )
     assert got == [{"one": 1, "s": "x", "d": dt.date(2020, 1, 2)}]
     raw = (
-        await Row.annotate(t=RawSQL('"n" * %s', [7], output_field=fields.IntField()))
+        await Row.annotate(t=RawSQL(f"{data.dialect.quote('n')} * %s", [7], output_field=fields.IntField()))
         .filter(n=3)
         .values_list("t", flat=True)
     )
     assert raw == [21]
-    assert await Row.filter(RawSQL('"n" >= %s', [4])).count() == 2
+    assert await Row.filter(RawSQL(f"{data.dialect.quote('n')} >= %s", [4])).count() == 2
 
 
 async def test_case_when(data: Connection) -> None:

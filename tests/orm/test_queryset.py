@@ -194,12 +194,14 @@ async def test_in_bulk_and_raw(rows: Connection) -> None:
     found = await Row.in_bulk(ids)
     assert sorted(r.n for r in found.values()) == [0, 1, 2]
     assert set(found) == set(ids)
+    q = rows.dialect.quote
     raw = await Row.raw(
-        'SELECT "id", "n", "label", "n" * 10 AS "tenfold" FROM "orm_row" WHERE "n" < 2 ORDER BY "n"'
+        f"SELECT {q('id')}, {q('n')}, {q('label')}, {q('n')} * 10 AS {q('tenfold')} FROM {q('orm_row')} "
+        f"WHERE {q('n')} < 2 ORDER BY {q('n')}"
     )
     assert [(r.n, r.tenfold) for r in raw] == [(0, 0), (1, 10)]  # type: ignore[attr-defined]
-    ph = "$1" if rows.backend == "postgres" else "?1"
-    raw2 = await Row.raw(f'SELECT * FROM "orm_row" WHERE "n" = {ph}', [5])
+    ph = rows.dialect.placeholder(1)
+    raw2 = await Row.raw(f"SELECT * FROM {q('orm_row')} WHERE {q('n')} = {ph}", [5])
     assert len(raw2) == 1 and raw2[0].label == "l2"
     with pytest.raises(ParamsError):
         await Row.in_bulk([1], field_name="label")

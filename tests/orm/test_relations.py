@@ -221,8 +221,9 @@ async def test_related_name_collision_rejected_at_init(sqlite_url: str) -> None:
 
 async def test_schema_orders_tables_by_dependency(rel_orm: Connection) -> None:
     sql = YaraOrm.get_schema_sql()
-    assert sql.index('"rel_country"') < sql.index('"rel_author"') < sql.index('"rel_book" (')
-    assert sql.index('"rel_book" (') < sql.index('"rel_book_tag"')
+    q = rel_orm.dialect.quote
+    assert sql.index(q("rel_country")) < sql.index(q("rel_author")) < sql.index(f"{q('rel_book')} (")
+    assert sql.index(f"{q('rel_book')} (") < sql.index(q("rel_book_tag"))
 
 
 async def test_multi_valued_filters_use_subqueries(rel_orm: Connection) -> None:
@@ -291,4 +292,5 @@ async def test_unfetched_relations_explain_how_to_fetch(rel_orm: Connection) -> 
     with pytest.raises(NoValuesFetched, match=r"Author\.profile"):
         _ = hugo.profile.bio
     sql = Book.all().select_related("author__country").sql()
-    assert 'LEFT JOIN "rel_author"' in sql and 'LEFT JOIN "rel_country"' in sql
+    q = rel_orm.dialect.quote
+    assert f"LEFT JOIN {q('rel_author')}" in sql and f"LEFT JOIN {q('rel_country')}" in sql

@@ -7,6 +7,7 @@ import pytest
 from yara_orm import Connection
 from yara_orm.exceptions import IntegrityError
 
+from ._tables import drop_tables
 from .rel_models import (
     ChildCascade,
     ChildLoose,
@@ -46,7 +47,15 @@ async def test_set_null(rel_orm: Connection) -> None:
     assert child.parent is None
 
 
-async def test_set_default(rel_orm: Connection) -> None:
+async def test_set_default(rel_orm: Connection, request: pytest.FixtureRequest) -> None:
+    if rel_orm.backend == "mysql":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                raises=IntegrityError,
+                reason="InnoDB accepts ON DELETE SET DEFAULT in DDL but enforces it as RESTRICT",
+            )
+        )
     fallback = await Parent.create(id=1, name="fallback")
     other = await Parent.create(id=2, name="other")
     child = await ChildSetDefault.create(parent=other)
@@ -88,10 +97,8 @@ async def test_tables_referencing_each_other(db_url: str) -> None:
 
     await YaraOrm.init(db_url, modules={"models": [Team, Player]})
     conn = connections.get("default")
-    cascade = " CASCADE" if conn.backend == "postgres" else ""
     try:
-        for table in ("cyc_player", "cyc_team"):
-            await conn.execute(f'DROP TABLE IF EXISTS "{table}"{cascade}')
+        await drop_tables(conn, ["cyc_player", "cyc_team"])
         await YaraOrm.generate_schemas()
         await YaraOrm.generate_schemas()  # safe mode runs again on the existing schema
         team = await Team.create(name="t")
@@ -105,8 +112,7 @@ async def test_tables_referencing_each_other(db_url: str) -> None:
         with pytest.raises(IntegrityError):
             await Team.create(name="bad", captain_id=12345)
     finally:
-        for table in ("cyc_player", "cyc_team"):
-            await conn.execute(f'DROP TABLE IF EXISTS "{table}"{cascade}')
+        await drop_tables(conn, ["cyc_player", "cyc_team"])
         await YaraOrm.close()
         for model in (Team, Player):
             MODEL_REGISTRY.remove(model)

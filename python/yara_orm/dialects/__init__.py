@@ -6,12 +6,22 @@ from typing import Any
 
 from ..exceptions import ConfigurationError
 from .base import Dialect, escape_like
+from .mysql import MySQLDialect
 from .postgres import PostgresDialect
 from .sqlite import SQLiteDialect
 
-__all__ = ["Dialect", "PostgresDialect", "SQLiteDialect", "escape_like", "get_dialect", "register_dialect"]
+__all__ = [
+    "Dialect",
+    "MySQLDialect",
+    "PostgresDialect",
+    "SQLiteDialect",
+    "escape_like",
+    "get_dialect",
+    "register_dialect",
+]
 
 _DIALECTS: dict[str, type[Dialect]] = {
+    "mysql": MySQLDialect,
     "postgres": PostgresDialect,
     "sqlite": SQLiteDialect,
 }

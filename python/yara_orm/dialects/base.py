@@ -31,11 +31,11 @@ class Dialect:
     supports_full_text: ClassVar[bool] = False
     supports_json_containment: ClassVar[bool] = False
     supports_for_update: ClassVar[bool] = False
+    # ``AGG(x) FILTER (WHERE ...)``; without it the compiler writes ``AGG(CASE WHEN ... END)``.
+    supports_aggregate_filter: ClassVar[bool] = True
     # CREATE TABLE may reference a table that does not exist yet (SQLite checks keys lazily).
     inline_forward_references: ClassVar[bool] = False
     supports_unnest: ClassVar[bool] = False
-    # Bulk loads through ``copy_sql`` (used by bulk_create where the executor has ``copy_in``).
-    supports_copy: ClassVar[bool] = False
     # Bulk inserts that need no RETURNING run one prepared one-row INSERT per row in a single
     # transaction (``execute_many``) rather than multi-row VALUES: right where a statement costs
     # no network round trip.
@@ -44,6 +44,9 @@ class Dialect:
     # needs the expression's output field to convert it (SQLite).
     typed_expressions: ClassVar[bool] = True
     default_max_bind_params: ClassVar[int] = 32766
+    # The most parameter bytes one multi-row INSERT may carry (None: no limit but the
+    # bind-parameter count). MySQL refuses a packet over max_allowed_packet.
+    max_statement_bytes: ClassVar[int | None] = None
 
     type_names: ClassVar[dict[str, str]] = {}
 
@@ -114,6 +117,14 @@ class Dialect:
 
     def default_values_sql(self) -> str:
         return "DEFAULT VALUES"
+
+    def insert_head_sql(self, table: str, on_conflict: ir.OnConflict | None) -> str:
+        """``INSERT INTO table`` (MySQL: ``INSERT IGNORE INTO`` for a do-nothing conflict)."""
+        return f"INSERT INTO {table}"
+
+    def table_options_sql(self) -> str:
+        """What follows CREATE TABLE's column list (MySQL: engine, character set, collation)."""
+        return ""
 
     def on_conflict_sql(self, oc: ir.OnConflict) -> str:
         q = self.quote

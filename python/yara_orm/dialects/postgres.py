@@ -53,7 +53,6 @@ class PostgresDialect(Dialect):
     supports_json_containment = True
     supports_for_update = True
     supports_unnest = True
-    supports_copy = True
     typed_expressions = True
     default_max_bind_params = 65535
 

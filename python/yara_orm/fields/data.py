@@ -412,7 +412,16 @@ class TimeDeltaField(Field[dt.timedelta]):
     def parse_raw(self, value: Any) -> Any:
         if value is None or isinstance(value, dt.timedelta):
             return value
+        if isinstance(value, dt.time):
+            # MySQL's TIME holds both; the engine reads a non-negative value under a day as a
+            # time of day.
+            return dt.timedelta(
+                hours=value.hour, minutes=value.minute, seconds=value.second, microseconds=value.microsecond
+            )
         return dt.timedelta(microseconds=int(value))
+
+    def from_db(self, value: Any) -> Any:
+        return value if value is None or type(value) is dt.timedelta else self.parse_raw(value)
 
     def coerce(self, value: Any) -> dt.timedelta:
         if isinstance(value, dt.timedelta):

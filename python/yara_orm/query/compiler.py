@@ -113,7 +113,7 @@ class Compiler:
 
     def insert(self, s: ir.Insert) -> str:
         q = self.q
-        head = f"INSERT INTO {q(s.table)}"
+        head = self.dialect.insert_head_sql(q(s.table), s.on_conflict)
         if s.default_values:
             sql = f"{head} {self.dialect.default_values_sql()}"
         else:
@@ -198,6 +198,11 @@ class Compiler:
         return self.dialect.func_sql(self, n)
 
     def _aggregate(self, n: ir.Aggregate) -> str:
+        if n.filter is not None and not self.dialect.supports_aggregate_filter:
+            # CASE WHEN: the condition's parameters come first, in text order (``?`` placeholders).
+            cond = self.expr(n.filter)
+            arg = f"CASE WHEN {cond} THEN {'1' if n.arg is None else self.expr(n.arg)} END"
+            return self.dialect.aggregate_sql(n.name, ("DISTINCT " if n.distinct else "") + arg, n)
         arg = "*" if n.arg is None else self.expr(n.arg)
         if n.distinct:
             arg = "DISTINCT " + arg

@@ -3,6 +3,7 @@ bulk_create/bulk_update, and race-safe get_or_create/update_or_create."""
 
 from __future__ import annotations
 
+import enum
 import operator
 import uuid
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from .context import QueryContext
 from .expressions import Expression
 
 if TYPE_CHECKING:
+    from ..backends import Features
     from ..dialects.base import Dialect
     from ..fields.base import Field
     from ..models.model import Model
@@ -404,6 +406,55 @@ def _already_clean(field: Field[Any], raw: Sequence[Any]) -> bool:
     return True
 
 
+class BulkStrategy(enum.Enum):
+    """How ``bulk_create`` sends one group of rows (chosen by :func:`bulk_strategy`)."""
+
+    COPY = "copy"  # the backend's bulk load (PostgreSQL binary COPY)
+    UNNEST = "unnest"  # one INSERT ... SELECT FROM UNNEST(arrays), one parameter per column
+    PREPARED_ROWS = "prepared_rows"  # one prepared one-row INSERT stepped per row (execute_many)
+    VALUES = "values"  # multi-row VALUES in batches under the bind-parameter and size limits
+    DEFAULT_VALUES = "default_values"  # no columns to send: one INSERT ... DEFAULT VALUES a row
+
+
+def bulk_strategy(
+    features: Features,
+    dialect: Dialect,
+    fields: Sequence[Field[Any]],
+    rows: int,
+    returning: bool,
+    conflict: ir.OnConflict | None,
+) -> BulkStrategy:
+    """The fastest way this connection can insert ``rows`` rows of ``fields``. What the backend
+    can do comes from its ``features``; the dialect says only what its SQL can express."""
+    if not fields:
+        return BulkStrategy.DEFAULT_VALUES
+    if (
+        features.copy_in
+        and rows >= COPY_MIN_ROWS
+        and not returning
+        and conflict is None
+        and all(f.copy_safe for f in fields)
+    ):
+        return BulkStrategy.COPY
+    if features.arrays and dialect.supports_unnest and all(f.array_safe for f in fields):
+        return BulkStrategy.UNNEST
+    if dialect.prepared_bulk_insert and not returning:
+        return BulkStrategy.PREPARED_ROWS
+    return BulkStrategy.VALUES
+
+
+def _saved(objs: Sequence[Any]) -> None:
+    for obj in objs:
+        obj.__dict__["_saved_in_db"] = True
+
+
+def _set_pks(pk: Field[Any], objs: Sequence[Any], rows: Sequence[Sequence[Any]]) -> None:
+    if len(rows) == len(objs):
+        conv = pk.from_db
+        for obj, row in zip(objs, rows, strict=True):
+            obj.__dict__[pk.model_field_name] = conv(row[0]) if conv else row[0]
+
+
 async def _insert_group(
     model: type[Model],
     executor: Any,
@@ -431,80 +482,145 @@ async def _insert_group(
             to_db = field.to_db
             columns.append([to_db(v) for v in raw])
     returning = (pk,) if (not include_pk and conflict is None) else ()
-    col_names = [f.column for f in fields]
-    # Plain inserts of many rows go through the bulk-load path (PostgreSQL binary COPY): no
-    # RETURNING or ON CONFLICT there, and no bind-parameter limit (batch_size still applies).
-    if (
-        len(objs) >= COPY_MIN_ROWS
-        and dialect.supports_copy
-        and not returning
-        and conflict is None
-        and bool(fields)
-        and all(f.copy_safe for f in fields)
-        and executor.features.copy_in
-    ):
-        copy_sql, types_from = _copy_statements(model, dialect, tuple(fields))
-        size = batch_size or len(objs)
-        for start in range(0, len(objs), size):
-            await executor.copy_in(copy_sql, types_from, [col[start : start + size] for col in columns])
-            for obj in objs[start : start + size]:
-                obj.__dict__["_saved_in_db"] = True
-        return
-    use_unnest = dialect.supports_unnest and fields and all(f.array_safe for f in fields)
-    # Where a statement costs no round trip (SQLite), one prepared one-row INSERT stepped per row
-    # inside one transaction beats a multi-row VALUES statement (5000 rows: ~11 against ~18 ms).
-    row_by_row = dialect.prepared_bulk_insert and not returning and bool(fields)
-    if use_unnest or row_by_row:
-        size = batch_size or len(objs)
-    else:
-        per_row = max(len(fields), 1)
-        size = max(1, dialect.max_bind_params // per_row)
-        if batch_size:
-            size = min(size, batch_size)
-    for start in range(0, len(objs), size):
-        stop = min(start + size, len(objs))
+    group = _Group(model, executor, dialect, objs, tuple(fields), columns, returning, conflict)
+    strategy = bulk_strategy(executor.features, dialect, fields, len(objs), bool(returning), conflict)
+    await _STRATEGIES[strategy](group, batch_size)
+
+
+class _Group:
+    """One bulk_create group: the instances, their columns converted for the database, and
+    what the statement returns."""
+
+    __slots__ = ("columns", "conflict", "dialect", "executor", "fields", "model", "objs", "returning")
+
+    def __init__(
+        self,
+        model: type[Model],
+        executor: Any,
+        dialect: Dialect,
+        objs: list[Any],
+        fields: tuple[Field[Any], ...],
+        columns: list[Sequence[Any]],
+        returning: tuple[Field[Any], ...],
+        conflict: ir.OnConflict | None,
+    ) -> None:
+        self.model = model
+        self.executor = executor
+        self.dialect = dialect
+        self.objs = objs
+        self.fields = fields
+        self.columns = columns
+        self.returning = returning
+        self.conflict = conflict
+
+    def slices(self, size: int) -> Iterable[tuple[int, int]]:
+        for start in range(0, len(self.objs), size):
+            yield start, min(start + size, len(self.objs))
+
+
+async def _insert_copy(g: _Group, batch_size: int | None) -> None:
+    """Bulk load: no RETURNING or ON CONFLICT, no bind-parameter limit (batch_size applies)."""
+    copy_sql, types_from = _copy_statements(g.model, g.dialect, g.fields)
+    for start, stop in g.slices(batch_size or len(g.objs)):
+        await g.executor.copy_in(copy_sql, types_from, [col[start:stop] for col in g.columns])
+        _saved(g.objs[start:stop])
+
+
+async def _insert_unnest(g: _Group, batch_size: int | None) -> None:
+    meta = g.model._meta
+    for start, stop in g.slices(batch_size or len(g.objs)):
+        stmt = ir.Insert(
+            meta.table, [f.column for f in g.fields], [], [f.column for f in g.returning], g.conflict
+        )
+        stmt.unnest = [(ir.Param(col[start:stop]), f) for col, f in zip(g.columns, g.fields, strict=True)]
+        sql, params = Compiler(g.dialect).compile(stmt)
+        await _run_batch(g, sql, params, start, stop)
+
+
+async def _insert_prepared_rows(g: _Group, batch_size: int | None) -> None:
+    """One prepared one-row INSERT stepped per row in one transaction: where a statement costs
+    no round trip (SQLite) this beats multi-row VALUES (5000 rows: ~11 against ~18 ms)."""
+    sql = insert_statement(g.model, g.dialect, g.fields, (), g.conflict)
+    for start, stop in g.slices(batch_size or len(g.objs)):
+        await g.executor.execute_many(sql, list(zip(*(col[start:stop] for col in g.columns), strict=True)))
+        _saved(g.objs[start:stop])
+
+
+def _cell_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value) * 4  # utf8mb4: up to four bytes a character
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    return 16
+
+
+def _byte_slices(g: _Group, size: int, limit: int) -> Iterable[tuple[int, int]]:
+    """Batches of at most ``size`` rows whose parameters stay under ``limit`` bytes."""
+    start = 0
+    total = len(g.objs)
+    while start < total:
+        stop = start
+        budget = 0
+        while stop < total and stop - start < size:
+            row = sum(_cell_bytes(col[stop]) for col in g.columns)
+            if stop > start and budget + row > limit:
+                break
+            budget += row
+            stop += 1
+        yield start, stop
+        start = stop
+
+
+async def _insert_values(g: _Group, batch_size: int | None) -> None:
+    meta = g.model._meta
+    col_names = [f.column for f in g.fields]
+    size = max(1, g.dialect.max_bind_params // max(len(g.fields), 1))
+    if batch_size:
+        size = min(size, batch_size)
+    limit = g.dialect.max_statement_bytes
+    batches = g.slices(size) if limit is None else _byte_slices(g, size, limit)
+    for start, stop in batches:
         count = stop - start
-        if row_by_row:
-            sql = insert_statement(model, dialect, tuple(fields), (), conflict)
-            await executor.execute_many(sql, list(zip(*(col[start:stop] for col in columns), strict=True)))
-            for obj in objs[start:stop]:
-                obj.__dict__["_saved_in_db"] = True
-            continue
-        stmt = ir.Insert(meta.table, col_names, [], [f.column for f in returning], conflict)
-        if use_unnest:
-            stmt.unnest = [(ir.Param(col[start:stop]), f) for col, f in zip(columns, fields, strict=True)]
-            sql, params = Compiler(dialect).compile(stmt)
-        elif not fields:
-            stmt.default_values = True
-            sql, params = Compiler(dialect).compile(stmt)
-            for obj in objs[start:stop]:
-                row = await executor.fetch_one(sql, params)
-                if row is not None and returning:
-                    obj.__dict__[pk.model_field_name] = row[0]
-                obj.__dict__["_saved_in_db"] = True
-            continue
-        else:
-            # Statements with a conflict clause are not cached (the clause is not part of the key).
-            key = ValuesKey(dialect.name, tuple(col_names), count, bool(returning))
-            cached = meta.statements.get(key) if conflict is None else None
-            if cached is None:
-                stmt.rows = [[ir.Param(None) for _ in fields] for _ in range(count)]
-                sql = _compile(dialect, stmt)
-                if conflict is None:
-                    meta.statements.put(key, sql)
-            else:
-                sql = cached
-            params = [col[i] for i in range(start, stop) for col in columns]
-        if returning:
-            rows = await executor.fetch(sql, params)
-            if len(rows) == count:
-                conv = pk.from_db
-                for obj, row in zip(objs[start:stop], rows, strict=True):
-                    obj.__dict__[pk.model_field_name] = conv(row[0]) if conv else row[0]
-        else:
-            await executor.execute(sql, params)
-        for obj in objs[start:stop]:
-            obj.__dict__["_saved_in_db"] = True
+        # Statements with a conflict clause are not cached (the clause is not part of the key).
+        key = ValuesKey(g.dialect.name, tuple(col_names), count, bool(g.returning))
+        sql = meta.statements.get(key) if g.conflict is None else None
+        if sql is None:
+            stmt = ir.Insert(meta.table, col_names, [], [f.column for f in g.returning], g.conflict)
+            stmt.rows = [[ir.Param(None) for _ in g.fields] for _ in range(count)]
+            sql = _compile(g.dialect, stmt)
+            if g.conflict is None:
+                meta.statements.put(key, sql)
+        params = [col[i] for i in range(start, stop) for col in g.columns]
+        await _run_batch(g, sql, params, start, stop)
+
+
+async def _insert_default_values(g: _Group, batch_size: int | None) -> None:
+    meta = g.model._meta
+    stmt = ir.Insert(meta.table, [], [], [f.column for f in g.returning], g.conflict)
+    stmt.default_values = True
+    sql, params = Compiler(g.dialect).compile(stmt)
+    for obj in g.objs:
+        row = await g.executor.fetch_one(sql, params)
+        if row is not None and g.returning:
+            obj.__dict__[g.returning[0].model_field_name] = row[0]
+        obj.__dict__["_saved_in_db"] = True
+
+
+async def _run_batch(g: _Group, sql: str, params: list[Any], start: int, stop: int) -> None:
+    if g.returning:
+        _set_pks(g.returning[0], g.objs[start:stop], await g.executor.fetch(sql, params))
+    else:
+        await g.executor.execute(sql, params)
+    _saved(g.objs[start:stop])
+
+
+_STRATEGIES = {
+    BulkStrategy.COPY: _insert_copy,
+    BulkStrategy.UNNEST: _insert_unnest,
+    BulkStrategy.PREPARED_ROWS: _insert_prepared_rows,
+    BulkStrategy.VALUES: _insert_values,
+    BulkStrategy.DEFAULT_VALUES: _insert_default_values,
+}
 
 
 async def bulk_update(
