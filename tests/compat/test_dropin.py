@@ -26,6 +26,7 @@ from yara_orm.exceptions import (
 from yara_orm.fields.base import StrEnum
 from yara_orm.models import NoneAwaitable
 
+from .._tables import drop_tables
 from . import compat_models as m
 
 MODELS = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
@@ -33,11 +34,9 @@ CALLS = [m.CpCountry, m.CpContact, m.CpCall, m.CpStamped]
 
 
 async def _drop(conn: Connection) -> None:
-    cascade = " CASCADE" if conn.backend == "postgres" else ""
-    await conn.execute(f'DROP TABLE IF EXISTS "cp_book_tag"{cascade}')
     chosen = [*MODELS, *CALLS]
-    for model in reversed(schema.dependency_order(chosen)):
-        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"{cascade}')
+    tables = [model._meta.table for model in reversed(schema.dependency_order(chosen))]
+    await drop_tables(conn, ["cp_book_tag", *tables])
 
 
 @pytest.fixture
@@ -359,15 +358,19 @@ async def test_meta_db_table_alias_and_rename(orm: Connection) -> None:
     meta = m.CpTag._meta
     assert meta.db_table == "cptag"
     await m.CpTag.create(name="old-table")
-    pk = "SERIAL PRIMARY KEY" if orm.backend == "postgres" else "INTEGER PRIMARY KEY"
-    await orm.execute(f'CREATE TABLE "cptag_new" (id {pk}, name TEXT NOT NULL)')
+    pk = {
+        "postgres": "SERIAL PRIMARY KEY",
+        "mysql": "INTEGER AUTO_INCREMENT PRIMARY KEY",
+    }.get(orm.backend, "INTEGER PRIMARY KEY")
+    table = orm.dialect.quote("cptag_new")
+    await orm.execute(f"CREATE TABLE {table} (id {pk}, name TEXT NOT NULL)")
     meta.db_table = "cptag_new"
     try:
         await m.CpTag.create(name="new-table")
         assert [t.name for t in await m.CpTag.all()] == ["new-table"]
     finally:
         meta.db_table = "cptag"
-        await orm.execute('DROP TABLE "cptag_new"')
+        await orm.execute(f"DROP TABLE {table}")
     assert [t.name for t in await m.CpTag.all()] == ["old-table"]
 
 

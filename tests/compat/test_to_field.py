@@ -11,15 +11,14 @@ import pytest
 from yara_orm import Connection, Model, YaraOrm, connections, fields, schema
 from yara_orm.exceptions import ConfigurationError, IntegrityError, ParamsError
 
+from .._tables import drop_tables
 from . import to_field_models as m
 
 MODELS = [m.TfSchool, m.TfStudent, m.TfPrincipal]
 
 
 async def _drop(conn: Connection) -> None:
-    cascade = " CASCADE" if conn.backend == "postgres" else ""
-    for model in reversed(schema.dependency_order(MODELS)):
-        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"{cascade}')
+    await drop_tables(conn, [model._meta.table for model in reversed(schema.dependency_order(MODELS))])
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from yara_orm import Connection, YaraOrm, connections
 from yara_orm.dialects import PostgresDialect, SQLiteDialect
 
+from .._tables import drop_tables
 from . import models
-from ._tables import drop_tables
 
 
 async def _drop(conn: Connection) -> None:

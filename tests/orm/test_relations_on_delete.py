@@ -7,7 +7,7 @@ import pytest
 from yara_orm import Connection
 from yara_orm.exceptions import IntegrityError
 
-from ._tables import drop_tables
+from .._tables import drop_tables
 from .rel_models import (
     ChildCascade,
     ChildLoose,

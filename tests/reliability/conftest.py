@@ -8,12 +8,12 @@ import pytest
 
 from yara_orm import Connection, YaraOrm, connections
 
+from .._tables import drop_tables
 from . import models
 
 
 async def _drop(conn: Connection) -> None:
-    for model in reversed(models.ALL_MODELS):
-        await conn.execute(f'DROP TABLE IF EXISTS "{model._meta.table}"')
+    await drop_tables(conn, [model._meta.table for model in reversed(models.ALL_MODELS)])
 
 
 @pytest.fixture
