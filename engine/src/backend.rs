@@ -201,6 +201,19 @@ pub trait Cursor: Send + 'static {
     fn next_chunk(&mut self) -> impl Future<Output = Result<Rows>> + Send;
 }
 
+/// `Backend::execute_many` as all or nothing: the sets run in a transaction of their own,
+/// committed once every set succeeded and rolled back at the first failure.
+pub async fn execute_many_in_transaction<B: Backend>(backend: &B, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
+    let mut tx = backend.begin(None).await?;
+    match tx.execute_many(sql, params).await {
+        Ok(count) => tx.commit().await.map(|_| count),
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 /// Savepoint names are identifiers spliced into SQL, so only plain ones are allowed.
 pub fn check_savepoint_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod mysql;
 mod pool_errors;
+mod pooled;
 pub mod postgres;
 pub mod sqlite;
 pub mod value;

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult};
+use deadpool::managed::{Manager, Metrics, RecycleResult};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 
@@ -12,6 +12,7 @@ use super::error::map_my_error;
 use super::types::{bind_all, decode};
 use crate::config::{MySqlConfig, SslMode};
 use crate::error::{EngineError, Result};
+use crate::pooled::{self, PooledConn};
 use crate::value::{Rows, Value};
 
 /// Strict: bad values are errors, not warnings with a silently changed value. Zero dates are
@@ -123,26 +124,29 @@ impl Manager for MyManager {
     }
 
     async fn recycle(&self, conn: &mut MyConn, metrics: &Metrics) -> RecycleResult<EngineError> {
-        if conn.conn.is_disconnected() {
-            return Err(RecycleError::message("connection closed"));
-        }
-        if conn.state.poisoned.load(Ordering::Acquire) {
-            return Err(RecycleError::message("connection abandoned mid-statement"));
-        }
-        if let Some(max) = self.max_lifetime {
-            if metrics.age() > max {
-                return Err(RecycleError::message("connection reached max_lifetime"));
-            }
-        }
-        if conn.state.in_transaction.load(Ordering::Acquire) {
-            // A transaction was dropped without commit or rollback: end it before reuse.
-            conn.conn
-                .query_drop("ROLLBACK")
-                .await
-                .map_err(|e| RecycleError::Backend(map_my_error(e)))?;
-            conn.state.in_transaction.store(false, Ordering::Release);
-        }
-        Ok(())
+        pooled::recycle(conn, metrics, self.max_lifetime).await
+    }
+}
+
+impl PooledConn for MyConn {
+    fn is_closed(&self) -> bool {
+        self.conn.is_disconnected()
+    }
+
+    fn is_poisoned(&self) -> bool {
+        MyConn::is_poisoned(self)
+    }
+
+    fn in_transaction(&self) -> &AtomicBool {
+        &self.state.in_transaction
+    }
+
+    async fn batch(&mut self, sql: &str) -> Result<()> {
+        MyConn::batch(self, sql).await
+    }
+
+    async fn batch_unguarded(&mut self, sql: &str) -> Result<()> {
+        self.conn.query_drop(sql).await.map_err(map_my_error)
     }
 }
 

@@ -13,11 +13,13 @@ use deadpool::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{
-    check_savepoint_name, copy_unsupported, Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, Transaction,
+    check_savepoint_name, copy_unsupported, execute_many_in_transaction, Backend, Capabilities, Cursor, IsolationLevel,
+    PoolStatus, Transaction,
 };
 use crate::config::MySqlConfig;
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::pool_errors::map_pool_error;
+use crate::pooled;
 use crate::value::{Rows, Value};
 use connection::{decode_row, stream_open, InFlight, MyManager};
 
@@ -127,15 +129,8 @@ impl Backend for MySqlBackend {
     }
 
     async fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
-        // All or nothing: the sets run in one transaction of their own.
-        let mut tx = self.begin(None).await?;
-        match tx.execute_many(sql, params).await {
-            Ok(count) => tx.commit().await.map(|_| count),
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
-        }
+        // All or nothing.
+        execute_many_in_transaction(self, sql, params).await
     }
 
     async fn copy_in(&self, _copy_sql: &str, _types_from: &str, _columns: Vec<Vec<Value>>) -> Result<u64> {
@@ -258,47 +253,15 @@ impl Transaction for MySqlTransaction {
     }
 
     async fn rollback(mut self) -> Result<()> {
-        let Some(mut conn) = self.conn.take() else {
-            return Err(EngineError::transaction(
-                "the transaction has already been committed or rolled back",
-            ));
-        };
-        if conn.is_poisoned() {
-            // Dropping the connection ends the session; the server rolls back.
-            let _ = Object::take(conn);
-            return Ok(());
-        }
-        conn.batch("ROLLBACK").await?;
-        conn.state.in_transaction.store(false, Ordering::Release);
-        Ok(())
+        pooled::rollback(self.conn.take()).await
     }
 }
 
 impl Drop for MySqlTransaction {
-    /// Dropped while still open (its task was cancelled, or the caller forgot it): end the
-    /// transaction now, so its row locks do not outlive it while the connection sits idle.
+    /// Dropped while still open: roll back now, so its row locks do not outlive it while the
+    /// connection sits idle (should that ROLLBACK fail, recycle rolls back before reuse).
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        if !conn.state.in_transaction.load(Ordering::Acquire) {
-            return;
-        }
-        if conn.is_poisoned() {
-            let _ = Object::take(conn);
-            return;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(async move {
-                    let mut conn = conn;
-                    if conn.batch("ROLLBACK").await.is_ok() {
-                        conn.state.in_transaction.store(false, Ordering::Release);
-                    }
-                });
-            }
-            Err(_) => {
-                let _ = Object::take(conn);
-            }
-        }
+        pooled::end_dropped(self.conn.take());
     }
 }
 

@@ -4,7 +4,7 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult};
+use deadpool::managed::{Manager, Metrics, RecycleResult};
 use futures_util::TryStreamExt;
 use lru::LruCache;
 use tokio::task::AbortHandle;
@@ -18,6 +18,7 @@ use super::error::map_pg_error;
 use crate::batches::{Batcher, RowSink};
 use crate::config::{PgConfig, SslMode};
 use crate::error::{EngineError, Result};
+use crate::pooled::{self, PooledConn};
 use crate::value::{Rows, Value};
 
 /// Flags a connection carries back to the pool.
@@ -121,26 +122,29 @@ impl Manager for PgManager {
     }
 
     async fn recycle(&self, conn: &mut PgConn, metrics: &Metrics) -> RecycleResult<EngineError> {
-        if conn.client.is_closed() {
-            return Err(RecycleError::message("connection closed"));
-        }
-        if conn.state.poisoned.load(Ordering::Acquire) {
-            return Err(RecycleError::message("connection abandoned mid-statement"));
-        }
-        if let Some(max) = self.max_lifetime {
-            if metrics.age() > max {
-                return Err(RecycleError::message("connection reached max_lifetime"));
-            }
-        }
-        if conn.state.in_transaction.load(Ordering::Acquire) {
-            // A transaction was dropped without commit or rollback: end it before reuse.
-            conn.client
-                .batch_execute("ROLLBACK")
-                .await
-                .map_err(|e| RecycleError::Backend(map_pg_error(e)))?;
-            conn.state.in_transaction.store(false, Ordering::Release);
-        }
-        Ok(())
+        pooled::recycle(conn, metrics, self.max_lifetime).await
+    }
+}
+
+impl PooledConn for PgConn {
+    fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    fn is_poisoned(&self) -> bool {
+        PgConn::is_poisoned(self)
+    }
+
+    fn in_transaction(&self) -> &AtomicBool {
+        &self.state.in_transaction
+    }
+
+    async fn batch(&mut self, sql: &str) -> Result<()> {
+        PgConn::batch(self, sql).await
+    }
+
+    async fn batch_unguarded(&mut self, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).await.map_err(map_pg_error)
     }
 }
 

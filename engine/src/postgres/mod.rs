@@ -15,11 +15,15 @@ use deadpool::managed::{Object, Pool, Timeouts};
 use deadpool::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::{check_savepoint_name, Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, Transaction};
+use crate::backend::{
+    check_savepoint_name, execute_many_in_transaction, Backend, Capabilities, Cursor, IsolationLevel, PoolStatus,
+    Transaction,
+};
 use crate::batches::RowSink;
 use crate::config::PgConfig;
 use crate::error::{EngineError, Result};
 use crate::pool_errors::map_pool_error;
+use crate::pooled;
 use crate::value::{Rows, Value};
 use connection::{is_stale_statement, PgManager};
 use error::map_pg_error;
@@ -205,15 +209,8 @@ impl Backend for PgBackend {
     }
 
     async fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
-        // All or nothing: the sets run in one transaction of their own.
-        let mut tx = self.begin(None).await?;
-        match tx.execute_many(sql, params).await {
-            Ok(count) => tx.commit().await.map(|_| count),
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
-        }
+        // All or nothing.
+        execute_many_in_transaction(self, sql, params).await
     }
 
     async fn begin(&self, isolation: Option<IsolationLevel>) -> Result<PgTransaction> {
@@ -378,49 +375,16 @@ impl Transaction for PgTransaction {
     }
 
     async fn rollback(mut self) -> Result<()> {
-        let Some(mut conn) = self.finish() else {
-            return Err(EngineError::transaction(
-                "the transaction has already been committed or rolled back",
-            ));
-        };
-        if conn.is_poisoned() {
-            // Dropping the connection ends the session; the server rolls back.
-            let _ = Object::take(conn);
-            return Ok(());
-        }
-        conn.batch("ROLLBACK").await?;
-        conn.state.in_transaction.store(false, Ordering::Release);
-        Ok(())
+        pooled::rollback(self.finish()).await
     }
 }
 
 impl Drop for PgTransaction {
-    /// Dropped while still open (its task was cancelled, or the caller forgot it): end the
-    /// transaction now, so its locks do not outlive it while the connection sits idle.
+    /// Dropped while still open: roll back now, so its locks do not outlive it while the
+    /// connection sits idle (should that ROLLBACK fail, the flag stays set and recycle
+    /// discards the connection).
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        if !conn.state.in_transaction.load(Ordering::Acquire) {
-            return;
-        }
-        if conn.is_poisoned() {
-            // A statement was abandoned mid-flight: close the session; the server rolls back.
-            let _ = Object::take(conn);
-            return;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(async move {
-                    let mut conn = conn;
-                    if conn.batch("ROLLBACK").await.is_ok() {
-                        conn.state.in_transaction.store(false, Ordering::Release);
-                    }
-                    // On failure the flag stays set and recycle discards the connection.
-                });
-            }
-            Err(_) => {
-                let _ = Object::take(conn);
-            }
-        }
+        pooled::end_dropped(self.conn.take());
     }
 }
 

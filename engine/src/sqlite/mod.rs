@@ -14,7 +14,8 @@ use deadpool::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{
-    check_savepoint_name, copy_unsupported, Backend, Capabilities, Cursor, IsolationLevel, PoolStatus, Transaction,
+    check_savepoint_name, copy_unsupported, execute_many_in_transaction, Backend, Capabilities, Cursor, IsolationLevel,
+    PoolStatus, Transaction,
 };
 use crate::config::SqliteConfig;
 use crate::error::{EngineError, Result};
@@ -128,14 +129,7 @@ impl Backend for SqliteBackend {
 
     async fn execute_many(&self, sql: &str, params: Vec<Vec<Value>>) -> Result<u64> {
         // All or nothing, and one fsync instead of one per row.
-        let mut tx = self.begin(None).await?;
-        match tx.execute_many(sql, params).await {
-            Ok(count) => tx.commit().await.map(|_| count),
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
-        }
+        execute_many_in_transaction(self, sql, params).await
     }
 
     async fn copy_in(&self, _copy_sql: &str, _types_from: &str, _columns: Vec<Vec<Value>>) -> Result<u64> {
