@@ -24,6 +24,18 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def json_path(keys: tuple[str, ...]) -> str:
+    """A JSON path literal (``$."key"[0]``) in the SQL/JSON path syntax that SQLite's and MySQL's
+    JSON functions share; keys are quoted so any text is one member name."""
+    parts = ["$"]
+    for key in keys:
+        if key.isdigit():
+            parts.append(f"[{key}]")
+        else:
+            parts.append('."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "".join(parts)
+
+
 class Dialect:
     name: ClassVar[str] = "base"
     # Capability flags: the query layer checks these and raises UnSupportedError.

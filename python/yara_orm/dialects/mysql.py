@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..exceptions import UnSupportedError
 from ..query import ir
-from .base import Dialect
+from .base import Dialect, json_path
 
 if TYPE_CHECKING:
     from ..fields.base import Field
@@ -59,16 +59,6 @@ def _is_integer(node: ir.Node) -> bool:
         return isinstance(node.value, int) and not isinstance(node.value, bool)
     field = node.output_field
     return field is not None and field.type_key in ("smallint", "int", "bigint")
-
-
-def json_path(keys: tuple[str, ...]) -> str:
-    parts = ["$"]
-    for key in keys:
-        if key.isdigit():
-            parts.append(f"[{key}]")
-        else:
-            parts.append('."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return "".join(parts)
 
 
 class MySQLDialect(Dialect):

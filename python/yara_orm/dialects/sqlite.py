@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..exceptions import UnSupportedError
 from ..query import ir
-from .base import Dialect
+from .base import Dialect, json_path
 
 if TYPE_CHECKING:
     from ..fields.base import Field
@@ -54,16 +54,6 @@ _CASTS = {
 def glob_escape(value: str) -> str:
     """Make ``*``, ``?`` and ``[`` match themselves in a GLOB pattern."""
     return value.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]")
-
-
-def json_path(keys: tuple[str, ...]) -> str:
-    parts = ["$"]
-    for key in keys:
-        if key.isdigit():
-            parts.append(f"[{key}]")
-        else:
-            parts.append('."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return "".join(parts)
 
 
 class SQLiteDialect(Dialect):
