@@ -9,42 +9,22 @@ import pytest
 from yara_orm import Connection, YaraOrm, connections
 from yara_orm.dialects import PostgresDialect, SQLiteDialect
 
-from .._tables import drop_tables
+from .._tables import drop_tables, fresh_orm
 from . import models
-
-
-async def _drop(conn: Connection) -> None:
-    await drop_tables(conn, [m._meta.table for m in reversed(models.ALL_MODELS)])
 
 
 @pytest.fixture
 async def orm(db_url: str) -> AsyncIterator[Connection]:
     """YaraOrm initialised on each backend in turn, with empty tables for the test models."""
-    await YaraOrm.init(db_url, modules={"models": [models]}, max_size=8)
-    conn = connections.get("default")
-    await _drop(conn)
-    await YaraOrm.generate_schemas()
-    try:
+    async with fresh_orm(db_url, models, max_size=8) as conn:
         yield conn
-    finally:
-        if YaraOrm.is_inited():
-            await _drop(connections.get("default"))
-        await YaraOrm.close()
 
 
 @pytest.fixture
 async def pg_orm(pg_url: str) -> AsyncIterator[Connection]:
     """YaraOrm on PostgreSQL only (PostgreSQL-specific behaviour and real concurrency)."""
-    await YaraOrm.init(pg_url, modules={"models": [models]}, max_size=10)
-    conn = connections.get("default")
-    await _drop(conn)
-    await YaraOrm.generate_schemas()
-    try:
+    async with fresh_orm(pg_url, models, max_size=10) as conn:
         yield conn
-    finally:
-        if YaraOrm.is_inited():
-            await _drop(connections.get("default"))
-        await YaraOrm.close()
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
