@@ -32,7 +32,7 @@ def test_apps_are_written_after_the_apps_they_refer_to(
         "INSERT INTO c (x) VALUES (1)", "INSERT INTO b (c_id) VALUES (1)", "INSERT INTO a (b_id) VALUES (1)"
     )
     assert p.schema() == generated_schema_of(fresh_db(request, p.backend, tmp_path), p.apps)
-    assert p.cli("check")[0] == 0
+    assert p.cli("check")[0] == 0, p.cli("check")[1]
     p.ok("migrate", "capp", "zero")  # reverts a and b first
     assert p.schema() == {}
 

@@ -31,6 +31,8 @@ from .executor import (
 from .graph import Migration, MigrationGraph, load_file
 from .introspect import diff_schemas, introspect, introspector_for
 from .lint import lint_migration
+from .merge import check_mergeable
+from .progress import ProgressTable
 from .project import ENV_VAR, Project, dialect_for_url, load_config
 from .writer import render_migration
 
@@ -181,6 +183,7 @@ def _merge(project: Project, graph: MigrationGraph, app: str, name: str | None) 
     if len(leaves) < 2:
         _out(f"{app}: nothing to merge (one leaf).")
         return 0
+    check_mergeable(graph, app, leaves)
     number = max(graph.nodes[k].number for k in leaves) + 1
     filename = f"{number:04d}_{name or 'merge_' + '_'.join(k[1].split('_', 1)[0] for k in leaves)}"
     path = project.app_dir(app) / f"{filename}.py"
@@ -268,6 +271,7 @@ async def _showmigrations(project: Project, args: argparse.Namespace) -> int:
         try:
             recorder = Recorder(conn)
             applied = await recorder.applied() if await recorder.has_table() else {}
+            partials = await ProgressTable(conn).partials()
         finally:
             await conn.pool.close()
         seen = graph.with_applied(set(applied))
@@ -285,6 +289,11 @@ async def _showmigrations(project: Project, args: argparse.Namespace) -> int:
                 edited = (
                     " (edited after it was applied!)" if key in applied and applied[key] != m.checksum else ""
                 )
+                partial = partials.get(key)
+                if partial is not None:
+                    mark = "[~]"
+                    done_how = "applied" if partial.forwards else "reverted"
+                    edited += f" (half-{done_how}: {partial.steps} step(s) ran)"
                 _out(f"  {mark} {m.name}{edited}")
             for key in missing_files(graph, applied):
                 if key[0] == app:
@@ -338,6 +347,9 @@ async def _check(project: Project, args: argparse.Namespace) -> int:
             if missing:
                 problems += 1
                 _out(f"[{conn_name}] {missing_files_message(missing)}")
+            for partial in (await ProgressTable(conn).partials()).values():
+                problems += 1
+                _out(f"[{conn_name}] {partial.describe()}: run migrate to finish it")
             seen = graph.with_applied(set(applied))
             done = (set(applied) | seen.implied) & set(seen.nodes)
             pending = [k for k in seen.order() if k[0] in apps and k not in done]
