@@ -344,7 +344,10 @@ class Executor:
         fake: bool = False,
         apps: list[str] | None = None,
         needed: set[Key] | None = None,
+        undo: set[Key] | None = None,
     ) -> Plan:
+        """``undo``: revert just these (where applied here), dependants first: what reverting
+        an app on another database takes away from this one's apps."""
         self.graph.validate()
         await self._lock()
         try:
@@ -361,7 +364,11 @@ class Executor:
                 await self.recorder.record(squashed)
                 applied[key] = squashed.checksum
                 self.report(f"{squashed.label} recorded: every migration it replaces was applied")
-            plan = make_plan(self.graph, set(applied), app, target, apps, needed)
+            if undo is not None:
+                order = [k for k in reversed(self.graph.order(undo)) if k in applied]
+                plan = Plan(False, [self.graph.nodes[k] for k in order])
+            else:
+                plan = make_plan(self.graph, set(applied), app, target, apps, needed)
             self._partials = await self._load_partials(plan)
             if not plan:
                 self.report("No migrations to apply." if target is None else "Nothing to do.")
