@@ -415,6 +415,11 @@ class Dialect:
     def rename_table_sql(self, old: str, new: str) -> str:
         return f"ALTER TABLE {self.quote(old)} RENAME TO {self.quote(new)}"
 
+    def renamed_table_names_sql(self, old: str, new: str) -> list[str]:
+        """After renaming table ``old`` to ``new``: give the names the server derived from the
+        table's name (constraints, sequences) the ones it would derive now."""
+        return []
+
     def drop_table_sql(self, table: str) -> str:
         return f"DROP TABLE {self.quote(table)}"
 

@@ -92,6 +92,7 @@ class SchemaEditor:
     async def rename_table(self, old: str, new: str) -> None:
         if old != new:
             await self.execute(self.dialect.rename_table_sql(old, new))
+            await self.execute_all(self.dialect.renamed_table_names_sql(old, new))
 
     async def sync_names(
         self, before: type[Model], after: type[Model], renamed: dict[str, str] | None = None

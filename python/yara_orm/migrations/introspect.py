@@ -246,8 +246,8 @@ class PostgresIntrospector(Introspector):
                 continue
             indexes.setdefault(str(table), []).append((names, bool(unique)))
             # An unnamed UNIQUE gets the server's name (book_isbn_key, book_isbn_key1), which
-            # renaming the table or column does not follow: only the names Yara (uid_...) or
-            # the user chose are compared.
+            # renaming the column does not follow (a table rename does: the editor renames
+            # them): only the names Yara (uid_...) or the user chose are compared.
             if not (constraint and _SERVER_KEY_NAME.fullmatch(str(index_name))):
                 index_names.setdefault(str(table), []).append((str(index_name), names))
         fks: dict[str, list[Any]] = {t: [] for t in tables}
