@@ -158,3 +158,22 @@ def test_text_indexes_key_indexes_uniques_and_comments_change_and_match_generate
     p.ok("migrate", "shop", "0001")
     assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), p.models(K1))
     assert p.sql("SELECT body, slug, author_id FROM post") == [("b", "s", 1)]
+
+
+def test_a_foreign_key_replaced_by_a_plain_column_of_its_name(
+    proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """``author`` (column author_id) becomes ``author_id = IntField()``: the key is removed
+    before the new field takes its name (the other order made an invalid state)."""
+    p = proj
+    p.migrate_to(K2)
+    module = p.models(
+        K2.replace(
+            'author = fields.ForeignKeyField("shop.Author", related_name="posts")',
+            "author_id = fields.IntField()",
+        )
+    )
+    out = p.ok("makemigrations", "--noinput")
+    assert out.index("Remove field author from Post") < out.index("Add field author_id to Post"), out
+    p.ok("migrate")
+    assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), module)
