@@ -161,6 +161,33 @@ def test_half_failed_migration_on_mariadb_records_its_steps_and_resumes(mysql_pr
     assert p.sql("SELECT COUNT(*) FROM yara_migrations") == [(0,)]
 
 
+DATA_STEP = """
+async def fill(apps, connection):
+    Person = apps.get_model("shop.Person")
+    await Person.all().update(name="changed")
+    if {fail}:
+        raise RuntimeError("half-way through the data")
+
+dependencies = [("shop", "0001_initial")]
+operations = [
+    ops.AddField("Person", "age", fields.IntField(null=True)),
+    ops.RunPython(fill, ops.RunPython.noop),
+]
+"""
+
+
+def test_a_failed_data_step_on_mariadb_rolls_back_its_rows_and_is_run_again(mysql_proj: Proj) -> None:
+    p = with_initial(mysql_proj, "0002_data", DATA_STEP.format(fail=True))
+    p.ok("migrate", "shop", "0001")
+    p.sql("INSERT INTO person (name) VALUES ('x')")
+    code, out = p.cli("migrate")
+    assert code == 2 and "half-way through the data" in out and "1 step(s) of shop.0002_data" in out, out
+    assert p.sql("SELECT name FROM person") == [("x",)]  # the RunPython's UPDATE was rolled back
+    write(p, "0002_data", DATA_STEP.format(fail=False))
+    assert "resuming after the 1 step(s)" in p.ok("migrate")
+    assert p.sql("SELECT name, age FROM person") == [("changed", None)]
+
+
 def test_irreversible_migration_is_refused_before_anything_runs(proj: Proj) -> None:
     p = with_initial(
         proj, "0002_raw", 'dependencies = [("shop", "0001_initial")]\noperations = [ops.RunSQL("SELECT 1")]\n'

@@ -8,6 +8,10 @@ migration's statements, ``RunPython``'s queries) happens on one session:
   whole plan runs in one transaction, so a failure leaves the database as it was before the run
   (a migration that cannot run in a transaction, such as ``AddIndex(concurrently=True)``, runs
   on its own between transactions).
+* MariaDB: DDL commits as it runs, so nothing can be rolled back: a named lock (GET_LOCK)
+  serialises the runs, and each step of a migration is recorded in ``yara_migrations_progress``
+  as it completes (:mod:`.progress`), so a failed migration says how far it got and the next
+  run carries on from there.
 * SQLite: each migration runs in its own transaction (foreign keys are checked by the table
   rebuild, not enforced while statements run), so a failure leaves the database as it was
   after the last migration that completed. Committing per migration releases SQLite's write
@@ -488,7 +492,8 @@ class Executor:
             await self.recorder.record(m)
         else:
             await self.recorder.unrecord(m)
-        if tracker is not None:
+        if m.key in self._partials or tracker is not None:
+            # Finished (or recorded by --fake): nothing of it is half-done any more.
             await self.progress.clear(m.app, m.name)
         self.report(f"  {'applied' if forwards else 'reverted'} {m.label}")
 
