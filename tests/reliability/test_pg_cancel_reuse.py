@@ -92,7 +92,7 @@ async def test_cancel_storm_reuses_connections(own_db: tuple[str, Pool, str]) ->
         states: list[tuple[object, ...]] = []
         for _ in range(100):
             states = await admin.fetch(
-                "SELECT state FROM pg_stat_activity WHERE datname = $1 AND state <> 'idle'", [name]
+                "SELECT state, query FROM pg_stat_activity WHERE datname = $1 AND state <> 'idle'", [name]
             )
             if not states:
                 break

@@ -273,17 +273,30 @@ impl Drop for InFlight {
 /// and the cancel signal was pending on the backend before the probe was sent, so it can stop
 /// at most the probe (its 57014 is expected), never a later statement. True when clean.
 async fn cancel_and_probe(info: &CancelInfo, client: &Client, discard: bool) -> bool {
-    if !socket::cancel(&info.token, &info.target, info.tls.as_ref(), info.timeout).await {
+    let cancel = || socket::cancel(&info.token, &info.target, info.tls.as_ref(), info.timeout);
+    if !cancel().await || discard {
         return false;
     }
-    if discard {
-        return false;
-    }
-    match client.batch_execute("").await {
-        Ok(()) => true,
-        Err(e) => e.code() == Some(&SqlState::QUERY_CANCELED),
+    let probe = client.batch_execute("");
+    let mut probe = std::pin::pin!(probe);
+    loop {
+        match tokio::time::timeout(RECANCEL_AFTER, &mut probe).await {
+            Ok(Ok(())) => return true,
+            Ok(Err(e)) => return e.code() == Some(&SqlState::QUERY_CANCELED),
+            // A cancel that reaches the backend before the statement does (while it still
+            // reads) is discarded, and the statement then runs: ask again. Each request is
+            // awaited to its end, so none is left to arrive after the probe is answered.
+            Err(_) => {
+                if !cancel().await {
+                    return false;
+                }
+            }
+        }
     }
 }
+
+/// How long the statement may take to stop after a cancel before the cancel is sent again.
+const RECANCEL_AFTER: Duration = Duration::from_millis(100);
 
 fn param_refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
