@@ -55,6 +55,10 @@ class Dialect:
     # Whether an expression's value comes back typed (PostgreSQL) or as a storage class that
     # needs the expression's output field to convert it (SQLite).
     typed_expressions: ClassVar[bool] = True
+    # Whether a column's type bounds what it can hold as the field's does. Where it does not
+    # (SQLite), reading a column checks each integer and decimal against its field's range, so
+    # a value stored outside the ORM raises DataError instead of loading as a model value.
+    column_types_bound_values: ClassVar[bool] = True
     default_max_bind_params: ClassVar[int] = 32766
     # The most parameter bytes one multi-row INSERT may carry (None: no limit but the
     # bind-parameter count). MySQL refuses a packet over max_allowed_packet.
