@@ -67,6 +67,8 @@ pub fn capabilities() -> Capabilities {
         statement_timeout: true,
         streaming: true,
         copy_in: true,
+        last_insert_id: false,
+        insert_id_step: 0,
         placeholder: "dollar",
     }
 }
