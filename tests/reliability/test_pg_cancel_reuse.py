@@ -152,3 +152,20 @@ async def test_after_a_cancel_in_a_savepoint_the_transaction_goes_on(pg_url: str
         await pool.execute("DROP TABLE rel_sp_on")
     finally:
         await pool.close()
+
+
+async def test_a_multi_host_session_is_cancelled_where_it_went(pg_url: str) -> None:
+    # The first host (a Unix socket directory that does not exist) fails; the session goes to
+    # the second, and its cancel requests must go there too for the connection to be kept.
+    parts = urlsplit(pg_url)
+    hosts = f"host=/nonexistent-yara-dir,{parts.hostname}"
+    url = urlunsplit(parts._replace(query=f"{parts.query}&{hosts}" if parts.query else hosts))
+    pool = await connect(url, max_size=1)
+    try:
+        pid = await pool.fetch_one("SELECT pg_backend_pid()")
+        for _ in range(5):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(pool.fetch("SELECT pg_sleep(10)"), 0.05)
+            assert await pool.fetch_one("SELECT pg_backend_pid()") == pid, "the connection was replaced"
+    finally:
+        await pool.close()
