@@ -362,7 +362,25 @@ class DecodePlan:
         return self.python(rows)
 
     def _build_python(self) -> RowsDecoder:
-        names, converters, mode = self.names, self.converters, self.mode
+        if self.mode is ResultMode.INSTANCES:
+            return self._build_python_unchecked(self.converters)
+        # Range checks run over all rows in one engine call, not as a call per cell.
+        checks = [(i, c) for i, c in enumerate(self.converters) if isinstance(c, _engine.StoredRange)]
+        if not checks:
+            return self._build_python_unchecked(self.converters)
+        decode = self._build_python_unchecked(
+            [None if isinstance(c, _engine.StoredRange) else c for c in self.converters]
+        )
+        check_rows = _engine.StoredRange.check_rows
+
+        def checked(rows: list[Row]) -> list[Any]:
+            check_rows(rows, checks)
+            return decode(rows)
+
+        return checked
+
+    def _build_python_unchecked(self, converters: Sequence[Converter | None]) -> RowsDecoder:
+        names, mode = self.names, self.mode
         if mode is ResultMode.INSTANCES and self.related:
             n = self.base_count
             decode_base = instance_decoder(self.cls, names[:n], converters[:n], self.loaded)[1]
