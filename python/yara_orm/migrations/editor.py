@@ -241,11 +241,22 @@ class SchemaEditor:
     # -- indexes and constraints ---------------------------------------------------------------
 
     async def add_index(
-        self, model: type[Model], columns: list[str], name: str, unique: bool, concurrently: bool = False
+        self,
+        model: type[Model],
+        columns: list[str],
+        name: str,
+        unique: bool,
+        concurrently: bool = False,
+        kind: str | None = None,
     ) -> None:
         d = self.dialect
         q = d.quote
-        prefix = d.index_prefix_sql(unique, concurrently and d.supports_concurrent_index)
+        if kind is None:
+            prefix = d.index_prefix_sql(unique, concurrently and d.supports_concurrent_index)
+        elif (special := d.index_kind_prefix_sql(kind)) is not None:
+            prefix = special
+        else:
+            return  # an index kind this database has none of (see Index.kind)
         await self.execute(
             f"{prefix} {q(name)} ON {q(model._meta.table)} ({', '.join(q(c) for c in columns)})"
         )
