@@ -24,6 +24,7 @@ __all__ = [
     "EngineTransaction",
     "InstanceSpec",
     "Json",
+    "StoredRange",
     "TableConverter",
     "configure_runtime",
     "connect",
@@ -94,6 +95,22 @@ class TableConverter:
     None stays None. The engine applies it without calling into Python."""
 
     def __new__(cls, table: dict[Any, Any], fallback: Callable[[Any], Any]) -> Self: ...
+    def __call__(self, value: Any) -> Any: ...
+
+@final
+class StoredRange:
+    """The read-side range check of an integer field (``lo``..``hi``) or a decimal one
+    (``max_digits``/``decimal_places``): out of range raises DataError; None passes. The
+    engine checks its own values without calling into Python."""
+
+    def __new__(
+        cls,
+        label: str,
+        lo: int | None = None,
+        hi: int | None = None,
+        max_digits: int | None = None,
+        decimal_places: int | None = None,
+    ) -> Self: ...
     def __call__(self, value: Any) -> Any: ...
 
 @final

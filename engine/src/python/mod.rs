@@ -5,6 +5,7 @@ mod convert;
 mod errors;
 mod instances;
 mod runtime;
+mod stored_range;
 
 use std::sync::Arc;
 
@@ -552,6 +553,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Json>()?;
     m.add_class::<InstanceSpec>()?;
     m.add_class::<instances::TableConverter>()?;
+    m.add_class::<stored_range::StoredRange>()?;
     m.add_class::<EnginePool>()?;
     m.add_class::<EngineTransaction>()?;
     m.add_class::<EngineCursor>()?;
