@@ -234,7 +234,9 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let Some((info, client)) = self.cancel.take() else { return };
+        let Some((info, client)) = self.cancel.take() else {
+            return;
+        };
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             // No runtime to send the cancel on: the session's end stops the statement.
             self.state.poisoned.store(true, Ordering::Release);

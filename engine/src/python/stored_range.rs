@@ -15,9 +15,14 @@ use crate::error::EngineError;
 use crate::value::Value;
 
 enum Limit {
-    Integer { lo: i64, hi: i64 },
+    Integer {
+        lo: i64,
+        hi: i64,
+    },
     /// At most this many digits before the decimal point.
-    Decimal { int_digits: usize },
+    Decimal {
+        int_digits: usize,
+    },
 }
 
 #[pyclass(module = "yara_orm._engine", frozen)]
