@@ -136,6 +136,9 @@ class MetaInfo:
             f for f in self.fields if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
         ]
         self.validated_fields = [f for f in self.fields if f.validators]
+        # Whether the class holds the guards of fields/deferred.py (installed on the first
+        # partial load).
+        self.unloaded_guards = False
         self.fields_by_column = {f.column: f for f in self.fields}
         # Tortoise's name: the columns the database fills when an INSERT leaves them out.
         self.db_default_db_columns = [f.column for f in self.fields if f.db_default is not NO_DEFAULT]
