@@ -16,6 +16,7 @@ from yara_orm.contrib.test import capabilities, requireCapability
 from yara_orm.exceptions import (
     ConfigurationError,
     FieldError,
+    FieldNotLoadedError,
     IncompleteInstanceError,
     ObjectDoesNotExistError,
     OperationalError,
@@ -30,7 +31,7 @@ from .._tables import drop_tables
 from . import compat_models as m
 
 MODELS = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
-CALLS = [m.CpCountry, m.CpContact, m.CpCall, m.CpStamped]
+CALLS = [m.CpCountry, m.CpContact, m.CpCall, m.CpStamped, m.CpTouched]
 
 
 async def _drop(conn: Connection) -> None:
@@ -431,6 +432,33 @@ async def test_only_and_defer_through_related_paths(orm: Connection) -> None:
         m.CpCall.all().defer("contact__nope")
 
 
+async def test_reading_a_field_the_instance_was_loaded_without(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    await m.CpBook.create(title="T", rank=3, author=ada)
+    part = await m.CpBook.all().only("title").get()
+    # A FieldError (yara-orm 1.19) that is an AttributeError too (Tortoise, getattr defaults).
+    with pytest.raises(FieldError, match="'rank' was not loaded"):
+        part.rank  # noqa: B018
+    with pytest.raises(AttributeError):
+        part.rank  # noqa: B018
+    assert getattr(part, "rank", "absent") == "absent" and not hasattr(part, "rank")
+    assert part.title == "T"
+    assert (await m.CpBook.all().defer("title").get()).rank == 3
+    with pytest.raises(FieldNotLoadedError):
+        (await m.CpBook.all().defer("title").get()).title  # noqa: B018
+    # Through a select_related path too; full instances and assignment are unaffected.
+    call_contact = await m.CpContact.create(name="Alice", props={})
+    await m.CpCall.create(note="hi", contact=call_contact)
+    row = await m.CpCall.all().only("contact__props").get()
+    with pytest.raises(FieldNotLoadedError, match="'name'"):
+        row.contact.name  # noqa: B018
+    full = await m.CpBook.get(title="T")
+    assert (full.rank, full.title) == (3, "T")
+    part.rank = 4
+    assert part.rank == 4
+    assert m.CpBook(title="new", rank=1, author=ada).rank == 1
+
+
 async def test_partial_instance_refuses_to_save_a_field_it_did_not_load(orm: Connection) -> None:
     ada = await m.CpAuthor.create(name="Ada")
     await m.CpBook.create(title="T", rank=3, author=ada)
@@ -555,3 +583,41 @@ async def test_force_update_of_a_fresh_instance_and_deleting_an_unsaved_one(orm:
     assert fresh.created is not None and (await m.CpStamped.get(id=first.pk)).name == "b"
     with pytest.raises(OperationalError):
         await m.CpStamped(name="unsaved").delete()
+
+
+async def test_auto_now_is_left_alone_by_update_fields_that_do_not_name_it(orm: Connection) -> None:
+    row = await m.CpTouched.create(name="a")
+    stored = (await m.CpTouched.get(pk=row.pk)).touched
+    row.name = "b"
+    await row.save(update_fields=["name"])
+    again = await m.CpTouched.get(pk=row.pk)
+    assert (again.name, again.touched) == ("b", stored) and row.touched == stored
+    await row.save(update_fields=["touched"])
+    assert (await m.CpTouched.get(pk=row.pk)).touched > stored
+    await row.save()  # a full save bumps it
+    assert (await m.CpTouched.get(pk=row.pk)).touched >= row.touched > stored
+
+
+async def test_model_class_methods_take_using_db(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada", using_db=orm)
+    assert [a.pk for a in await m.CpAuthor.filter(name="Ada", using_db=orm)] == [ada.pk]
+    assert await m.CpAuthor.exclude(name="Ada", using_db=orm).count() == 0
+    assert await m.CpAuthor.count(using_db=orm) == 1
+    assert await m.CpAuthor.exists(name="Ada", using_db=orm)
+    assert (await m.CpAuthor.annotate(using_db=orm).first()) == ada
+
+
+def test_unknown_constructor_argument_is_a_type_error_and_in_db_alias() -> None:
+    with pytest.raises(TypeError, match="no field 'bogus'"):
+        m.CpAuthor(name="x", bogus=1)
+    with pytest.raises(FieldError):
+        m.CpAuthor(name="x", bogus=1)
+    obj = m.CpAuthor(name="x")
+    assert obj._in_db is False
+    obj._in_db = True
+    assert obj._saved_in_db is True
+    # Meta.extra_kwargs = "store": update_from_dict keeps unknown keys as the constructor does.
+    kept = m.CpTouched(name="a", note="n").update_from_dict({"name": "b", "computed": 1})
+    assert (kept.name, kept.note, kept.computed) == ("b", "n", 1)  # type: ignore[attr-defined]
+    with pytest.raises(FieldError, match="no field 'computed'"):
+        m.CpAuthor(name="x").update_from_dict({"computed": 1})

@@ -36,13 +36,19 @@ def _compile(dialect: Dialect, stmt: ir.Statement) -> str:
     return Compiler(dialect).compile(stmt)[0]
 
 
-def _stamp(obj: Model, creating: bool) -> None:
+def _stamp(obj: Model, creating: bool, written: Iterable[str] | None = None) -> None:
+    """Set the auto_now (and empty auto_now_add) fields of a row being written; with
+    ``written``, only those of the fields named there (``save(update_fields=...)`` leaves the
+    others as they are, in the row and on the instance)."""
     meta = obj._meta
     if not meta.auto_now_add_fields:
         return
     d = obj.__dict__
     stamp = now()
+    names = None if written is None else set(written)
     for field in meta.auto_now_add_fields:
+        if names is not None and field.model_field_name not in names:
+            continue
         # An auto_now_add field still empty when its row is written (created, or force-updated
         # from a fresh instance) gets the time too: the column is NOT NULL.
         if getattr(field, "auto_now", False) or d.get(field.model_field_name, 0) is None:
@@ -140,10 +146,12 @@ async def update_instance(
     model = type(obj)
     meta = model._meta
     executor, dialect = executor_for(model, using_db, write=True)
-    _stamp(obj, creating=False)
     d = obj.__dict__
     loaded: frozenset[str] | None = d.get("_loaded")
-    if update_fields is not None:
+    if update_fields is None:
+        _stamp(obj, creating=False)
+        fields = [f for f in meta.fields if not f.pk and (loaded is None or f.model_field_name in loaded)]
+    else:
         names = list(update_fields)
         fields = []
         for name in names:
@@ -163,9 +171,7 @@ async def update_instance(
                 )
             if not field.pk:
                 fields.append(field)
-        fields += [f for f in meta.auto_now_fields if f not in fields and getattr(f, "auto_now", False)]
-    else:
-        fields = [f for f in meta.fields if not f.pk and (loaded is None or f.model_field_name in loaded)]
+        _stamp(obj, creating=False, written=[f.model_field_name for f in fields])
     if not fields:
         return 1
     pk_value = d.get(meta.pk_attr)
