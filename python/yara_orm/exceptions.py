@@ -181,6 +181,11 @@ class ParamsTypeError(ParamsError, TypeError):
     raise)."""
 
 
+class UnsavedRelatedError(OperationalError, ValueError):
+    """An unsaved instance (no primary key yet) was given as the target of a relation (a
+    ValueError too, as yara-orm 1.19 raises; Tortoise raises OperationalError)."""
+
+
 class IncompleteInstanceError(OperationalError):
     """An operation needs fields the instance was loaded without (``only``/``defer``)."""
 
