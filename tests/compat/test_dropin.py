@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from yara_orm import Connection, F, Model, YaraOrm, connections, fields, in_transaction, schema
+from yara_orm import timezone as tz
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
 from yara_orm.exceptions import (
@@ -621,3 +622,35 @@ def test_unknown_constructor_argument_is_a_type_error_and_in_db_alias() -> None:
     assert (kept.name, kept.note, kept.computed) == ("b", "n", 1)  # type: ignore[attr-defined]
     with pytest.raises(FieldError, match="no field 'computed'"):
         m.CpAuthor(name="x").update_from_dict({"computed": 1})
+
+
+async def test_forward_relation_assignment_and_awaiting_an_empty_one(orm: Connection) -> None:
+    one, two = await m.CpAuthor.create(name="One"), await m.CpAuthor.create(name="Two")
+    book = await m.CpBook.create(title="B", author=one)
+    assert (await book.author).pk == one.pk
+    book.author = two.pk  # a raw key: stored, loaded on await (the cached One is dropped)
+    assert book.author_id == two.pk and (await book.author).name == "Two"
+    book.editor = one
+    book.editor = None
+    assert book.editor_id is None and not book.editor and await book.editor is None
+    fresh = await m.CpBook.get(pk=book.pk)
+    assert await fresh.editor is None  # a NULL key, never fetched: still awaitable
+    # An unsaved target: Tortoise's OperationalError, yara-orm 1.19's ValueError.
+    with pytest.raises(OperationalError, match="isn't saved"):
+        book.author = m.CpAuthor(name="ghost")
+    with pytest.raises(ValueError, match="first call .save"):
+        m.CpBook(title="C", author=m.CpAuthor(name="ghost"))
+    assert book.author_id == two.pk
+
+
+def test_timezone_set_config_changes_only_what_it_is_given() -> None:
+    before = (tz.get_timezone(), tz.get_use_tz())
+    try:
+        tz._set_config(timezone="Europe/Paris")
+        assert (tz.get_timezone(), tz.get_use_tz()) == ("Europe/Paris", before[1])
+        tz._set_config(use_tz=True)
+        assert (tz.get_timezone(), tz.get_use_tz()) == ("Europe/Paris", True)
+        with pytest.raises(ConfigurationError):
+            tz._set_config(timezone="Nowhere/Atlantis")
+    finally:
+        tz.set_timezone(*before)
