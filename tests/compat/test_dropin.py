@@ -654,3 +654,16 @@ def test_timezone_set_config_changes_only_what_it_is_given() -> None:
             tz._set_config(timezone="Nowhere/Atlantis")
     finally:
         tz.set_timezone(*before)
+
+
+async def test_date_and_time_fields_narrow_datetimes(orm: Connection) -> None:
+    day = fields.DateField()
+    assert day.to_python_value("2026-07-01T10:20:30") == dt.date(2026, 7, 1)
+    assert day.to_python_value(dt.datetime(2026, 7, 1, 5, 0)) == dt.date(2026, 7, 1)
+    with pytest.raises(ValidationError):
+        day.to_python_value("2026-13-01")
+    assert fields.TimeField().to_python_value(dt.datetime(2026, 7, 1, 8, 9, 10)) == dt.time(8, 9, 10)
+    row = await m.CpChecked.create(day=dt.datetime(2024, 5, 3, 23, 30))
+    assert row.day == dt.date(2024, 5, 3)
+    assert await m.CpChecked.filter(day="2024-05-03T08:00:00").count() == 1
+    assert await m.CpChecked.filter(day=dt.datetime(2024, 5, 3, 1, 0)).count() == 1
