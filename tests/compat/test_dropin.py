@@ -69,6 +69,9 @@ async def test_raw_rows_answer_by_name_and_index(orm: Connection) -> None:
     assert rows[0] == (rows[0][0], "Ada")  # still a tuple
     one = await orm.fetch_one("SELECT name FROM cpauthor")
     assert one is not None and one["name"] == "Ada"
+    assert [tuple(r) for r in await orm.fetch_rows("SELECT name FROM cpauthor")] == [("Ada",)]
+    first = await orm.fetch_row("SELECT name FROM cpauthor WHERE name = 'nobody'")
+    assert first is None
     count, recs = await orm.execute_query("SELECT name FROM cpauthor")
     assert count == 1 and recs[0]["name"] == "Ada"
     async with in_transaction() as tx:
