@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from yara_orm import Connection, F, Model, YaraOrm, connections, fields, in_transaction, schema
+from yara_orm import Connection, Count, F, Model, Q, YaraOrm, connections, fields, in_transaction, schema
 from yara_orm import timezone as tz
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
@@ -117,6 +117,9 @@ async def test_queryset_get_or_create_uses_its_filters(orm: Connection) -> None:
     )
     assert not created and upd.rank == 5
     assert (await m.CpBook.select_related("author").get(pk=book.pk)).author.name == "Ada"
+    qs = m.CpBook.filter(pk=3).filter(Q(Q(title="x"), Q(rank=7))).filter(rank__gte=1).exclude(title="y")
+    qs = qs.filter(Q(title="a") | Q(title="b")).annotate(n=Count("id")).filter(n=2, title=F("title"))
+    assert qs._filter_create_kwargs() == {"id": 3, "title": "x", "rank": 7}
 
 
 async def test_validators_name_the_field(orm: Connection) -> None:
