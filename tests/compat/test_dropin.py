@@ -433,6 +433,9 @@ async def test_only_and_defer_through_related_paths(orm: Connection) -> None:
     assert nested[0].contact.country.code == "WL" and "name" not in nested[0].contact.country.__dict__
     chained = await m.CpCall.all().select_related("contact").only("contact__props").order_by("id")
     assert "name" not in chained[0].contact.__dict__
+    # only() leaving out the key column of a joined relation: the joined object still serves.
+    joined = await m.CpCall.all().select_related("contact").only("note").order_by("id")
+    assert "contact_id" not in joined[0].__dict__ and joined[0].contact.name == "Alice"
     with pytest.raises(FieldError):
         m.CpCall.all().only("note__nope")
     with pytest.raises(FieldError):

@@ -102,14 +102,18 @@ class ForwardDescriptor:
         if instance is None:
             return self.relation.field
         d = instance.__dict__
-        value = d.get(self.id_attr)
+        value = d.get(self.id_attr, MISSING)
         cached = d.get(self.key, MISSING)
         # A changed ``author_id`` makes the cached object stale (an unsaved object given to
-        # ``construct()`` matches a NULL key).
+        # ``construct()`` matches a NULL key); a key column only() left out has nothing to
+        # compare with, so a joined object is trusted.
         if cached is not MISSING and (
-            value is None if cached is None else cached.__dict__.get(self.id_field.key_attr) == value
+            value is MISSING
+            or (value is None if cached is None else cached.__dict__.get(self.id_field.key_attr) == value)
         ):
             return cached
+        if value is MISSING:
+            value = None
         if value is None:
             # Not fetched and no key: falsy, and None when awaited (Tortoise's NoneAwaitable), so
             # ``await book.author`` works whether or not the relation was loaded.
