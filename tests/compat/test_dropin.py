@@ -10,7 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from yara_orm import Connection, Count, F, Model, Q, YaraOrm, connections, fields, in_transaction, schema
+from yara_orm import (
+    Connection,
+    Count,
+    F,
+    Model,
+    Q,
+    RawSQL,
+    YaraOrm,
+    connections,
+    fields,
+    in_transaction,
+    schema,
+)
 from yara_orm import timezone as tz
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
@@ -23,6 +35,7 @@ from yara_orm.exceptions import (
     OperationalError,
     ParamsError,
     ParamsTypeError,
+    UnSupportedError,
     ValidationError,
 )
 from yara_orm.fields.base import StrEnum
@@ -705,3 +718,17 @@ def test_field_get_default_copies_mutable_defaults() -> None:
     first["tags"].append("x")
     assert doc.get_default() == {"tags": []}
     assert fields.IntField(default=lambda: 4).get_default() == 4
+
+
+async def test_locking_annotated_rows_and_annotation_name_collisions(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    await m.CpBook.create(title="T", rank=1, author=ada)
+    with pytest.raises(UnSupportedError, match="select_for_update"):
+        await m.CpAuthor.all().annotate(n=Count("books")).select_for_update()
+    with pytest.raises(UnSupportedError, match="select_for_update"):
+        await m.CpBook.all().select_related("author").annotate(r=RawSQL("1")).select_for_update()
+    async with in_transaction():
+        locked = await m.CpBook.all().annotate(r2=F("rank") + 1).select_for_update()
+    assert [b.r2 for b in locked] == [2]  # type: ignore[attr-defined]
+    with pytest.raises(FieldError, match="'rank' collides with a field"):
+        await m.CpBook.all().only("title").annotate(rank=RawSQL("1"))

@@ -158,7 +158,9 @@ class QuerySet(Generic[M]):
             if not isinstance(expr, Expression):
                 raise ParamsError(f"annotate({name}=...) needs an expression, got {type(expr).__name__}")
             if name in self.model._meta.fields_map or name == "pk":
-                raise FieldError(f"annotation {name!r} conflicts with a field of {self.model.__name__}")
+                raise FieldError(
+                    f"annotation {name!r} collides with a field of {self.model.__name__}; rename it"
+                )
             if not name.isascii() and _unencodable(name):
                 raise FieldError(f"annotation name {name!r} contains a lone surrogate (no UTF-8 form)")
         clone = self._clone()
