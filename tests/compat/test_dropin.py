@@ -732,3 +732,17 @@ async def test_locking_annotated_rows_and_annotation_name_collisions(orm: Connec
     assert [b.r2 for b in locked] == [2]  # type: ignore[attr-defined]
     with pytest.raises(FieldError, match="'rank' collides with a field"):
         await m.CpBook.all().only("title").annotate(rank=RawSQL("1"))
+
+
+async def test_bulk_update_bumps_auto_now_listed_or_not(orm: Connection) -> None:
+    rows = [m.CpTouched(name=f"r{i}") for i in range(2)]
+    await m.CpTouched.bulk_create(rows)
+    fetched = await m.CpTouched.all().order_by("id")
+    before = fetched[0].touched
+    for row in fetched:
+        row.name += "!"
+    await m.CpTouched.bulk_update(fetched, fields=["name"])
+    again = await m.CpTouched.get(pk=fetched[0].pk)
+    assert again.name == "r0!" and again.touched > before and fetched[0].touched == again.touched
+    await m.CpTouched.bulk_update(fetched, fields=["name", "touched"])  # listed: not twice
+    assert (await m.CpTouched.get(pk=fetched[0].pk)).touched >= again.touched

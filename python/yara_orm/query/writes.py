@@ -653,11 +653,17 @@ async def bulk_update(
         if field.pk:
             raise ParamsError("bulk_update() cannot change primary keys")
         targets.append(field)
+    # auto_now columns are bumped by every bulk_update, listed or not (yara-orm 1.19's rule).
+    bumped = [f for f in meta.auto_now_fields if getattr(f, "auto_now", False) and f not in targets]
+    targets += bumped
+    stamp = now() if bumped else None
     executor, dialect = executor_for(model, using_db, write=True)
     pk = meta.pk
     rows = []
     for obj in objs:
         d = obj.__dict__
+        for field in bumped:
+            d[field.model_field_name] = stamp
         pk_value = d.get(pk.model_field_name)
         if pk_value is None:
             raise ParamsError("bulk_update() needs saved instances (with a primary key)")
