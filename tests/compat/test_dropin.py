@@ -17,6 +17,7 @@ from yara_orm import (
     Model,
     Q,
     RawSQL,
+    Subquery,
     YaraOrm,
     connections,
     fields,
@@ -746,3 +747,14 @@ async def test_bulk_update_bumps_auto_now_listed_or_not(orm: Connection) -> None
     assert again.name == "r0!" and again.touched > before and fetched[0].touched == again.touched
     await m.CpTouched.bulk_update(fetched, fields=["name", "touched"])  # listed: not twice
     assert (await m.CpTouched.get(pk=fetched[0].pk)).touched >= again.touched
+
+
+async def test_a_subquery_of_only_one_field_selects_that_field(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    for title, rank in (("x", 1), ("y", 2), ("z", None)):
+        await m.CpBook.create(title=title, rank=rank, author=ada)
+    sub = Subquery(m.CpBook.filter(title="x").only("rank"))
+    assert {b.title for b in await m.CpBook.filter(rank__not_in=sub)} == {"y", "z"}  # NULL kept
+    assert {b.title for b in await m.CpBook.filter(rank__in=sub)} == {"x"}
+    assert await m.CpAuthor.filter(name__in=m.CpAuthor.filter(name="Ada").only("name")).count() == 1
+    assert await m.CpAuthor.filter(id__in=m.CpAuthor.all()).count() == 1  # the primary key

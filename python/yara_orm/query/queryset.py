@@ -296,9 +296,12 @@ class QuerySet(Generic[M]):
             select.columns = [ir.SelectItem(ir.Literal("1"))]
             select.order_by = []
         elif self._mode == ResultMode.INSTANCES:
-            # ``id__in=Model.filter(...)``: compare against the primary key.
-            pk = self.model._meta.pk
-            select.columns = [ir.SelectItem(plan.ctx.column(pk))]
+            # ``id__in=Model.filter(...)``: compare against the primary key, or against the one
+            # field ``only("col")`` names (yara-orm 1.19's single-column subquery).
+            meta = self.model._meta
+            named = [n for n in self._only or () if n not in ("pk", meta.pk_attr)]
+            field = meta.fields_map.get(named[0]) if len(named) == 1 else None
+            select.columns = [ir.SelectItem(plan.ctx.column(field or meta.pk))]
         elif len(select.columns) != 1:
             raise ParamsError("a subquery must select exactly one column (use values_list('x', flat=True))")
         return select
