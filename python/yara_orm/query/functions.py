@@ -6,6 +6,7 @@ The first argument names a field (or is an expression); later plain arguments ar
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import fields
@@ -22,6 +23,7 @@ __all__ = [
     "Cast",
     "Coalesce",
     "Concat",
+    "CustomFunction",
     "Extract",
     "Function",
     "Length",
@@ -29,6 +31,7 @@ __all__ = [
     "Now",
     "Random",
     "Round",
+    "SqlFunction",
     "Trim",
     "Trunc",
     "Upper",
@@ -51,12 +54,58 @@ DATE_PARTS = (
 TRUNC_KINDS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
 
 
+# A function name spliced into SQL: an identifier, optionally schema-qualified.
+_SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+
+
+class SqlFunction(Expression):
+    """A database function called by its SQL name, for functions Yara ORM has no class for:
+    ``SqlFunction("JSON_SET", F("data"), "$.a", 2)``. Arguments are expressions or values (a
+    string here is a value, not a field name); ``output_field`` says how to decode the result."""
+
+    __slots__ = ("args", "name", "output_field")
+
+    def __init__(self, name: str, *args: Any, output_field: Field[Any] | None = None) -> None:
+        if not isinstance(name, str) or not _SQL_NAME.fullmatch(name):
+            raise ParamsError(f"SqlFunction() needs a function name (an identifier), got {name!r}")
+        self.name = name
+        self.args: tuple[Expression, ...] = tuple(to_expression(a) for a in args)
+        self.output_field = output_field
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        return ir.Func("call", [a.resolve(ctx) for a in self.args], self.output_field, extra=self.name)
+
+
+class CustomFunction:
+    """A named database function with a fixed argument list, to use as a :class:`Function`
+    subclass's ``database_func``: ``CustomFunction("DATE_FORMAT", ["value", "format"])``."""
+
+    __slots__ = ("arg_names", "name")
+
+    def __init__(self, name: str, arg_names: list[str] | tuple[str, ...] = ()) -> None:
+        if not isinstance(name, str) or not _SQL_NAME.fullmatch(name):
+            raise ParamsError(f"CustomFunction() needs a function name (an identifier), got {name!r}")
+        self.name = name
+        self.arg_names = tuple(arg_names)
+
+    def __call__(self, *args: Any) -> SqlFunction:
+        if len(args) != len(self.arg_names):
+            raise ParamsError(
+                f"{self.name}() takes {len(self.arg_names)} arguments ({', '.join(self.arg_names)}), "
+                f"got {len(args)}"
+            )
+        return SqlFunction(self.name, *args)
+
+
 class Function(Expression):
     """A function over one field/expression; subclasses set ``function`` (the dialect's name
-    for it) and say what type the result has."""
+    for it) and say what type the result has, or set ``database_func`` to a callable building
+    the SQL call from the arguments (a :class:`CustomFunction`, or a :class:`SqlFunction`
+    subclass)."""
 
     __slots__ = ("args",)
     function: ClassVar[str] = ""
+    database_func: ClassVar[Any] = None
 
     def __init__(self, field: Any, *args: Any) -> None:
         self.args: tuple[Expression, ...] = (field_or_expression(field), *(to_expression(a) for a in args))
@@ -65,6 +114,12 @@ class Function(Expression):
         return args[0].output_field if args else None
 
     def resolve(self, ctx: QueryContext) -> ir.Node:
+        build = type(self).database_func
+        if build is not None:
+            call = build(*self.args)
+            if not isinstance(call, Expression):
+                raise ParamsError(f"{type(self).__name__}.database_func must build an expression")
+            return call.resolve(ctx)
         args = [a.resolve(ctx) for a in self.args]
         return ir.Func(self.function, args, self.output(args))
 
