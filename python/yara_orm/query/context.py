@@ -96,7 +96,8 @@ class QueryContext:
                 raise FieldError(f"{name!r} does not name a field of {self.model.__name__} (extra {rest})")
             return node
         raise FieldError(
-            f"unknown field {name!r} on {self.model.__name__}; valid choices: pk, {self.field_choices()}"
+            f'Unknown field "{name}" for model "{self.model.__name__}"; valid choices: pk, '
+            f"{self.field_choices()}"
         )
 
     # -- conditions -------------------------------------------------------------------------------

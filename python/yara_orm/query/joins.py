@@ -95,7 +95,8 @@ def resolve_path(
         if rel is None:
             where = f" in {key!r}" if key else ""
             raise FieldError(
-                f"unknown field {name!r}{where} on {model.__name__}; valid choices: pk, {_choices(model)}"
+                f'Unknown field "{name}" for model "{model.__name__}"{where}; valid choices: pk, '
+                f"{_choices(model)}"
             )
         nxt = parts[i + 1] if i + 1 < len(parts) else None
         target_meta = rel.target._meta
