@@ -10,19 +10,34 @@ from typing import Any
 
 import pytest
 
-from yara_orm import Connection, F, fields
-from yara_orm.exceptions import ConfigurationError, FieldError, IntegrityError, OperationalError, ParamsError
+from yara_orm import Connection, F, Prefetch, Q, YaraOrm, connections, fields
+from yara_orm.exceptions import (
+    ConfigurationError,
+    FieldError,
+    IntegrityError,
+    OperationalError,
+    ParamsError,
+    ValidationError,
+)
 from yara_orm.expressions import CombinedExpression, Connector, Value
-from yara_orm.functions import CustomFunction, Function, SqlFunction
+from yara_orm.functions import Count, CustomFunction, Function, SqlFunction, Sum
 
-from .._tables import fresh_orm
+from .._tables import drop_tables
 from . import tortoise_api_models as m
+
+TABLES = ["ta_event_team", *(model._meta.table for model in reversed(m.ALL_MODELS))]
 
 
 @pytest.fixture
 async def orm(db_url: str) -> AsyncIterator[Connection]:
-    async with fresh_orm(db_url, m, max_size=4) as conn:
-        yield conn
+    await YaraOrm.init(db_url, modules={"models": [m]}, max_size=4)
+    await drop_tables(connections.get("default"), TABLES)
+    await YaraOrm.generate_schemas()
+    try:
+        yield connections.get("default")
+    finally:
+        await drop_tables(connections.get("default"), TABLES)
+        await YaraOrm.close()
 
 
 def test_arithmetic_builds_connector_expressions() -> None:
@@ -164,3 +179,95 @@ async def test_update_or_create_gives_up_when_rows_keep_vanishing(orm: Connectio
 async def test_unknown_field_messages_name_field_and_model(orm: Connection) -> None:
     with pytest.raises(FieldError, match='Unknown field "neem" for model "TaCounter"'):
         await m.TaCounter.all().values("name", "neem")
+
+
+async def _event_data() -> tuple[m.TaEvent, m.TaEvent, m.TaTeam, m.TaTeam]:
+    one, two = await m.TaTeam.create(name="1"), await m.TaTeam.create(name="2")
+    first = await m.TaEvent.create(name="first", score=4)
+    second = await m.TaEvent.create(name="second", score=1)
+    await first.participants.add(one, two)
+    await second.participants.add(one)
+    return first, second, one, two
+
+
+async def test_selecting_or_ordering_by_a_many_relation_is_refused(orm: Connection) -> None:
+    await _event_data()
+    for query in (m.TaTeam.all().values("name", "events"), m.TaEvent.all().values_list("participants")):
+        with pytest.raises(ValueError, match=r'Selecting relation "(events|participants)" is not possible'):
+            await query
+    with pytest.raises(FieldError, match="reverse or many-to-many"):
+        await m.TaTeam.all().order_by("events")
+    assert await m.TaTeam.all().order_by("-events__score").values_list("name", flat=True) != []
+    with pytest.raises(ConfigurationError, match=r"Meta\.ordering"):
+        await m.TaBadOrder.all()
+    with pytest.raises(FieldError, match="name__id not resolvable"):
+        await m.TaEvent.annotate(x=Sum("name__id")).first()
+
+
+async def test_aggregate_filters_test_the_aggregated_rows(orm: Connection) -> None:
+    await _event_data()
+    rows = await (
+        m.TaTeam.annotate(
+            every=Count("events"),
+            firsts=Count("events", _filter=Q(events__name="first")),
+            others=Count("events", _filter=Q(events__name__not="first")),
+            high=Sum(F("events__score"), _filter=Q(events__score__gte=2)),
+        )
+        .order_by("name")
+        .values("name", "every", "firsts", "others", "high")
+    )
+    assert rows == [
+        {"name": "1", "every": 2, "firsts": 1, "others": 1, "high": 4},
+        {"name": "2", "every": 1, "firsts": 1, "others": 0, "high": 4},
+    ]
+
+
+async def test_many_to_many_prefetch_to_attr_and_annotated_targets(orm: Connection) -> None:
+    first, _second, one, two = await _event_data()
+    event = await m.TaEvent.get(pk=first.pk).prefetch_related(
+        Prefetch("participants", m.TaTeam.filter(name="1"), to_attr="ones"),
+        Prefetch("participants", m.TaTeam.filter(name="2"), to_attr="twos"),
+    )
+    assert (event.ones, event.twos) == ([one], [two])  # type: ignore[attr-defined]
+    events = (
+        await m.TaEvent.all()
+        .order_by("name")
+        .prefetch_related(Prefetch("participants", m.TaTeam.annotate(n=Count("events")).order_by("name")))
+    )
+    # Each team counts all its events, not only the one it was prefetched for.
+    assert [[(t.name, t.n) for t in e.participants] for e in events] == [  # type: ignore[attr-defined]
+        [("1", 2), ("2", 1)],
+        [("1", 2)],
+    ]
+
+
+async def test_a_manager_declared_on_an_abstract_base(orm: Connection) -> None:
+    await m.TaManaged.create()
+    await m.TaManaged.create(status=1)
+    await m.TaManagedToo.create()
+    assert await m.TaManaged.all_objects.count() == 2
+    assert await m.TaManagedToo.all_objects.count() == 1
+    assert await m.TaManaged.all().active().count() == 1  # type: ignore[attr-defined]
+
+
+async def test_a_saved_instance_with_its_pk_cleared_saves_as_a_new_row(orm: Connection) -> None:
+    row = await m.TaCounter.create(name="a")
+    first_pk = row.pk
+    row.pk = None
+    row.name = "b"
+    await row.save()
+    assert row.pk != first_pk and await m.TaCounter.all().count() == 2
+    assert str(row) == "<TaCounter>" and repr(row) == f"<TaCounter: {row.pk}>"
+    code = await m.TaCode.create(code="A", name="a")
+    code.pk = None
+    with pytest.raises(ValidationError, match="not nullable"):
+        await code.save()
+
+
+def test_pk_spelling_is_deprecated_for_primary_key() -> None:
+    with pytest.warns(DeprecationWarning, match="`pk` is deprecated, please use `primary_key` instead"):
+        assert fields.IntField(pk=True).pk is True
+    with pytest.warns(DeprecationWarning, match="TextField as a PrimaryKey is Deprecated"):
+        assert fields.TextField(True).pk is True
+    with pytest.raises(ConfigurationError), pytest.warns(DeprecationWarning):
+        fields.CharField(max_length=5, pk=True, primary_key=False)

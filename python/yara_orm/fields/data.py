@@ -7,6 +7,7 @@ import decimal
 import enum
 import json
 import uuid
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
@@ -233,6 +234,16 @@ class TextField(Field[str]):
 
     type_key = "text"
     python_type = str
+
+    def __init__(self, primary_key: bool | None = None, *, pk: bool | None = None, **kwargs: Any) -> None:
+        if primary_key or pk:
+            # MariaDB cannot index an unbounded TEXT as a key; CharField says how long keys are.
+            warnings.warn(
+                "TextField as a PrimaryKey is Deprecated, use CharField instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        super().__init__(primary_key=primary_key, pk=pk, **kwargs)
 
     def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
         return f"type({var}) is str"

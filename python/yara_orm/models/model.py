@@ -200,7 +200,7 @@ class Model(metaclass=ModelMeta):
         return f"<{type(self).__name__}>" if pk is None else f"<{type(self).__name__}: {pk}>"
 
     def __str__(self) -> str:
-        return repr(self)
+        return f"<{type(self).__name__}>"
 
     @property
     def _partial(self) -> bool:
@@ -269,7 +269,11 @@ class Model(metaclass=ModelMeta):
         the loaded fields of an ``only()``/``defer()`` instance)."""
         if signals.active:
             await signals.send_pre_save(self, using_db, update_fields)
-        if force_create or (not self._saved_in_db and not force_update):
+        # A saved instance whose pk was set to None is saved as a new row (Tortoise's implicit
+        # clone).
+        if force_create or (
+            not force_update and (not self._saved_in_db or self.__dict__.get(self._meta.pk_attr) is None)
+        ):
             if update_fields is not None:
                 raise ParamsError("update_fields only applies to instances already saved")
             await writes.insert_instance(self, using_db)

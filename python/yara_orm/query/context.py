@@ -93,7 +93,9 @@ class QueryContext:
         if "__" in name or name in self.meta.relations:
             node, _field, rest = joins.resolve_path(self, name.split("__"), name)
             if rest:
-                raise FieldError(f"{name!r} does not name a field of {self.model.__name__} (extra {rest})")
+                raise FieldError(
+                    f"{name} not resolvable: it does not name a field of {self.model.__name__} (extra {rest})"
+                )
             return node
         raise FieldError(
             f'Unknown field "{name}" for model "{self.model.__name__}"; valid choices: pk, '

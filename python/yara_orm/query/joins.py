@@ -127,6 +127,19 @@ def resolve_path(
     raise FieldError(f"{key!r} does not name a field")  # pragma: no cover - loop always returns
 
 
+def ends_on_many(model: type[Model], parts: list[str]) -> str | None:
+    """The name of the reverse key or many-to-many relation the path ``parts`` ends on (it has
+    no single value to select), or None."""
+    for i, name in enumerate(parts):
+        rel = model._meta.relations.get(name)
+        if rel is None:
+            return None
+        if i == len(parts) - 1:
+            return name if rel.many else None
+        model = rel.target
+    return None
+
+
 def crosses_many(model: type[Model], parts: list[str]) -> bool:
     """Whether the relation path in ``parts`` goes through a reverse key or a many-to-many."""
     for name in parts:
