@@ -96,14 +96,29 @@ def index_name(table: str, columns: Iterable[str], unique: bool = False) -> str:
 
 
 def create_index_sql(
-    dialect: Dialect, table: str, name: str, columns: Iterable[str], unique: bool, safe: bool = False
+    dialect: Dialect,
+    table: str,
+    name: str,
+    columns: Iterable[str],
+    unique: bool,
+    safe: bool = False,
+    model: type[Model] | None = None,
 ) -> str:
+    """CREATE INDEX; ``model`` (the table's) lets the dialect see the columns' types (MySQL
+    indexes a TEXT column by a prefix)."""
     q = dialect.quote
     exists = "IF NOT EXISTS " if safe else ""
     return (
         f"CREATE {'UNIQUE ' if unique else ''}INDEX {exists}{q(name)} ON {q(table)} "
-        f"({', '.join(q(c) for c in columns)})"
+        f"({index_columns_sql(dialect, columns, unique, model)})"
     )
+
+
+def index_columns_sql(
+    dialect: Dialect, columns: Iterable[str], unique: bool, model: type[Model] | None = None
+) -> str:
+    types = {f.column: f.type_key for f in model._meta.fields} if model is not None else {}
+    return ", ".join(dialect.index_column_sql(c, types.get(c), unique) for c in columns)
 
 
 def create_table_sql(
@@ -142,7 +157,7 @@ def create_table_sql(
 def index_statements(model: type[Model], dialect: Dialect, safe: bool = True) -> list[str]:
     table = model._meta.table
     return [
-        create_index_sql(dialect, table, name, cols, unique, safe)
+        create_index_sql(dialect, table, name, cols, unique, safe, model)
         for cols, unique, name in index_specs(model)
     ]
 

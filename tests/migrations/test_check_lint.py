@@ -29,7 +29,7 @@ def test_check_detects_unmigrated_model_changes_and_schema_drift(proj: Proj) -> 
     p.sql("ALTER TABLE book ADD COLUMN sneaky INTEGER")
     code, out = p.cli("check")
     assert code == 1 and "book.sneaky" in out
-    p.sql("ALTER TABLE book DROP COLUMN sneaky", "DROP INDEX idx_book_title")
+    p.sql("ALTER TABLE book DROP COLUMN sneaky", p.drop_index("book", "idx_book_title"))
     code, out = p.cli("check")
     assert code == 1 and "indexes" in out and "title" in out
     p.sql('CREATE INDEX "idx_book_title" ON "book" ("title")')
@@ -102,6 +102,10 @@ SLOW = {
     "postgres": """
 dependencies = [("shop", "0001_initial")]
 operations = [ops.RunSQL("DO $$ BEGIN PERFORM pg_sleep(1.5); END $$", backward=[])]
+""",
+    "mysql": """
+dependencies = [("shop", "0001_initial")]
+operations = [ops.RunSQL("SELECT SLEEP(1.5)", backward=[])]
 """,
     "sqlite": """
 import asyncio
@@ -401,9 +405,33 @@ def test_check_reports_each_kind_of_drift(proj: Proj) -> None:
                 "ON DELETE CASCADE",
             )
         )
+    elif p.backend == "mysql":
+        pages = "ALTER TABLE book MODIFY pages INT"
+        changes = [
+            ("ALTER TABLE book MODIFY pages BIGINT", pages),
+            ("ALTER TABLE book MODIFY pages INT NOT NULL", pages),
+            (
+                "ALTER TABLE book ALTER COLUMN pages SET DEFAULT 7",
+                "ALTER TABLE book ALTER COLUMN pages DROP DEFAULT",
+            ),
+            ("ALTER TABLE shelf COMMENT = 'moved'", "ALTER TABLE shelf COMMENT = 'Shelves.'"),
+        ]
+        (fk,) = p.sql(
+            "SELECT constraint_name FROM information_schema.referential_constraints "
+            "WHERE constraint_schema = DATABASE() AND table_name = 'book'"
+        )[0]
+        changes.append(
+            (
+                f'ALTER TABLE book DROP FOREIGN KEY "{fk}"',
+                f'ALTER TABLE book ADD CONSTRAINT "{fk}" FOREIGN KEY (shelf_id) REFERENCES shelf (id) '
+                "ON DELETE CASCADE",
+            )
+        )
     else:
         # SQLite cannot alter a column: dropped and added back with another definition.
         original = p.schema()["book"]["columns"]["pages"][0]
+        (check,) = [c for c in p.schema()["book"]["checks"] if "pages" in c]
+        original += f" CHECK ({check})"
         drop = "ALTER TABLE book DROP COLUMN pages"
         changes = [
             (
@@ -418,6 +446,34 @@ def test_check_reports_each_kind_of_drift(proj: Proj) -> None:
         assert code == 1 and "drifted" in out and "->" in out, (forward, out)
         p.sql(*back.split("; "))
         assert p.cli("check")[0] == 0, (back, p.cli("check")[1])
+
+
+def test_check_reports_a_dropped_changed_or_added_check_constraint(proj: Proj) -> None:
+    p = proj
+    p.migrate_to(DRIFT)
+    assert p.cli("check")[0] == 0
+    book = p.schema()["book"]
+    changes = [
+        ("ALTER TABLE book ADD CONSTRAINT extra CHECK (pages > 0)", "ALTER TABLE book DROP CONSTRAINT extra")
+    ]
+    if p.backend == "sqlite":
+        # generate_schemas gives SQLite integer columns a range CHECK: dropped, then narrowed.
+        (check,) = [c for c in book["checks"] if "pages" in c]
+        typ = book["columns"]["pages"][0]
+        drop = "ALTER TABLE book DROP COLUMN pages"
+        back = f"{drop}; ALTER TABLE book ADD COLUMN pages {typ} CHECK ({check})"
+        narrowed = check.replace("2147483647", "100")
+        assert narrowed != check
+        changes = [
+            (f"{drop}; ALTER TABLE book ADD COLUMN pages {typ}", back),
+            (f"{drop}; ALTER TABLE book ADD COLUMN pages {typ} CHECK ({narrowed})", back),
+        ]
+    for forward, undo in changes:
+        p.sql(*forward.split("; "))
+        code, out = p.cli("check")
+        assert code == 1 and "book: checks expected" in out, (forward, out)
+        p.sql(*undo.split("; "))
+        assert p.cli("check")[0] == 0, (undo, p.cli("check")[1])
 
 
 def test_lint_says_a_recreated_many_to_many_loses_its_rows(sqlite_proj: Proj) -> None:
@@ -440,10 +496,10 @@ def test_check_reports_an_index_under_another_name(proj: Proj) -> None:
     p = proj
     p.migrate_to(DRIFT)
     assert p.cli("check")[0] == 0
-    p.sql('DROP INDEX "idx_book_title"', 'CREATE INDEX "book_title_by_hand" ON book (title)')
+    p.sql(p.drop_index("book", "idx_book_title"), 'CREATE INDEX "book_title_by_hand" ON book (title)')
     code, out = p.cli("check")
     assert code == 1, out
     assert "book: index 'idx_book_title' on (title) is missing from the database" in out, out
     assert "book: index 'book_title_by_hand' on (title) is in the database but not in the migrations" in out
-    p.sql('DROP INDEX "book_title_by_hand"', 'CREATE INDEX "idx_book_title" ON book (title)')
+    p.sql(p.drop_index("book", "book_title_by_hand"), 'CREATE INDEX "idx_book_title" ON book (title)')
     assert p.cli("check")[0] == 0

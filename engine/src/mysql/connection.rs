@@ -233,6 +233,13 @@ impl MyConn {
         result.map_err(map_my_error)
     }
 
+    /// Run one INSERT; the rows affected and the first AUTO_INCREMENT key it generated (the OK
+    /// packet's LAST_INSERT_ID; for a multi-row INSERT, the first row's key).
+    pub async fn execute_insert(&mut self, sql: &str, params: &[Value]) -> Result<(u64, Option<u64>)> {
+        let affected = self.execute(sql, params).await?;
+        Ok((affected, self.conn.last_insert_id().filter(|id| *id != 0)))
+    }
+
     /// Run a query; up to `limit` rows, positionally (the rest are read and discarded).
     pub async fn fetch(&mut self, sql: &str, params: &[Value], limit: usize) -> Result<Rows> {
         let bound = bind_all(params)?;

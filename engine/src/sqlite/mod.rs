@@ -58,6 +58,8 @@ pub fn capabilities() -> Capabilities {
         statement_timeout: false,
         streaming: true,
         copy_in: false,
+        last_insert_id: false,
+        insert_id_step: 0,
         placeholder: "question",
     }
 }

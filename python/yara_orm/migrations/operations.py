@@ -704,12 +704,15 @@ class RunPython(Operation):
         return None
 
     async def _call(self, func: DataFunction, editor: SchemaEditor, state: ProjectState) -> None:
-        editor.note(f"RunPython {getattr(func, '__qualname__', func)!r}")
-        if not editor.live:
-            return
-        result = func(_render(state, editor), editor.connection)
-        if inspect.isawaitable(result):
-            await result
+        label = f"RunPython {getattr(func, '__qualname__', func)!r}"
+        editor.note(label)
+
+        async def call() -> None:
+            result = func(_render(state, editor), editor.connection)
+            if inspect.isawaitable(result):
+                await result
+
+        await editor.data_step(label, call)
 
     async def forwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState

@@ -605,7 +605,7 @@ class RawQuery(Generic[M]):
     async def _fetch(self) -> list[M]:
         model = self._model
         meta = model._meta
-        executor, _dialect = executor_for(model, self._using)
+        executor, dialect = executor_for(model, self._using)
         columns, rows = await executor.fetch_with_columns(self._sql, self._params)
         by_column = {f.column: f for f in meta.fields}
         names: list[str] = []
@@ -613,7 +613,7 @@ class RawQuery(Generic[M]):
         for col in columns:
             field = by_column.get(col) or meta.fields_map.get(col)
             names.append(field.model_field_name if field is not None else col)
-            converters.append(field.from_db if field is not None else None)
+            converters.append(decode.column_converter(field, dialect) if field is not None else None)
         missing = [f.model_field_name for f in meta.fields if f.model_field_name not in names]
         loaded = frozenset(names) if missing else None
         return decode.generic_instance_decoder(model, names, converters, loaded)(rows)

@@ -189,7 +189,7 @@ def build_select(
         for field in fields:
             items.append(ir.SelectItem(column_node(ctx, field)))
             names.append(field.model_field_name)
-            converters.append(field.from_db)
+            converters.append(decode.column_converter(field, dialect))
         for name, node in ctx.annotations.items():
             items.append(ir.SelectItem(node, name))
             names.append(name)
@@ -208,7 +208,7 @@ def build_select(
             out_field = node.output_field
             if isinstance(node, ir.Column) and out_field is not None:
                 items.append(ir.SelectItem(column_node(ctx, out_field, node.alias)))
-                converters.append(out_field.from_db)
+                converters.append(decode.column_converter(out_field, dialect))
             else:
                 items.append(ir.SelectItem(node, source))
                 converters.append(decode.converter_for(node, dialect))

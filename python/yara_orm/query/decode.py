@@ -66,7 +66,7 @@ def converter_for(node: ir.Node, dialect: Dialect) -> Converter | None:
     if field is None:
         return None
     if isinstance(node, ir.Column):
-        return field.from_db  # type: ignore[no-any-return]
+        return column_converter(field, dialect)
     if not dialect.typed_expressions:
         return _lenient(field)
     key = field.type_key
@@ -75,6 +75,28 @@ def converter_for(node: ir.Node, dialect: Dialect) -> Converter | None:
     if key == "float":
         return _to_float
     return field.from_db  # type: ignore[no-any-return]
+
+
+def column_converter(field: Field[Any], dialect: Dialect) -> Converter | None:
+    """How a column's stored value becomes the field's value, or None when it needs nothing."""
+    if field.from_db is None and not dialect.column_types_bound_values:
+        return stored_range(field)
+    return field.from_db  # type: ignore[no-any-return]
+
+
+def stored_range(field: Field[Any]) -> Converter | None:
+    """The read-side range check of an integer or decimal field (see
+    ``Dialect.column_types_bound_values``), or None for other fields."""
+    label = f"{field.qualified_name} ({type(field).__name__})"
+    if field.type_key in ("smallint", "int", "bigint"):
+        lo, hi = getattr(field, "min_value", None), getattr(field, "max_value", None)
+        if isinstance(lo, int) and isinstance(hi, int):
+            return _engine.StoredRange(label, lo=lo, hi=hi)
+    if field.type_key == "decimal":
+        digits, places = getattr(field, "max_digits", None), getattr(field, "decimal_places", None)
+        if isinstance(digits, int) and isinstance(places, int):
+            return _engine.StoredRange(label, max_digits=digits, decimal_places=places)
+    return None
 
 
 def _compile(name: str, source: str, namespace: dict[str, Any]) -> Any:

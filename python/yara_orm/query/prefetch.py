@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import FieldError, ParamsError
 from ..relations import FORWARD, M2M, REVERSE, REVERSE_O2O, Relation, cache_key, reverse_name
 from . import ir, joins
-from .decode import RelatedColumns, instance_decoder
+from .decode import RelatedColumns, column_converter, instance_decoder
 from .expressions import F
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def add_select_related(
             for field in chosen:
                 items.append(ir.SelectItem(ir.Column(alias, field.column, field)))
                 field_names.append(field.model_field_name)
-                field_convs.append(field.from_db)
+                field_convs.append(column_converter(field, ctx.dialect))
             names.extend(f"{'__'.join(prefix)}__{n}" for n in field_names)
             converters.extend(field_convs)
             entry = RelatedColumns(parent, cache_key(name), start, len(items), chosen.index(meta.pk))

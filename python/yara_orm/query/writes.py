@@ -121,6 +121,8 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
     if ignore_conflict and meta.pk not in returning:
         returning.insert(0, meta.pk)
     conflict = ir.OnConflict() if ignore_conflict else None
+    if returning and not executor.features.returning:
+        return await _insert_without_returning(obj, executor, dialect, fields, values, returning, conflict)
     sql = insert_statement(model, dialect, tuple(fields), tuple(returning), conflict)
     if returning:
         row = await executor.fetch_one(sql, values)
@@ -131,6 +133,52 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
             d[field.model_field_name] = conv(value) if conv is not None else value
     else:
         await executor.execute(sql, values)
+    d["_saved_in_db"] = True
+    return True
+
+
+async def _insert_without_returning(
+    obj: Model,
+    executor: Any,
+    dialect: Dialect,
+    fields: list[Field[Any]],
+    values: list[Any],
+    returning: list[Field[Any]],
+    conflict: ir.OnConflict | None,
+) -> bool:
+    """``insert_instance`` on a server without ``INSERT ... RETURNING`` (MySQL): the generated
+    key from LAST_INSERT_ID, then any other database-made value read back by that key."""
+    model = type(obj)
+    meta = model._meta
+    pk = meta.pk
+    d = obj.__dict__
+    sql = insert_statement(model, dialect, tuple(fields), (), conflict)
+    if executor.features.execute_insert:
+        affected, key = await executor.execute_insert(sql, values)
+    else:
+        affected, key = await executor.execute(sql, values), None
+    if not affected:
+        return False  # INSERT IGNORE met a conflict
+    if d.get(pk.model_field_name) is None:
+        if key is None:
+            raise OperationalError(
+                f"{model.__name__}: the database reported no generated key for the new row (a "
+                "server without INSERT ... RETURNING gives only AUTO_INCREMENT keys)"
+            )
+        d[pk.model_field_name] = pk.from_db(key) if pk.from_db is not None else key
+    rest = [f for f in returning if f is not pk]
+    if rest:
+        q = dialect.quote
+        select = (
+            f"SELECT {', '.join(q(f.column) for f in rest)} FROM {q(meta.table)} "
+            f"WHERE {q(pk.column)} = {dialect.placeholder(1)}"
+        )
+        row = await executor.fetch_one(select, [pk.to_db(d[pk.model_field_name])])
+        if row is None:
+            raise OperationalError(f"{model.__name__}: the row just inserted could not be read back")
+        for field, value in zip(rest, row, strict=True):
+            conv = field.from_db
+            d[field.model_field_name] = conv(value) if conv is not None else value
     d["_saved_in_db"] = True
     return True
 
@@ -416,6 +464,10 @@ class BulkStrategy(enum.Enum):
     UNNEST = "unnest"  # one INSERT ... SELECT FROM UNNEST(arrays), one parameter per column
     PREPARED_ROWS = "prepared_rows"  # one prepared one-row INSERT stepped per row (execute_many)
     VALUES = "values"  # multi-row VALUES in batches under the bind-parameter and size limits
+    # No RETURNING, keys from LAST_INSERT_ID (MySQL): multi-row VALUES where the server promises
+    # consecutive keys for one statement, else one INSERT per row.
+    VALUES_INSERT_ID = "values_insert_id"
+    ROWS_INSERT_ID = "rows_insert_id"
     DEFAULT_VALUES = "default_values"  # no columns to send: one INSERT ... DEFAULT VALUES a row
 
 
@@ -431,6 +483,8 @@ def bulk_strategy(
     can do comes from its ``features``; the dialect says only what its SQL can express."""
     if not fields:
         return BulkStrategy.DEFAULT_VALUES
+    if returning and not features.returning:
+        return BulkStrategy.VALUES_INSERT_ID if features.insert_id_step else BulkStrategy.ROWS_INSERT_ID
     if (
         features.copy_in
         and rows >= COPY_MIN_ROWS
@@ -485,6 +539,9 @@ async def _insert_group(
             to_db = field.to_db
             columns.append([to_db(v) for v in raw])
     returning = (pk,) if (not include_pk and conflict is None) else ()
+    features = executor.features
+    if returning and not features.returning and not features.execute_insert:
+        returning = ()  # the backend cannot tell the generated keys: the instances keep pk None
     group = _Group(model, executor, dialect, objs, tuple(fields), columns, returning, conflict)
     strategy = bulk_strategy(executor.features, dialect, fields, len(objs), bool(returning), conflict)
     await _STRATEGIES[strategy](group, batch_size)
@@ -574,8 +631,11 @@ def _byte_slices(g: _Group, size: int, limit: int) -> Iterable[tuple[int, int]]:
         start = stop
 
 
-async def _insert_values(g: _Group, batch_size: int | None) -> None:
+async def _insert_values(g: _Group, batch_size: int | None, insert_id: bool = False) -> None:
+    """Multi-row VALUES; with ``insert_id`` no RETURNING: the keys follow the first one the
+    server reports (LAST_INSERT_ID) by its ``insert_id_step``."""
     meta = g.model._meta
+    returning = [f.column for f in g.returning] if not insert_id else []
     col_names = [f.column for f in g.fields]
     size = max(1, g.dialect.max_bind_params // max(len(g.fields), 1))
     if batch_size:
@@ -585,23 +645,56 @@ async def _insert_values(g: _Group, batch_size: int | None) -> None:
     for start, stop in batches:
         count = stop - start
         # Statements with a conflict clause are not cached (the clause is not part of the key).
-        key = ValuesKey(g.dialect.name, tuple(col_names), count, bool(g.returning))
+        key = ValuesKey(g.dialect.name, tuple(col_names), count, bool(returning))
         sql = meta.statements.get(key) if g.conflict is None else None
         if sql is None:
-            stmt = ir.Insert(meta.table, col_names, [], [f.column for f in g.returning], g.conflict)
+            stmt = ir.Insert(meta.table, col_names, [], returning, g.conflict)
             stmt.rows = [[ir.Param(None) for _ in g.fields] for _ in range(count)]
             sql = _compile(g.dialect, stmt)
             if g.conflict is None:
                 meta.statements.put(key, sql)
         params = [col[i] for i in range(start, stop) for col in g.columns]
-        await _run_batch(g, sql, params, start, stop)
+        if insert_id:
+            await _run_insert_id(g, sql, params, start, stop)
+        else:
+            await _run_batch(g, sql, params, start, stop)
+
+
+async def _insert_values_insert_id(g: _Group, batch_size: int | None) -> None:
+    await _insert_values(g, batch_size, insert_id=True)
+
+
+async def _insert_rows_insert_id(g: _Group, batch_size: int | None) -> None:
+    """One INSERT per row, each key from LAST_INSERT_ID: for a server that does not promise
+    consecutive keys within one multi-row INSERT (innodb_autoinc_lock_mode = 2)."""
+    sql = insert_statement(g.model, g.dialect, g.fields, (), g.conflict)
+    for i in range(len(g.objs)):
+        await _run_insert_id(g, sql, [col[i] for col in g.columns], i, i + 1)
+
+
+async def _run_insert_id(g: _Group, sql: str, params: list[Any], start: int, stop: int) -> None:
+    affected, first = await g.executor.execute_insert(sql, params)
+    objs = g.objs[start:stop]
+    if first is None or affected != len(objs):
+        raise OperationalError(
+            f"{g.model.__name__}: the database reported {affected} row(s) and first key {first!r} for "
+            f"an INSERT of {len(objs)}; the generated keys cannot be assigned"
+        )
+    step = g.executor.features.insert_id_step or 1
+    _set_pks(g.returning[0], objs, [(first + i * step,) for i in range(len(objs))])
+    _saved(objs)
 
 
 async def _insert_default_values(g: _Group, batch_size: int | None) -> None:
     meta = g.model._meta
-    stmt = ir.Insert(meta.table, [], [], [f.column for f in g.returning], g.conflict)
+    insert_id = bool(g.returning) and not g.executor.features.returning
+    stmt = ir.Insert(meta.table, [], [], [f.column for f in g.returning] if not insert_id else [], g.conflict)
     stmt.default_values = True
     sql, params = Compiler(g.dialect).compile(stmt)
+    if insert_id:
+        for i in range(len(g.objs)):
+            await _run_insert_id(g, sql, list(params), i, i + 1)
+        return
     for obj in g.objs:
         row = await g.executor.fetch_one(sql, params)
         if row is not None and g.returning:
@@ -622,6 +715,8 @@ _STRATEGIES = {
     BulkStrategy.UNNEST: _insert_unnest,
     BulkStrategy.PREPARED_ROWS: _insert_prepared_rows,
     BulkStrategy.VALUES: _insert_values,
+    BulkStrategy.VALUES_INSERT_ID: _insert_values_insert_id,
+    BulkStrategy.ROWS_INSERT_ID: _insert_rows_insert_id,
     BulkStrategy.DEFAULT_VALUES: _insert_default_values,
 }
 
