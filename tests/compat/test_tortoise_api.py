@@ -271,3 +271,30 @@ def test_pk_spelling_is_deprecated_for_primary_key() -> None:
         assert fields.TextField(True).pk is True
     with pytest.raises(ConfigurationError), pytest.warns(DeprecationWarning):
         fields.CharField(max_length=5, pk=True, primary_key=False)
+
+
+async def test_only_names_annotations_and_refuses_empty_or_values(orm: Connection) -> None:
+    await _event_data()
+    teams = await m.TaTeam.annotate(n=Count("events")).only("name", "n").order_by("name")
+    assert [(t.name, t.n) for t in teams] == [("1", 2), ("2", 1)]  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="at least one field"):
+        m.TaTeam.all().only()
+    with pytest.raises(ValueError, match="cannot follow only"):
+        m.TaTeam.all().only("name").values("name")
+    with pytest.raises(ValueError, match="cannot follow only"):
+        m.TaTeam.all().defer("name").values_list("id")
+
+
+async def test_f_reads_json_key_paths_and_posix_regex_lookups(orm: Connection) -> None:
+    doc = await m.TaDoc.create(data={"attribute": {"sub": "value"}, "n": 1, "array": ["a", "b"]})
+    row = await m.TaDoc.annotate(
+        sub=F("data__attribute__sub"), n=F("data__n"), first=F("data__array__0"), gone=F("data__array__5")
+    ).get(pk=doc.pk)
+    assert (row.sub, int(row.n), row.first, row.gone) == ("value", 1, "a", None)  # type: ignore[attr-defined]
+    found = await m.TaDoc.annotate(sub=F("data__attribute__sub")).filter(sub="value").first()
+    assert found is not None and found.pk == doc.pk
+    assert await m.TaDoc.annotate(sub=F("data__attribute__sub")).filter(sub="other").first() is None
+    await m.TaCounter.create(name="Abc")
+    if orm.backend != "sqlite":  # SQLite has no regular expressions
+        assert await m.TaCounter.filter(name__posix_regex="^A").count() == 1
+        assert await m.TaCounter.filter(name__iposix_regex="^a").count() == 1

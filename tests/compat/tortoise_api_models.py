@@ -89,4 +89,11 @@ class TaManagedToo(TaManagedBase):
         table = "ta_managed_too"
 
 
-ALL_MODELS = [TaCounter, TaCode, TaClock, TaTeam, TaEvent, TaBadOrder, TaManaged, TaManagedToo]
+class TaDoc(Model):
+    data = fields.JSONField(null=True)
+
+    class Meta:
+        table = "ta_doc"
+
+
+ALL_MODELS = [TaCounter, TaCode, TaClock, TaTeam, TaEvent, TaBadOrder, TaManaged, TaManagedToo, TaDoc]

@@ -126,6 +126,9 @@ def selected_fields(
         only, defer, _ = split_paths(qs.model, only, defer)
     if only is None and not defer:
         return meta.fields  # type: ignore[no-any-return]
+    if only is not None and qs._annotations:
+        # Annotations are always selected; naming one in only() says so (Tortoise code does).
+        only = tuple(name for name in only if name not in qs._annotations)
     for name in (*(only or ()), *defer):
         if name not in meta.fields_map and name != "pk":
             raise FieldError(

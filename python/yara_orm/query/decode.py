@@ -81,7 +81,7 @@ def column_converter(field: Field[Any], dialect: Dialect) -> Converter | None:
     """How a column's stored value becomes the field's value, or None when it needs nothing."""
     if field.from_db is None and not dialect.column_types_bound_values:
         return stored_range(field)
-    return field.from_db  # type: ignore[no-any-return]
+    return field.from_db
 
 
 def stored_range(field: Field[Any]) -> Converter | None:
