@@ -162,6 +162,9 @@ class Dialect:
     # -- expressions --------------------------------------------------------------------------------
 
     def binop_sql(self, c: Compiler, n: ir.BinOp) -> str:
+        if n.op == "^":
+            # No portable power operator (``^`` is XOR in MySQL, absent in SQLite).
+            return f"POWER({c.expr(n.left)}, {c.expr(n.right)})"
         return f"({c.expr(n.left)} {n.op} {c.expr(n.right)})"
 
     def aggregate_sql(self, name: str, arg: str, node: ir.Aggregate) -> str:
@@ -200,6 +203,11 @@ class Dialect:
 
     def fn_random(self, c: Compiler, n: ir.Func) -> str:
         return "RANDOM()"
+
+    def fn_call(self, c: Compiler, n: ir.Func) -> str:
+        """A database function called by its own name (``SqlFunction``); the name was checked
+        to be an identifier when the expression was built."""
+        return f"{n.extra}({', '.join(c.expr(a) for a in n.args)})"
 
     def fn_now(self, c: Compiler, n: ir.Func) -> str:
         return "CURRENT_TIMESTAMP"

@@ -39,6 +39,9 @@ LOOKUPS = frozenset(
         "has_any_keys",
     )
 )
+# Tortoise's names for the regular-expression lookups (POSIX syntax, as ours take).
+ALIASES = {"posix_regex": "regex", "iposix_regex": "iregex"}
+LOOKUPS = LOOKUPS | ALIASES.keys()
 TRANSFORMS = (*DATE_PARTS, "date")
 JSON_LOOKUPS = frozenset(
     ("exact", "not", "isnull", "not_isnull", "contains", "contained_by", "has_key", "in", "not_in")
@@ -52,7 +55,7 @@ _DATE_TYPES = ("date", "datetime", "time")
 def valid_lookups_for(field: Field[Any] | None) -> list[str]:
     if field is not None and field.type_key == "json":
         return sorted(JSON_LOOKUPS)
-    names = sorted(LOOKUPS - {"contained_by", "has_key", "has_keys", "has_any_keys"})
+    names = sorted(LOOKUPS - {"contained_by", "has_key", "has_keys", "has_any_keys", *ALIASES})
     if field is not None and field.type_key in _DATE_TYPES:
         names += [f"{t} (transform)" for t in TRANSFORMS]
     return names

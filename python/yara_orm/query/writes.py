@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound="Model")
 
-_RETRIES = 5
+# Locked reads of update_or_create: the first, and one after each of two conflicting creations.
+_UPDATE_OR_CREATE_ATTEMPTS = 3
 
 
 def _compile(dialect: Dialect, stmt: ir.Statement) -> str:
@@ -52,7 +53,7 @@ def _stamp(obj: Model, creating: bool, written: Iterable[str] | None = None) -> 
         # An auto_now_add field still empty when its row is written (created, or force-updated
         # from a fresh instance) gets the time too: the column is NOT NULL.
         if getattr(field, "auto_now", False) or d.get(field.model_field_name, 0) is None:
-            d[field.model_field_name] = stamp
+            d[field.model_field_name] = field.auto_value(stamp)  # type: ignore[attr-defined]
 
 
 def _validate(obj: Model, fields: Iterable[Field[Any]]) -> None:
@@ -217,8 +218,13 @@ async def update_instance(
                     f"{model.__name__}: field {name!r} is not available (the instance was loaded "
                     "with only()/defer() without it)"
                 )
-            if not field.pk:
+            if not field.pk and field not in fields:
                 fields.append(field)
+        if not fields and names:
+            # Only the primary key named: the caller meant to write a new key, which an UPDATE
+            # by that key cannot do (Tortoise's rule). Named beside other fields it is skipped,
+            # as yara-orm 1.19 does.
+            raise OperationalError(f"Can't update pk field, use `{model.__name__}.create` instead.")
         _stamp(obj, creating=False, written=[f.model_field_name for f in fields])
     if not fields:
         return 1
@@ -791,6 +797,10 @@ async def bulk_update(
 def _create_kwargs(kwargs: dict[str, Any], defaults: dict[str, Any] | None) -> dict[str, Any]:
     values = {k: v for k, v in kwargs.items() if "__" not in k}
     if defaults:
+        # A created row that does not match the lookup it was created for is a bug in the call.
+        for key in defaults.keys() & values.keys():
+            if (default_value := defaults[key]) != (query_value := values[key]):
+                raise ParamsError(f"Conflict value with {key=}: {default_value=} vs {query_value=}")
         values.update(defaults)
     return values
 
@@ -798,61 +808,76 @@ def _create_kwargs(kwargs: dict[str, Any], defaults: dict[str, Any] | None) -> d
 async def get_or_create(
     model: type[M], defaults: dict[str, Any] | None, using_db: Any, kwargs: dict[str, Any]
 ) -> tuple[M, bool]:
-    """Race-safe: the INSERT uses ON CONFLICT DO NOTHING, and a conflict re-reads the row a
-    concurrent task created, so callers never see the IntegrityError."""
+    """Read the row, else create it through ``model._create_or_get`` (race-safe: a concurrent
+    creation is read back, so callers never see the IntegrityError)."""
     if not kwargs:
         raise ParamsError("get_or_create() needs lookup keyword arguments")
-    qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
-    if using_db is not None:
-        qs = qs.using_db(using_db)
-    for _ in range(_RETRIES):
-        found = await qs.get_or_none()
-        if found is not None:
-            return found, False
-        obj = model(**_create_kwargs(kwargs, defaults))
-        if await insert_instance(obj, using_db, ignore_conflict=True):
-            return obj, True
+    qs = _lookup_queryset(model, using_db, kwargs)
+    found = await qs.get_or_none()
+    if found is not None:
+        return found, False
+    result: tuple[M, bool] = await model._create_or_get(using_db, defaults or {}, **kwargs)
+    return result
+
+
+async def create_or_get(
+    model: type[M], using_db: Any, defaults: dict[str, Any], kwargs: dict[str, Any]
+) -> tuple[M, bool]:
+    """INSERT the row (ON CONFLICT DO NOTHING); on a conflict read the row that won. The step
+    ``get_or_create``/``update_or_create`` take when the row was missing (``Model._create_or_get``,
+    the hook Tortoise code overrides)."""
+    obj = model(**_create_kwargs(kwargs, defaults))
+    if await insert_instance(obj, using_db, ignore_conflict=True):
+        return obj, True
+    found: M | None = await _lookup_queryset(model, using_db, kwargs).get_or_none()
+    if found is not None:
+        return found, False
     raise IntegrityError(
-        f"get_or_create() on {model.__name__}: the row conflicts with an existing one on a unique "
-        "constraint that the lookup arguments do not cover"
+        f"{model.__name__}: the new row conflicts with an existing one on a unique constraint that "
+        "the lookup arguments do not cover (or the conflicting row was deleted meanwhile)"
     )
 
 
 async def update_or_create(
     model: type[M], defaults: dict[str, Any] | None, using_db: Any, kwargs: dict[str, Any]
 ) -> tuple[M, bool]:
-    """Race-safe: lock the row if it exists (SELECT ... FOR UPDATE) and update it, else insert
-    with ON CONFLICT DO NOTHING and retry on a conflict, all in one transaction per attempt."""
+    """Race-safe: lock the row if it exists (SELECT ... FOR UPDATE, in a transaction) and update
+    it, else create it; after a concurrent creation, lock and update the winner's row. Gives up
+    with ``OperationalError`` when rows keep vanishing between the attempts."""
     if not kwargs:
         raise ParamsError("update_or_create() needs lookup keyword arguments")
+    defaults = defaults or {}
     executor, _dialect = executor_for(model, using_db, write=True)
-    qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
-    if using_db is not None:
-        qs = qs.using_db(using_db)
-    for _ in range(_RETRIES):
+    qs = _lookup_queryset(model, using_db, kwargs).select_for_update()
+    for attempt in range(_UPDATE_OR_CREATE_ATTEMPTS):
         if isinstance(executor, Pool):
             async with executor.transaction():
-                result = await _update_or_insert(model, qs, defaults, using_db, kwargs)
+                found = await _lock_and_update(qs, defaults, using_db)
         else:
-            result = await _update_or_insert(model, qs, defaults, using_db, kwargs)
-        if result is not None:
-            return result
-    raise IntegrityError(
-        f"update_or_create() on {model.__name__}: the row conflicts with an existing one on a unique "
-        "constraint that the lookup arguments do not cover"
+            found = await _lock_and_update(qs, defaults, using_db)
+        if found is not None:
+            return found, False
+        if attempt == _UPDATE_OR_CREATE_ATTEMPTS - 1:
+            break
+        obj, created = await model._create_or_get(using_db, defaults, **kwargs)
+        if created:
+            return obj, True
+    raise OperationalError(
+        f"{model.__name__}.update_or_create() could not recover from concurrent deletions of the row"
     )
 
 
-async def _update_or_insert(
-    model: type[M], qs: Any, defaults: dict[str, Any] | None, using_db: Any, kwargs: dict[str, Any]
-) -> tuple[M, bool] | None:
-    found: M | None = await qs.select_for_update().get_or_none()
-    if found is not None:
-        if defaults:
-            found.update_from_dict(defaults)
-            await update_instance(found, list(defaults), using_db)
-        return found, False
-    obj = model(**_create_kwargs(kwargs, defaults))
-    if await insert_instance(obj, using_db, ignore_conflict=True):
-        return obj, True
-    return None
+def _lookup_queryset(model: type[M], using_db: Any, kwargs: dict[str, Any]) -> Any:
+    qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
+    return qs.using_db(using_db) if using_db is not None else qs
+
+
+async def _lock_and_update(qs: Any, defaults: dict[str, Any], using_db: Any) -> Any:
+    found = await qs.get_or_none()
+    if found is not None and defaults:
+        # ``defaults`` built from an instance (``dict(obj)``) repeat its key: not an update of it.
+        pk_names = ("pk", found._meta.pk_attr)
+        names = [k for k in defaults if not (k in pk_names and defaults[k] == found.pk)]
+        found.update_from_dict({k: defaults[k] for k in names})
+        await update_instance(found, names, using_db)
+    return found
