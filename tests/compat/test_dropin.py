@@ -40,7 +40,7 @@ from yara_orm.exceptions import (
     ValidationError,
 )
 from yara_orm.fields.base import StrEnum
-from yara_orm.models import MODEL_REGISTRY, NoneAwaitable
+from yara_orm.models import NoneAwaitable
 
 from .._tables import drop_tables
 from . import compat_models as m
@@ -690,27 +690,6 @@ async def test_date_and_time_fields_narrow_datetimes(orm: Connection) -> None:
     assert row.day == dt.date(2024, 5, 3)
     assert await m.CpChecked.filter(day="2024-05-03T08:00:00").count() == 1
     assert await m.CpChecked.filter(day=dt.datetime(2024, 5, 3, 1, 0)).count() == 1
-
-
-def test_meta_ordering_of_an_unknown_field_fails_at_class_creation() -> None:
-    with pytest.raises(FieldError, match="ordering names unknown field 'nonexistent'"):
-
-        class _Bad(Model):
-            class Meta:
-                table = "cp_bad_ordering"
-                ordering = ("-nonexistent",)
-
-    class _Good(Model):
-        name = fields.CharField(max_length=5)
-        owner: fields.ForeignKeyNullableRelation[m.CpAuthor] = fields.ForeignKeyField(
-            "models.CpAuthor", null=True, related_name=False
-        )
-
-        class Meta:
-            table = "cp_good_ordering"
-            ordering = ("-name", "pk", "owner", "owner__name")
-
-    MODEL_REGISTRY.remove(_Good)
 
 
 def test_field_get_default_copies_mutable_defaults() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import registry
-from ..exceptions import ConfigurationError, FieldError
+from ..exceptions import ConfigurationError
 from ..fields.base import _IMMUTABLE, NO_DEFAULT, Field
 from ..fields.data import IntField
 from ..fields.relational import RelationField
@@ -277,25 +277,6 @@ _RESERVED = frozenset(
 )
 
 
-def _check_ordering(meta: MetaInfo) -> None:
-    """``Meta.ordering`` must name fields or forward relations (a path through a relation is
-    checked when a query uses it: reverse sides exist only after ``YaraOrm.init``)."""
-    if meta.abstract:
-        return  # a subclass may add the fields it names
-    relations = {r.name for r in meta.declared_relations}
-    for entry in meta.ordering:
-        if not isinstance(entry, str):
-            continue
-        name = entry.lstrip("-+")
-        if name == "?" or "__" in name:
-            continue
-        if name not in meta._lookup and name not in relations:
-            raise FieldError(
-                f"{meta.model.__name__}.Meta.ordering names unknown field {name!r}; "
-                f"fields are {', '.join(meta.fields_map)}"
-            )
-
-
 class ModelMeta(type):
     """Collects fields (including those of abstract bases) into ``_meta`` and takes them off the
     class, so instance attributes are plain values in ``__dict__``."""
@@ -384,7 +365,6 @@ class ModelMeta(type):
         meta = MetaInfo(cls, options, fields)  # type: ignore[arg-type]
         meta.auto_pk = auto_pk
         meta.declared_relations = declared
-        _check_ordering(meta)
         if meta.manager is None:
             meta.manager = Manager()
         meta.manager._bind(cls)
