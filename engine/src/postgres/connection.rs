@@ -29,8 +29,8 @@ use crate::value::{Rows, Value};
 /// Flags a connection carries back to the pool.
 #[derive(Default)]
 pub struct ConnState {
-    /// The connection's protocol state is unknown (an abandoned operation could not be
-    /// settled): it is discarded.
+    /// The connection's protocol state is unknown (an abandoned operation could not be settled,
+    /// or caught BEGIN): it is discarded.
     pub poisoned: AtomicBool,
     /// A transaction is open on it; recycling rolls it back.
     pub in_transaction: AtomicBool,
@@ -201,15 +201,14 @@ enum OnCancel {
     /// Cancel the statement on the server and keep the connection: [`PgConn::settle`] waits for
     /// the cancel's outcome before the connection runs anything else.
     Keep,
-    /// The same, with ROLLBACK as the probe: for BEGIN, which may have opened a transaction
-    /// nobody holds (its caller is gone and the connection back in the pool) - ended at once,
-    /// so the session does not sit idle in transaction until the next acquire.
-    RollBack,
+    /// Cancel it and end the session now: for BEGIN, whose connection would otherwise sit in the
+    /// pool inside a transaction nobody holds until the next acquire settled it.
+    Discard,
 }
 
 /// Armed while a statement is in flight. If the future running it is dropped (the asyncio
 /// task was cancelled), the statement is cancelled on the server; the connection either waits
-/// for that cancel's outcome before its next use, or is discarded when it has none.
+/// for that cancel's outcome before its next use, or is discarded.
 struct InFlight {
     state: Arc<ConnState>,
     cancel: Option<(Arc<CancelInfo>, Arc<Client>)>,
@@ -245,14 +244,11 @@ impl Drop for InFlight {
             abort_socket(&self.state);
             return;
         };
-        let probe = match self.mode {
-            OnCancel::Keep => "",
-            OnCancel::RollBack => "ROLLBACK",
-        };
+        let discard = self.mode == OnCancel::Discard;
         let (done_tx, done_rx) = watch::channel(None);
         let state = self.state.clone();
         handle.spawn(async move {
-            let clean = tokio::time::timeout(info.timeout, cancel_and_probe(&info, &client, probe))
+            let clean = tokio::time::timeout(info.timeout, cancel_and_probe(&info, &client, discard))
                 .await
                 .unwrap_or(false);
             if !clean {
@@ -272,7 +268,7 @@ impl Drop for InFlight {
             .replace(done_rx);
         self.state.cancel_pending.store(true, Ordering::Release);
         // Two cancels in flight on one session (one was never settled): give it up.
-        if earlier.is_some() {
+        if discard || earlier.is_some() {
             self.state.poisoned.store(true, Ordering::Release);
             abort_socket(&self.state);
         }
@@ -284,19 +280,18 @@ impl Drop for InFlight {
 /// behind the statement. tokio-postgres answers requests in order (dropping the replies of
 /// abandoned ones), so the probe's reply means every earlier statement reached ReadyForQuery;
 /// and the cancel signal was pending on the backend before the probe was sent, so it can stop
-/// at most the probe (its 57014 is expected of an empty one; a ROLLBACK must succeed), never a
-/// later statement. True when clean.
-async fn cancel_and_probe(info: &CancelInfo, client: &Client, probe_sql: &str) -> bool {
+/// at most the probe (its 57014 is expected), never a later statement. True when clean.
+async fn cancel_and_probe(info: &CancelInfo, client: &Client, discard: bool) -> bool {
     let cancel = || socket::cancel(&info.token, &info.target, info.tls.as_ref(), info.timeout);
-    if !cancel().await {
+    if !cancel().await || discard {
         return false;
     }
-    let probe = client.batch_execute(probe_sql);
+    let probe = client.batch_execute("");
     let mut probe = std::pin::pin!(probe);
     loop {
         match tokio::time::timeout(RECANCEL_AFTER, &mut probe).await {
             Ok(Ok(())) => return true,
-            Ok(Err(e)) => return probe_sql.is_empty() && e.code() == Some(&SqlState::QUERY_CANCELED),
+            Ok(Err(e)) => return e.code() == Some(&SqlState::QUERY_CANCELED),
             // A cancel that reaches the backend before the statement does (while it still
             // reads) is discarded, and the statement then runs: ask again. Each request is
             // awaited to its end, so none is left to arrive after the probe is answered.
@@ -495,10 +490,10 @@ impl PgConn {
         self.batch_with(sql, OnCancel::Keep).await
     }
 
-    /// BEGIN (with its options): a cancel caught half-way rolls back what it may have begun
-    /// (see [`OnCancel::RollBack`]).
+    /// BEGIN (with its options): a cancel caught half-way discards the connection (see
+    /// [`OnCancel::Discard`]).
     pub async fn begin(&mut self, sql: &str) -> Result<()> {
-        self.batch_with(sql, OnCancel::RollBack).await
+        self.batch_with(sql, OnCancel::Discard).await
     }
 
     async fn batch_with(&mut self, sql: &str, mode: OnCancel) -> Result<()> {
