@@ -618,6 +618,9 @@ async def test_auto_now_is_left_alone_by_update_fields_that_do_not_name_it(orm: 
     assert (again.name, again.touched) == ("b", stored) and row.touched == stored
     await row.save(update_fields=["touched"])
     assert (await m.CpTouched.get(pk=row.pk)).touched > stored
+    row.name = "c"
+    await row.save(update_fields=["pk", "name", "name"])  # the pk and a repeat are skipped
+    assert (await m.CpTouched.get(pk=row.pk)).name == "c"
     await row.save()  # a full save bumps it
     assert (await m.CpTouched.get(pk=row.pk)).touched >= row.touched > stored
 

@@ -169,7 +169,7 @@ async def update_instance(
                     f"{model.__name__}: field {name!r} is not available (the instance was loaded "
                     "with only()/defer() without it)"
                 )
-            if not field.pk:
+            if not field.pk and field not in fields:  # a name given twice is written once
                 fields.append(field)
         _stamp(obj, creating=False, written=[f.model_field_name for f in fields])
     if not fields:
