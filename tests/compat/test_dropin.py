@@ -22,6 +22,7 @@ from yara_orm import (
     connections,
     fields,
     in_transaction,
+    relations,
     schema,
 )
 from yara_orm import timezone as tz
@@ -761,3 +762,12 @@ async def test_a_subquery_of_only_one_field_selects_that_field(orm: Connection) 
     assert {b.title for b in await m.CpBook.filter(rank__in=sub)} == {"x"}
     assert await m.CpAuthor.filter(name__in=m.CpAuthor.filter(name="Ada").only("name")).count() == 1
     assert await m.CpAuthor.filter(id__in=m.CpAuthor.all()).count() == 1  # the primary key
+
+
+def test_relation_typing_aliases_under_the_relations_module() -> None:
+    assert relations.RelatedManager is fields.ReverseRelation
+    assert relations.M2MManager is fields.ManyToManyRelation
+    assert relations.ForeignKeyRelation == fields.ForeignKeyRelation
+    assert relations.OneToOneNullableRelation["m.CpAuthor"] is not None
+    with pytest.raises(AttributeError, match="NoSuchName"):
+        relations.NoSuchName  # noqa: B018
