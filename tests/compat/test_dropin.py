@@ -771,3 +771,11 @@ def test_relation_typing_aliases_under_the_relations_module() -> None:
     assert relations.OneToOneNullableRelation["m.CpAuthor"] is not None
     with pytest.raises(AttributeError, match="NoSuchName"):
         relations.NoSuchName  # noqa: B018
+
+
+async def test_bulk_create_leaves_unset_database_defaults_to_the_database(orm: Connection) -> None:
+    rows = [m.CpChecked(age=1), m.CpChecked(age=2, seven=3), m.CpChecked(age=3)]
+    await m.CpChecked.bulk_create(rows)
+    stored = await m.CpChecked.all().order_by("age").values_list("age", "seven")
+    assert stored == [(1, 7), (2, 3), (3, 7)]
+    assert all(r.pk is not None for r in rows) and len({r.pk for r in rows}) == 3

@@ -289,6 +289,9 @@ async def bulk_create(
     if not pk.generated:
         with_pk = objs
     groups = [(g, include_pk) for g, include_pk in ((with_pk, True), (without_pk, False)) if g]
+    defaulted = [f.model_field_name for f in meta.fields if f.db_default is not NO_DEFAULT and not f.pk]
+    if defaulted:
+        groups = [(part, include_pk) for g, include_pk in groups for part in _by_unset(g, defaulted)]
     if isinstance(executor, Pool) and _several_statements(model, dialect, groups, batch_size):
         # All or nothing: a failure in a later batch must not leave the earlier ones committed.
         # Inside the task's open transaction this is a savepoint, so only this call is undone.
@@ -459,6 +462,17 @@ def _set_pks(pk: Field[Any], objs: Sequence[Any], rows: Sequence[Sequence[Any]])
         conv = pk.from_db
         for obj, row in zip(objs, rows, strict=True):
             obj.__dict__[pk.model_field_name] = conv(row[0]) if conv else row[0]
+
+
+def _by_unset(objs: list[Any], names: list[str]) -> list[list[Any]]:
+    """``objs`` split by which of the database-defaulted fields ``names`` they leave None: each
+    part's INSERT leaves those columns out, so the database fills them (as ``create()`` does),
+    while rows that set a value store it."""
+    parts: dict[tuple[bool, ...], list[Any]] = {}
+    for obj in objs:
+        d = obj.__dict__
+        parts.setdefault(tuple(d.get(name) is None for name in names), []).append(obj)
+    return list(parts.values())
 
 
 async def _insert_group(
