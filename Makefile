@@ -75,7 +75,7 @@ conformance: develop pg mariadb
 	$(PY) scripts/conformance.py --out "$$(mktemp -d -t yara-conformance-XXXXXX)"
 
 # Performance gate (perf/budgets.toml): same-run ratios, statement counts, instruction counts.
-perf-gate: $(STAMP) pg
+perf-gate: $(STAMP) pg mariadb
 	$(PY) perf/gate.py
 
 # Soak (not part of `make test`): 1000 tasks on a pool of 10 for 10 minutes against PostgreSQL,

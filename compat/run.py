@@ -206,8 +206,32 @@ _MODULES = (
 _DOTTED_RE = re.compile(rf"\btortoise\.(?=(?:{_MODULES})\b)")
 
 
+# Tortoise's SQL builder (pypika_tortoise) appears in user code for custom functions only:
+# ``CustomFunction("NAME", [args])`` and subclasses of its ``terms.Function("NAME", *args)``.
+# Their counterparts are ``yara_orm.functions.CustomFunction`` and ``SqlFunction``; a user
+# porting the code changes that import line and nothing else.
+_PYPIKA_IMPORT_RE = re.compile(
+    r"^(\s*)from\s+pypika_tortoise(?:\.terms|\.functions)?\s+import\s+(.+)$", re.MULTILINE
+)
+_PYPIKA_NAMES = {"Function": "SqlFunction", "CustomFunction": "CustomFunction"}
+
+
+def _rewrite_pypika(m: re.Match[str]) -> str:
+    names = []
+    for part in m.group(2).split(","):
+        name, _, alias = part.strip().partition(" as ")
+        ours = _PYPIKA_NAMES.get(name.strip(), name.strip())
+        names.append(
+            f"{ours} as {alias.strip()}"
+            if alias
+            else (ours if ours == name.strip() else f"{ours} as {name.strip()}")
+        )
+    return f"{m.group(1)}from yara_orm.functions import {', '.join(names)}"
+
+
 def rewrite_tortoise(text: str) -> str:
     """Tortoise imports -> Yara ORM imports, and nothing else."""
+    text = _PYPIKA_IMPORT_RE.sub(_rewrite_pypika, text)
     text = _IMPORT_RE.sub(lambda m: f"{m.group(1)}{m.group(2)} yara_orm", text)
     text = _DOTTED_RE.sub("yara_orm.", text)
     return _NAME_RE.sub("YaraOrm", text)

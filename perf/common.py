@@ -30,10 +30,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
 
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
 
 
-class PostgresMissing(RuntimeError):
-    """PostgreSQL is required by the perf harness; it fails rather than skips without it."""
+class DatabaseMissing(RuntimeError):
+    """A server the perf harness needs is unreachable; it fails rather than skips without it."""
+
+
+class PostgresMissing(DatabaseMissing):
+    """PostgreSQL is required by the perf harness."""
+
+
+class MysqlMissing(DatabaseMissing):
+    """MariaDB/MySQL is required by the MariaDB rows of the perf harness."""
 
 
 def pg_admin_url() -> str:
@@ -67,6 +76,45 @@ async def scratch_postgres() -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+def mysql_admin_url() -> str:
+    return os.environ.get("YARA_MYSQL_URL") or DEFAULT_MYSQL_URL
+
+
+@asynccontextmanager
+async def scratch_mysql() -> AsyncIterator[str]:
+    """Create ``yara_perf_<random>`` on the server of YARA_MYSQL_URL, yield its URL, drop it."""
+    admin_url = mysql_admin_url()
+    try:
+        admin = await connect_engine(admin_url, max_size=1, connect_timeout=10)
+    except Exception as exc:
+        raise MysqlMissing(
+            f"MariaDB/MySQL is required for the perf harness and is not reachable at {admin_url!r} "
+            f"({type(exc).__name__}: {exc}); set YARA_MYSQL_URL or run `make mariadb`"
+        ) from exc
+    name = f"yara_perf_{secrets.token_hex(4)}"
+    try:
+        await admin.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        try:
+            yield _with_database(admin_url, name)
+        finally:
+            await admin.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        await admin.close()
+
+
+def mysql_connect_kwargs(url: str) -> dict[str, Any]:
+    """asyncmy/aiomysql ``connect()`` keyword arguments for a ``mysql://`` URL (aiomysql spells
+    the database ``db``; the caller renames it for asyncmy)."""
+    parts = urlsplit(url)
+    return {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 3306,
+        "user": parts.username or "root",
+        "password": parts.password or "",
+        "db": parts.path.lstrip("/"),
+    }
 
 
 @asynccontextmanager
@@ -227,7 +275,20 @@ class Status(enum.Enum):
 STATUSES = [s.value for s in Status]
 
 
+# MariaDB/MySQL: UUIDs in a binary-collated CHAR(36), the column type the ORM generates (the
+# engine decodes it as a UUID); DATETIME(6) holds UTC wall times (the session time zone is UTC).
+MYSQL_UUID = "CHAR(36) CHARACTER SET ascii COLLATE ascii_bin"
+MYSQL_TABLE = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+
+
 def item_ddl(backend: str, table: str = "item") -> str:
+    if backend == "mysql":
+        return (
+            f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(100) NOT NULL, "
+            "price DECIMAL(10, 2) NOT NULL, quantity INTEGER NOT NULL, rating DOUBLE NOT NULL, "
+            f"active BOOL NOT NULL, created_at DATETIME(6) NOT NULL, code {MYSQL_UUID} NOT NULL, "
+            f"status VARCHAR(10) NOT NULL, owner_id INTEGER){MYSQL_TABLE}"
+        )
     if backend == "postgres":
         return (
             f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(100) NOT NULL, "
@@ -272,6 +333,8 @@ def item_insert_sql(backend: str, table: str = "item") -> str:
 def placeholders(backend: str, n: int, start: int = 1) -> list[str]:
     if backend == "postgres":
         return [f"${i}" for i in range(start, start + n)]
+    if backend == "mysql":
+        return ["?"] * n
     return [f"?{i}" for i in range(start, start + n)]
 
 
@@ -290,9 +353,11 @@ def wide_ddl(backend: str) -> str:
         "DATE",
     ]
     types_sqlite = ["INTEGER", "TEXT", "DECIMAL(12, 3)", "REAL", "BOOLEAN", "TIMESTAMPTZ", "UUID", "DATE"]
-    types = types_pg if backend == "postgres" else types_sqlite
+    types_mysql = ["INTEGER", "TEXT", "DECIMAL(12, 3)", "DOUBLE", "BOOL", "DATETIME(6)", MYSQL_UUID, "DATE"]
+    types = {"postgres": types_pg, "mysql": types_mysql}.get(backend, types_sqlite)
     cols = [f"c{i} {types[i % len(types)]} NOT NULL" for i in range(1, WIDE_COLUMNS)]
-    return f"CREATE TABLE wide (id INTEGER PRIMARY KEY, {', '.join(cols)})"
+    options = MYSQL_TABLE if backend == "mysql" else ""
+    return f"CREATE TABLE wide (id INTEGER PRIMARY KEY, {', '.join(cols)}){options}"
 
 
 def wide_row(i: int) -> tuple[Any, ...]:

@@ -4,8 +4,8 @@ Checks the budgets in perf/budgets.toml using only stable measures: same-run med
 paired ratios from interleaved repetitions (an over-budget ratio is re-measured once with more
 rounds, and the confirmation decides), exact statement counters (a count that cannot be taken
 fails), and callgrind instruction counts.
-Exits 1 naming every operation over budget (measured value and budget), 2 if PostgreSQL is
-missing (the gate fails rather than skips without it), 0 otherwise.
+Exits 1 naming every operation over budget (measured value and budget), 2 if PostgreSQL or
+MariaDB is missing (the gate fails rather than skips without them), 0 otherwise.
 
     .venv/bin/python perf/gate.py [--budgets perf/budgets.toml] [--skip-icount]
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, PostgresMissing, machine_note
+from common import ROOT, DatabaseMissing, machine_note
 from decode import measure_backend as measure_decode
 from vs_driver import QUICK, BackendResult, run_backend
 
@@ -92,11 +92,22 @@ async def check_decode(gate: Gate, budgets: dict[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class RatioCheck:
-    """One timed budget: ``contender`` / asyncpg on operation ``key`` must stay <= ``budget``."""
+    """One timed budget: ``contender`` / the backend's raw driver (asyncpg on PostgreSQL, asyncmy
+    on MariaDB) on operation ``key`` must stay <= ``budget``."""
 
     key: str
     contender: str
     budget: float
+    backend: str = "postgres"
+
+
+# budgets.toml tables of timed ratios: (table, backend, contender).
+RATIO_TABLES = (
+    ("engine_vs_asyncpg", "postgres", "engine"),
+    ("orm_vs_asyncpg", "postgres", "orm"),
+    ("engine_vs_asyncmy", "mysql", "engine"),
+    ("orm_vs_asyncmy", "mysql", "orm"),
+)
 
 
 Measure = Callable[..., Awaitable[BackendResult]]
@@ -112,9 +123,11 @@ def timing_config(budgets: dict[str, Any]) -> tuple[int, dict[str, int], int, fr
 
 
 def ratio_checks(budgets: dict[str, Any]) -> list[RatioCheck]:
-    checks = [RatioCheck(k, "engine", float(v)) for k, v in budgets["engine_vs_asyncpg"].items()]
-    checks += [RatioCheck(k, "orm", float(v)) for k, v in budgets.get("orm_vs_asyncpg", {}).items()]
-    return checks
+    return [
+        RatioCheck(k, contender, float(v), backend)
+        for table, backend, contender in RATIO_TABLES
+        for k, v in budgets.get(table, {}).items()
+    ]
 
 
 def measured_ratio(
@@ -133,63 +146,24 @@ def measured_ratio(
     op = ops.get(check.key)
     if op is None:
         return None
-    wall = op.paired(check.contender, "asyncpg")
+    wall = op.paired(check.contender, result.baseline)
     if wall is None or check.key not in cpu_ops:
         return wall
-    cpu = op.paired(check.contender, "asyncpg", cpu=True)
+    cpu = op.paired(check.contender, result.baseline, cpu=True)
     return wall if cpu is None else min(wall, cpu)
 
 
 async def check_vs_driver(gate: Gate, budgets: dict[str, Any], measure: Measure = run_backend) -> None:
-    """Timed ratios to asyncpg, then exact statement counts.
-
-    A ratio over budget in the first measurement is re-measured once, alone and with more
-    rounds, and that confirmation decides: a real regression is over budget every time, while a
-    burst of load from another process rarely covers two measurements of one operation."""
+    """Timed ratios to each server's raw driver, then exact statement counts on every backend."""
     stmt_budgets: dict[str, int] = budgets.get("statements", {}).get("orm", {})
-    rounds, rounds_for, confirm_rounds, cpu_ops = timing_config(budgets)
     checks = ratio_checks(budgets)
-
-    def log(msg: str) -> None:
-        print(f"     {msg}", flush=True)
-
-    timed_ops = sorted({c.key for c in checks} | set(stmt_budgets))
-    pg = await measure("postgres", QUICK, rounds, timed_ops, True, log, rounds_for=rounds_for)
-    values = {c: measured_ratio(pg, c, cpu_ops) for c in checks}
-    suspects = [c for c, v in values.items() if v is not None and v > c.budget]
-    confirmed: set[RatioCheck] = set()
-    if suspects:
-        keys = sorted({c.key for c in suspects})
-        log(f"over budget in the first measurement: {', '.join(keys)}; re-measuring them")
-        again = await measure(
-            "postgres", QUICK, confirm_rounds, keys, True, log, rounds_for={k: confirm_rounds for k in keys}
-        )
-        for c in suspects:
-            first, values[c] = values[c], measured_ratio(again, c, cpu_ops)
-            gate.info(f"postgres {c.key}: {c.contender} / asyncpg, first measurement", f"{first:.2f}x")
-            confirmed.add(c)
-    labels = {op.key: op.label for op in pg.ops}
-    errors = {op.key: op.errors for op in pg.ops}
-    for c in checks:
-        what = f"postgres {labels.get(c.key, c.key)}: {c.contender} / asyncpg"
-        if c.key in cpu_ops:
-            what += " (lower of wall and CPU time)"
-        if c in confirmed:
-            what += f" (confirmed over {confirm_rounds} rounds)"
-        value = values[c]
-        if value is None:
-            why = (
-                errors.get(c.key, {}).get(c.contender)
-                or errors.get(c.key, {}).get("asyncpg")
-                or pg.orm_status
-            )
-            gate.fail(what, f"not measured: {why}")
-        else:
-            gate.at_most(what, value, c.budget)
-
+    results = []
+    for backend in ("postgres", "mysql"):
+        mine = [c for c in checks if c.backend == backend]
+        results.append(await check_ratios(gate, budgets, backend, mine, sorted(stmt_budgets), measure))
     # Exact counters need no repetitions: one untimed run per operation, on SQLite too.
-    sq = await measure("sqlite", QUICK, 0, sorted(stmt_budgets), True, log)
-    for result in (pg, sq):
+    results.append(await measure("sqlite", QUICK, 0, sorted(stmt_budgets), True, _log))
+    for result in results:
         ops = {op.key: op for op in result.ops}
         for key, budget in stmt_budgets.items():
             op = ops.get(key)
@@ -200,6 +174,59 @@ async def check_vs_driver(gate: Gate, budgets: dict[str, Any], measure: Measure 
                 # No count is no evidence: a gate that cannot count must not pass.
                 why = op.errors.get("orm", result.orm_status) if op else "operation not run"
                 gate.fail(what, f"statement counting unavailable: {why}")
+
+
+def _log(msg: str) -> None:
+    print(f"     {msg}", flush=True)
+
+
+async def check_ratios(
+    gate: Gate,
+    budgets: dict[str, Any],
+    backend: str,
+    checks: list[RatioCheck],
+    counted_ops: list[str],
+    measure: Measure,
+) -> BackendResult:
+    """One backend's timed ratios (its operations' statements are counted in the same run).
+
+    A ratio over budget in the first measurement is re-measured once, alone and with more
+    rounds, and that confirmation decides: a real regression is over budget every time, while a
+    burst of load from another process rarely covers two measurements of one operation."""
+    rounds, rounds_for, confirm_rounds, cpu_ops = timing_config(budgets)
+    timed_ops = sorted({c.key for c in checks} | set(counted_ops))
+    first = await measure(backend, QUICK, rounds, timed_ops, True, _log, rounds_for=rounds_for)
+    base = first.baseline
+    values = {c: measured_ratio(first, c, cpu_ops) for c in checks}
+    suspects = [c for c, v in values.items() if v is not None and v > c.budget]
+    confirmed: set[RatioCheck] = set()
+    if suspects:
+        keys = sorted({c.key for c in suspects})
+        _log(f"over budget in the first measurement: {', '.join(keys)}; re-measuring them")
+        again = await measure(
+            backend, QUICK, confirm_rounds, keys, True, _log, rounds_for={k: confirm_rounds for k in keys}
+        )
+        for c in suspects:
+            before, values[c] = values[c], measured_ratio(again, c, cpu_ops)
+            gate.info(f"{backend} {c.key}: {c.contender} / {base}, first measurement", f"{before:.2f}x")
+            confirmed.add(c)
+    labels = {op.key: op.label for op in first.ops}
+    errors = {op.key: op.errors for op in first.ops}
+    for c in checks:
+        what = f"{backend} {labels.get(c.key, c.key)}: {c.contender} / {base}"
+        if c.key in cpu_ops:
+            what += " (lower of wall and CPU time)"
+        if c in confirmed:
+            what += f" (confirmed over {confirm_rounds} rounds)"
+        value = values[c]
+        if value is None:
+            why = (
+                errors.get(c.key, {}).get(c.contender) or errors.get(c.key, {}).get(base) or first.orm_status
+            )
+            gate.fail(what, f"not measured: {why}")
+        else:
+            gate.at_most(what, value, c.budget)
+    return first
 
 
 def icount_binary() -> Path | None:
@@ -306,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         asyncio.run(go())
-    except PostgresMissing as exc:
+    except DatabaseMissing as exc:
         print(f"FAIL perf gate: {exc}", file=sys.stderr)
         return 2
     if args.skip_icount:

@@ -199,7 +199,7 @@ async def load(url: str, max_size: int = 10) -> Orm | str:
         pool = None
         notes.append(f"statement counter unavailable: {exc}")
     return Orm(
-        backend="postgres" if url.startswith("postgres") else "sqlite",
+        backend=url.split(":", 1)[0].replace("postgresql", "postgres").replace("mariadb", "mysql"),
         Item=models["Item"],
         Owner=models["Owner"],
         Wide=models["Wide"],

@@ -1,17 +1,21 @@
 """Peers (``make bench-peers``): the operations of perf/vs_driver.py on PostgreSQL through raw
 asyncpg, the Yara engine and ORM, Tortoise ORM and SQLAlchemy 2 async (asyncpg), all in one run,
 interleaved, medians. Writes a markdown table and a PNG chart (time per operation, log scale).
+``--backend mysql`` does the same on MariaDB/MySQL: raw asyncmy (the baseline) and aiomysql, the
+engine and ORM, Tortoise and SQLAlchemy over asyncmy.
 
 Runs in its own venv (.venv-peers, perf/requirements-peers.txt) so the peers never enter .venv;
 Yara is imported from the source tree (its compiled engine must already be built).
 
-    .venv-peers/bin/python perf/peers.py [--quick] [--rounds N] [--out perf/results]
+    .venv-peers/bin/python perf/peers.py [--quick] [--rounds N] [--backend postgres|mysql]
+                                         [--out perf/results]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -22,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
 from common import (
     ITEM_COLUMNS,
     WIDE_COLUMNS,
-    PostgresMissing,
+    DatabaseMissing,
     Status,
     machine_note,
     md_table,
+    scratch_mysql,
     scratch_postgres,
 )
 from orm_adapter import item_kwargs, wide_field_kinds
@@ -137,9 +142,13 @@ class PeersBench(Bench):
 
             models = tortoise_models()
             sep = "&" if "?" in self.url else "?"
+            url = self.url
+            if self.backend == "mysql":
+                # Tortoise's MySQL client (asyncmy) wants the password part, even empty.
+                url = re.sub(r"^mysql://([^:@/]+)@", r"mysql://\1:@", url)
             await Tortoise.init(
                 config={
-                    "connections": {"default": f"{self.url}{sep}minsize=1&maxsize=10"},
+                    "connections": {"default": f"{url}{sep}minsize=1&maxsize=10"},
                     "apps": {"models": {"models": [__name__], "default_connection": "default"}},
                     "use_tz": True,
                     "timezone": "UTC",
@@ -152,7 +161,9 @@ class PeersBench(Bench):
             from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
             models = sqlalchemy_models()
-            url = self.url.replace("postgres://", "postgresql+asyncpg://", 1)
+            url = self.url.replace("postgres://", "postgresql+asyncpg://", 1).replace(
+                "mysql://", "mysql+asyncmy://", 1
+            )
             engine = create_async_engine(url, pool_size=10, max_overflow=0)
             self.sqla = {
                 **models,
@@ -421,28 +432,50 @@ class PeersBench(Bench):
         return None
 
 
-CONTENDERS = ["asyncpg", "engine", "orm", "tortoise", "sqlalchemy"]
+SERVER = {"postgres": "PostgreSQL", "mysql": "MariaDB"}
+
+
+def contenders(result: BackendResult) -> list[str]:
+    """The baseline driver, any other raw driver, then the engine and the ORMs."""
+    seen = {n for op in result.ops for n in op.samples}
+    raw = [n for n in ("aiomysql",) if n in seen]
+    return [result.baseline, *raw, "engine", "orm", "tortoise", "sqlalchemy"]
+
+
+PEER_ORMS = ("tortoise", "sqlalchemy")
 
 
 def report(result: BackendResult, status: dict[str, str]) -> str:
-    headers = ["operation", *(f"{c} ms" for c in CONTENDERS), *(f"{c}/asyncpg" for c in CONTENDERS[1:])]
+    names = contenders(result)
+    base = result.baseline
+    # The ORM against each peer ORM as the median of per-round paired ratios (both timed in the
+    # same round, so a slow phase of the machine cancels out): the "ahead of every ORM" verdict.
+    headers = [
+        "operation",
+        *(f"{c} ms" for c in names),
+        *(f"{c}/{base}" for c in names[1:]),
+        *(f"orm/{p} paired" for p in PEER_ORMS),
+    ]
     rows = []
     notes = []
     for op in result.ops:
         cells: list[Any] = [op.label]
-        for c in CONTENDERS:
+        for c in names:
             if c in op.samples:
                 ms = op.samples[c].median_ms
                 cells.append(f"{ms:.3g}" if ms < 100 else f"{ms:.0f}")
             else:
                 cells.append("n/a")
-        for c in CONTENDERS[1:]:
-            r = op.ratio(c, "asyncpg")
+        for c in names[1:]:
+            r = op.ratio(c, base)
+            cells.append(f"{r:.2f}x" if r is not None else "n/a")
+        for p in PEER_ORMS:
+            r = op.paired("orm", p)
             cells.append(f"{r:.2f}x" if r is not None else "n/a")
         rows.append(cells)
         notes += [f"- {op.key} / {name}: {err}" for name, err in op.errors.items()]
     lines = [
-        "## Peers on PostgreSQL (median ms, ratio to raw asyncpg; same run, interleaved)",
+        f"## Peers on {SERVER[result.backend]} (median ms, ratio to raw {base}; same run, interleaved)",
         "",
         md_table(headers, rows),
         "",
@@ -461,17 +494,18 @@ def chart(result: BackendResult, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     ops = result.ops
-    width = 0.16
+    names = contenders(result)
+    width = 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(13, 5.5))
-    for i, c in enumerate(CONTENDERS):
-        xs = [j + (i - 2) * width for j in range(len(ops))]
+    for i, c in enumerate(names):
+        xs = [j + (i - (len(names) - 1) / 2) * width for j in range(len(ops))]
         ys = [op.samples[c].median_ms if c in op.samples else 0.0 for op in ops]
         ax.bar(xs, [y if y > 0 else float("nan") for y in ys], width, label=c)
     ax.set_yscale("log")
     ax.set_ylabel("median ms (log scale)")
     ax.set_xticks(range(len(ops)))
     ax.set_xticklabels([op.label for op in ops], rotation=30, ha="right", fontsize=8)
-    ax.set_title("Time per operation on PostgreSQL (lower is better)")
+    ax.set_title(f"Time per operation on {SERVER[result.backend]} (lower is better)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -484,14 +518,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--out", default="perf/results")
+    parser.add_argument("--backend", choices=["postgres", "mysql"], default="postgres")
     args = parser.parse_args(argv)
     sizes: Sizes = QUICK if args.quick else Sizes()
     sizes = Sizes(**{**vars(sizes), "stream_rows": 1000})  # streaming is not compared across peers
     rounds = args.rounds or (3 if args.quick else 5)
 
+    backend = args.backend
+    scratch = scratch_mysql if backend == "mysql" else scratch_postgres
+
     async def go() -> tuple[BackendResult, dict[str, str]]:
-        async with scratch_postgres() as url:
-            bench = PeersBench("postgres", url, sizes, rounds)
+        async with scratch() as url:
+            bench = PeersBench(backend, url, sizes, rounds)
             await bench.open(True)
             try:
                 results = []
@@ -499,22 +537,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if key in PEER_OPS:
                         print(f"[peers] {key} ...", file=sys.stderr, flush=True)
                         results.append(await bench.run_op(key, label))
-                return BackendResult("postgres", "asyncpg", results, bench.orm_status), bench.peer_status
+                return BackendResult(backend, bench.baseline, results, bench.orm_status), bench.peer_status
             finally:
                 await bench.close()
 
     try:
         result, status = asyncio.run(go())
-    except PostgresMissing as exc:
+    except DatabaseMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     text = report(result, status)
-    (out / "peers.md").write_text(text + "\n")
-    chart(result, out / "peers.png")
+    stem = "peers" if backend == "postgres" else f"peers-{backend}"
+    (out / f"{stem}.md").write_text(text + "\n")
+    chart(result, out / f"{stem}.png")
     print(text)
-    print(f"\nwrote {out / 'peers.md'} and {out / 'peers.png'}")
+    print(f"\nwrote {out / f'{stem}.md'} and {out / f'{stem}.png'}")
     return 0
 
 

@@ -3,6 +3,7 @@ driver vs the engine API (labelled "engine") vs the ORM (labelled "orm", where i
 
 * PostgreSQL: asyncpg (baseline), engine, orm.
 * SQLite: sqlite3 (stdlib, baseline), aiosqlite (if installed), engine, orm.
+* MariaDB/MySQL: asyncmy (baseline), aiomysql (if installed), engine, orm.
 
 "engine" is the least an ORM must do: the engine's positional rows turned into instances by a
 decode plan computed once per query shape (``perf/decode.py``), bulk writes through
@@ -12,7 +13,7 @@ gets its keyword arguments already built, in its native types (enum members), an
 work is constructing the instances and writing them. Contenders run interleaved (A B A B ...,
 rotating), medians are compared, ratios are to the baseline driver.
 
-    .venv/bin/python perf/vs_driver.py [--quick] [--rounds N] [--backend sqlite|postgres|both]
+    .venv/bin/python perf/vs_driver.py [--quick] [--rounds N] [--backend sqlite|postgres|mysql|both|all]
                                        [--ops bulk_insert,count,...] [--no-orm] [--json FILE]
 """
 
@@ -34,7 +35,7 @@ from typing import Any
 from common import (
     ITEM_COLUMNS,
     WIDE_COLUMNS,
-    PostgresMissing,
+    DatabaseMissing,
     Samples,
     connect_engine,
     interleaved,
@@ -42,7 +43,9 @@ from common import (
     item_row,
     machine_note,
     md_table,
+    mysql_connect_kwargs,
     paired_ratio,
+    scratch_mysql,
     scratch_postgres,
     scratch_sqlite,
     sqlite_url,
@@ -58,6 +61,15 @@ try:
     import aiosqlite
 except ImportError:  # optional: requirements-dev.txt installs it
     aiosqlite = None
+try:
+    import asyncmy
+    import asyncmy.cursors
+except ImportError:  # the MariaDB baseline: requirements-dev.txt installs it
+    asyncmy = None
+try:
+    import aiomysql
+except ImportError:  # optional second MariaDB driver (perf/requirements-peers.txt)
+    aiomysql = None
 
 Timed = Callable[[], Awaitable[Any]]
 Setup = Callable[[], Awaitable[Any]] | None
@@ -114,6 +126,40 @@ SELECT_WIDE = f"SELECT {', '.join(WIDE_NAMES)} FROM wide"
 def qmarks(sql: str) -> str:
     """PostgreSQL ``$n`` placeholders to SQLite's ``?`` (parameters are passed in order)."""
     return re.sub(r"\$\d+", "?", sql)
+
+
+def pyformat(sql: str) -> str:
+    """The engine's ``?`` placeholders to the ``%s`` of asyncmy and aiomysql."""
+    return sql.replace("?", "%s")
+
+
+def mysql_params(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A row in the types asyncmy and aiomysql escape themselves: UUIDs as their 36-character
+    text, aware datetimes as naive UTC (DATETIME holds UTC wall times)."""
+    out: list[Any] = []
+    for v in row:
+        if isinstance(v, uuid.UUID):
+            out.append(str(v))
+        elif isinstance(v, dt.datetime) and v.tzinfo is not None:
+            out.append(v.astimezone(dt.UTC).replace(tzinfo=None))
+        else:
+            out.append(v)
+    return tuple(out)
+
+
+# One MariaDB raw contender, made for a given driver's connection (asyncmy's or aiomysql's
+# DB-API-like cursors are the same to use).
+MyFactory = Callable[["MyDriver"], Timed]
+
+
+@dataclass
+class MyDriver:
+    """One raw MariaDB driver's connections: a single one, a pool of 10, its streaming cursor."""
+
+    name: str
+    conn: Any
+    pool: Any
+    sscursor: Any
 
 
 def sqlite3_params(row: Sequence[Any]) -> tuple[Any, ...]:
@@ -196,6 +242,7 @@ class Bench:
         self.sq: sqlite3.Connection | None = None
         self.aq: Any = None
         self.aq_pool: list[Any] = []
+        self.my_drivers: list[MyDriver] = []
         self.orm: Orm | None = None
         self.orm_status = "not measured"
         self.item_plan = DecodePlan(dict, ITEM_COLUMNS, CONVERTERS)  # replaced in open()
@@ -204,6 +251,10 @@ class Bench:
 
     def sql(self, sql: str) -> str:
         return sql if self.backend == "postgres" else qmarks(sql)
+
+    @property
+    def baseline(self) -> str:
+        return {"postgres": "asyncpg", "mysql": "asyncmy"}.get(self.backend, "sqlite3")
 
     # ---------------------------------------------------------------- setup and teardown
 
@@ -227,6 +278,8 @@ class Bench:
 
             self.apg = await asyncpg.connect(self.url)
             self.apg_pool = await asyncpg.create_pool(self.url, min_size=10, max_size=10)
+        elif self.backend == "mysql":
+            await self.open_mysql_drivers()
         else:
             path = self.url.removeprefix("sqlite:///")
             self.sq = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -241,9 +294,39 @@ class Bench:
                 self.orm = loaded
                 self.orm_status = "measured"
 
+    async def open_mysql_drivers(self) -> None:
+        if asyncmy is None:
+            raise RuntimeError(
+                "the MariaDB baseline asyncmy is not installed (pip install -r requirements-dev.txt)"
+            )
+        kw = mysql_connect_kwargs(self.url)
+        my_kw = {**{k: v for k, v in kw.items() if k != "db"}, "database": kw["db"], "autocommit": True}
+        self.my_drivers.append(
+            MyDriver(
+                "asyncmy",
+                await asyncmy.connect(**my_kw),
+                await asyncmy.create_pool(minsize=10, maxsize=10, **my_kw),
+                asyncmy.cursors.SSCursor,
+            )
+        )
+        if aiomysql is not None:
+            aio_kw = {**kw, "autocommit": True}
+            self.my_drivers.append(
+                MyDriver(
+                    "aiomysql",
+                    await aiomysql.connect(**aio_kw),
+                    await aiomysql.create_pool(minsize=10, maxsize=10, **aio_kw),
+                    aiomysql.SSCursor,
+                )
+            )
+
     async def close(self) -> None:
         if self.orm is not None:
             await self.orm.close()
+        for d in self.my_drivers:
+            d.conn.close()
+            d.pool.close()
+            await d.pool.wait_closed()
         if self.apg is not None:
             await self.apg.close()
             await self.apg_pool.close()
@@ -269,7 +352,7 @@ class Bench:
         await e.execute_many(
             self.sql(wide_insert_sql("postgres")), [wide_row(i) for i in range(1, s.wide_rows + 1)]
         )
-        stream_type = "DOUBLE PRECISION" if pg else "REAL"
+        stream_type = {"postgres": "DOUBLE PRECISION", "mysql": "DOUBLE"}.get(self.backend, "REAL")
         await e.execute(
             f"CREATE TABLE stream (id INTEGER PRIMARY KEY, name TEXT NOT NULL, value {stream_type} NOT NULL)"
         )
@@ -278,6 +361,15 @@ class Bench:
                 "INSERT INTO stream SELECT g, 'row ' || g, g * 0.5 FROM generate_series(1, $1::int) g",
                 [s.stream_rows],
             )
+        elif self.backend == "mysql":
+            # Multi-row VALUES (MariaDB's recursive CTEs stop at 1000 levels by default).
+            step = 5000
+            for start in range(1, s.stream_rows + 1, step):
+                ids = range(start, min(start + step, s.stream_rows + 1))
+                await e.execute(
+                    "INSERT INTO stream VALUES " + ", ".join("(?, ?, ?)" for _ in ids),
+                    [v for i in ids for v in (i, f"row {i}", i * 0.5)],
+                )
         else:
             await e.execute(
                 "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?1) "
@@ -304,11 +396,21 @@ class Bench:
         """The contenders of one operation and an optional cleanup to run after it."""
         return getattr(self, f"op_{key}")()
 
-    def _raw(self, pg: Timed | None, sq: Callable[[], Any] | None, aq: Timed | None) -> dict[str, Timed]:
+    def _raw(
+        self,
+        pg: Timed | None,
+        sq: Callable[[], Any] | None,
+        aq: Timed | None,
+        my: MyFactory | None = None,
+    ) -> dict[str, Timed]:
         out: dict[str, Timed] = {}
         if self.backend == "postgres":
             if pg is not None:
                 out["asyncpg"] = pg
+        elif self.backend == "mysql":
+            if my is not None:
+                for d in self.my_drivers:
+                    out[d.name] = my(d)
         else:
             if sq is not None:
                 sync = sq
@@ -349,6 +451,16 @@ class Bench:
             await self.aq.executemany(sql, sq_rows)
             await self.aq.execute("COMMIT")
 
+        my_sql, my_rows = pyformat(sql), [mysql_params(r) for r in rows]
+
+        def my(d: MyDriver) -> Timed:
+            async def run() -> None:
+                # Both drivers rewrite an INSERT's executemany into multi-row VALUES.
+                async with d.conn.cursor() as cur:
+                    await cur.executemany(my_sql, my_rows)
+
+            return run
+
         async def engine() -> None:
             await self.engine.execute_many(sql, rows)
 
@@ -360,7 +472,7 @@ class Bench:
             async def orm_fn() -> None:
                 await item.bulk_create([item(**kw) for kw in bulk_kwargs])
 
-        return self._with(self._raw(pg, sq, aq), engine, orm_fn, self.delete_extra), self.delete_extra
+        return self._with(self._raw(pg, sq, aq, my), engine, orm_fn, self.delete_extra), self.delete_extra
 
     def op_single_insert(self) -> tuple[dict[str, tuple[Timed, Setup]], Setup]:
         rows = self.new_rows(self.sizes.single_inserts)
@@ -380,6 +492,16 @@ class Bench:
             for r in sq_rows:
                 await self.aq.execute(sql, r)
 
+        my_sql, my_rows = pyformat(sql), [mysql_params(r) for r in rows]
+
+        def my(d: MyDriver) -> Timed:
+            async def run() -> None:
+                async with d.conn.cursor() as cur:
+                    for r in my_rows:
+                        await cur.execute(my_sql, r)
+
+            return run
+
         async def engine() -> None:
             for r in rows:
                 await self.engine.execute(sql, r)
@@ -393,7 +515,7 @@ class Bench:
                 for kw in single_kwargs:
                     await item.create(**kw)
 
-        return self._with(self._raw(pg, sq, aq), engine, orm_fn, self.delete_extra), self.delete_extra
+        return self._with(self._raw(pg, sq, aq, my), engine, orm_fn, self.delete_extra), self.delete_extra
 
     def _fetch_op(
         self,
@@ -421,6 +543,16 @@ class Bench:
             async with self.aq.execute(sql, tparams) as cur:
                 check(len(await cur.fetchall()))
 
+        my_sql, my_params = pyformat(sql), mysql_params(params)
+
+        def my(d: MyDriver) -> Timed:
+            async def run() -> None:
+                async with d.conn.cursor() as cur:
+                    await cur.execute(my_sql, my_params or None)
+                    check(len(await cur.fetchall()))
+
+            return run
+
         async def engine() -> None:
             check(len(plan(await self.engine.fetch(sql, params or None))))
 
@@ -431,7 +563,7 @@ class Bench:
             async def orm_fn() -> None:
                 check(len(await query()))
 
-        return self._with(self._raw(pg, sq, aq), engine, orm_fn, None), None
+        return self._with(self._raw(pg, sq, aq, my), engine, orm_fn, None), None
 
     def op_fetch_all(self) -> tuple[dict[str, tuple[Timed, Setup]], Setup]:
         orm = self.orm
@@ -474,6 +606,17 @@ class Bench:
                 async with self.aq.execute(sql, (k,)) as cur:
                     assert await cur.fetchone() is not None
 
+        my_sql = pyformat(sql)
+
+        def my(d: MyDriver) -> Timed:
+            async def run() -> None:
+                async with d.conn.cursor() as cur:
+                    for k in keys:
+                        await cur.execute(my_sql, (k,))
+                        assert await cur.fetchone() is not None
+
+            return run
+
         async def engine() -> None:
             for k in keys:
                 row = await self.engine.fetch_one(sql, (k,))
@@ -488,7 +631,7 @@ class Bench:
                 for k in keys:
                     await item.get(id=k)
 
-        return self._with(self._raw(pg, sq, aq), engine, orm_fn, None), None
+        return self._with(self._raw(pg, sq, aq, my), engine, orm_fn, None), None
 
     def op_concurrent_get(self) -> tuple[dict[str, tuple[Timed, Setup]], Setup]:
         sql = self.sql(SELECT_ITEM + " WHERE id = $1")
@@ -555,9 +698,26 @@ class Bench:
 
                 await fan_out(worker)
 
+        my_sql = pyformat(sql)
+
+        def my(d: MyDriver) -> Timed:
+            async def run() -> None:
+                async def worker(t: int) -> None:
+                    for k in keys(t):
+                        # One pool checkout per query, as asyncpg's pool.fetchrow does.
+                        async with d.pool.acquire() as conn, conn.cursor() as cur:
+                            await cur.execute(my_sql, (k,))
+                            assert await cur.fetchone() is not None
+
+                await fan_out(worker)
+
+            return run
+
         raw: dict[str, Timed] = {}
         if self.backend == "postgres":
             raw["asyncpg"] = pg
+        elif self.backend == "mysql":
+            raw = self._raw(None, None, None, my)
         else:
             raw["sqlite3"] = sq_async
             if self.aq is not None:
@@ -581,10 +741,20 @@ class Bench:
             async with self.aq.execute(sql, tparams) as cur:
                 await cur.fetchall()
 
+        my_sql, my_params = pyformat(sql), mysql_params(params)
+
+        def my(d: MyDriver) -> Timed:
+            async def run() -> None:
+                async with d.conn.cursor() as cur:
+                    await cur.execute(my_sql, my_params or None)
+                    await cur.fetchall()
+
+            return run
+
         async def engine() -> None:
             await self.engine.fetch(sql, params or None)
 
-        contenders = self._with(self._raw(pg, sq, aq), engine, orm_query if self.orm else None, None)
+        contenders = self._with(self._raw(pg, sq, aq, my), engine, orm_query if self.orm else None, None)
         self._repeat = self.sizes.small_repeat
         return {name: (self.repeated(fn), setup) for name, (fn, setup) in contenders.items()}, None
 
@@ -648,10 +818,19 @@ class Bench:
         async def aq() -> None:
             await self.aq.execute(sql, sq_params)
 
+        my_sql, my_params = pyformat(sql), mysql_params(params)
+
+        def my(d: MyDriver) -> Timed:
+            async def run() -> None:
+                async with d.conn.cursor() as cur:
+                    await cur.execute(my_sql, my_params)
+
+            return run
+
         async def engine() -> None:
             await self.engine.execute(sql, params)
 
-        return self._with(self._raw(pg, sq, aq), engine, orm_fn if self.orm else None, setup), setup
+        return self._with(self._raw(pg, sq, aq, my), engine, orm_fn if self.orm else None, setup), setup
 
     def op_bulk_update(self) -> tuple[dict[str, tuple[Timed, Setup]], Setup]:
         orm = self.orm
@@ -714,6 +893,20 @@ class Bench:
                 items = await cur.fetchall()
             group(ids, items, lambda r: r[10])
 
+        my_in_sql = pyformat(in_sql)
+
+        def my(d: MyDriver) -> Timed:
+            async def run() -> None:
+                async with d.conn.cursor() as cur:
+                    await cur.execute(owners_sql)
+                    owners = await cur.fetchall()
+                    ids = [o[0] for o in owners]
+                    await cur.execute(my_in_sql, ids)
+                    items = await cur.fetchall()
+                group(ids, list(items), lambda r: r[10])
+
+            return run
+
         async def engine() -> None:
             owners = owner_plan(await self.engine.fetch(owners_sql))
             ids = [o.id for o in owners]
@@ -733,7 +926,7 @@ class Bench:
                 owners = await owner_model.all().prefetch_related("items")
                 assert len(owners) == n_owners
 
-        contenders = self._with(self._raw(pg, sq, aq), engine, orm_fn, None)
+        contenders = self._with(self._raw(pg, sq, aq, my), engine, orm_fn, None)
         if self.orm is not None and not self.orm.has_fk:
             self._unavailable["orm"] = "not available yet: the ORM has no ForeignKeyField"
         return contenders, None
@@ -776,6 +969,18 @@ class Bench:
                     n += len(rows)
             note("aiosqlite", n)
 
+        def my(d: MyDriver) -> Timed:
+            async def run() -> None:
+                n = 0
+                # The drivers' unbuffered cursors read rows off the socket as they are fetched.
+                async with d.conn.cursor(d.sscursor) as cur:
+                    await cur.execute(sql)
+                    while rows := await cur.fetchmany(chunk):
+                        n += len(rows)
+                note(d.name, n)
+
+            return run
+
         async def engine() -> None:
             cur = await self.engine.cursor(sql, None, chunk)
             n = 0
@@ -798,7 +1003,7 @@ class Bench:
 
         contenders = {
             name: (fn, reset)
-            for name, (fn, _) in self._with(self._raw(pg, sq, aq), engine, orm_fn, None).items()
+            for name, (fn, _) in self._with(self._raw(pg, sq, aq, my), engine, orm_fn, None).items()
         }
         return contenders, None
 
@@ -856,14 +1061,15 @@ async def run_backend(
                 if key in ops:
                     log(f"[{backend}] {key} ...")
                     results.append(await bench.run_op(key, label))
-            return BackendResult(
-                backend, "asyncpg" if backend == "postgres" else "sqlite3", results, bench.orm_status
-            )
+            return BackendResult(backend, bench.baseline, results, bench.orm_status)
         finally:
             await bench.close()
 
     if backend == "postgres":
         async with scratch_postgres() as url:
+            return await go(url)
+    if backend == "mysql":
+        async with scratch_mysql() as url:
             return await go(url)
     async with scratch_sqlite() as path:
         return await go(sqlite_url(path))
@@ -953,7 +1159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smaller data sizes, 3 rounds")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5, quick 3)")
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "mysql", "both", "all"], default="both")
     parser.add_argument("--ops", default=",".join(k for k, _ in OPS), help="comma-separated operation keys")
     parser.add_argument("--no-orm", action="store_true")
     parser.add_argument("--json", help="also write the medians to this JSON file")
@@ -964,7 +1170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(ops) - {k for k, _ in OPS}
     if unknown:
         parser.error(f"unknown operations: {', '.join(sorted(unknown))}")
-    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    groups = {"both": ["sqlite", "postgres"], "all": ["sqlite", "postgres", "mysql"]}
+    backends = groups.get(args.backend, [args.backend])
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -974,7 +1181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         results = asyncio.run(go())
-    except PostgresMissing as exc:
+    except DatabaseMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     mode = "quick" if args.quick else "full"

@@ -75,7 +75,10 @@ def main() -> int:
         print(f"conformance: MariaDB is required and unusable: {type(exc).__name__}: {exc}\n{MYSQL_HOW_TO}")
         return 1
     try:
-        results.append(_run("mariadb", urlunsplit(urlsplit(my_admin)._replace(path=f"/{name}")), out, extra))
+        my_url = urlunsplit(urlsplit(my_admin)._replace(path=f"/{name}"))
+        results.append(_run("mariadb", my_url, out, extra))
+        # MariaDB with RETURNING off: the MySQL way of learning generated keys (LAST_INSERT_ID).
+        results.append(_run("mysql-like", f"{my_url}?returning=false", out, extra))
     finally:
         asyncio.run(_admin(my_admin, f"DROP DATABASE IF EXISTS `{name}`"))
     print("\n=== conformance summary ===")

@@ -59,6 +59,10 @@ impl Backend for AnyBackend {
         dispatch!(self, AnyBackend, b => b.execute(sql, params).await)
     }
 
+    async fn execute_insert(&self, sql: &str, params: Vec<Value>) -> Result<(u64, Option<u64>)> {
+        dispatch!(self, AnyBackend, b => b.execute_insert(sql, params).await)
+    }
+
     async fn fetch(&self, sql: &str, params: Vec<Value>) -> Result<Rows> {
         dispatch!(self, AnyBackend, b => b.fetch(sql, params).await)
     }
@@ -115,6 +119,10 @@ impl Backend for AnyBackend {
 impl Transaction for AnyTransaction {
     async fn execute(&mut self, sql: &str, params: Vec<Value>) -> Result<u64> {
         dispatch!(self, AnyTransaction, t => t.execute(sql, params).await)
+    }
+
+    async fn execute_insert(&mut self, sql: &str, params: Vec<Value>) -> Result<(u64, Option<u64>)> {
+        dispatch!(self, AnyTransaction, t => t.execute_insert(sql, params).await)
     }
 
     async fn fetch(&mut self, sql: &str, params: Vec<Value>) -> Result<Rows> {

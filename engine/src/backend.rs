@@ -87,6 +87,12 @@ pub struct Capabilities {
     pub streaming: bool,
     /// `copy_in` loads rows in bulk (otherwise it fails with a Programming error).
     pub copy_in: bool,
+    /// `execute_insert` reports the first key an INSERT generated (MySQL's LAST_INSERT_ID): how
+    /// keys are learnt where `returning` is false.
+    pub last_insert_id: bool,
+    /// The keys of one multi-row INSERT are the first plus multiples of this step; 0 when the
+    /// server does not promise consecutive keys (InnoDB's `innodb_autoinc_lock_mode = 2`).
+    pub insert_id_step: u64,
     /// Placeholder style: `$1` (dollar), `?1` (question) or a plain positional `?` (qmark).
     pub placeholder: &'static str,
 }
@@ -101,6 +107,11 @@ pub trait Backend: Send + Sync + 'static {
     fn capabilities(&self) -> &Capabilities;
     /// Run one statement; the number of rows affected.
     fn execute(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<u64>> + Send;
+    /// Run one INSERT; the rows affected and, on a backend declaring `last_insert_id`, the
+    /// first key it generated. The default reports no key.
+    fn execute_insert(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<(u64, Option<u64>)>> + Send {
+        async move { Ok((self.execute(sql, params).await?, None)) }
+    }
     /// Run a query; all rows, positionally.
     fn fetch(&self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Rows>> + Send;
     /// Like `fetch`, handing the rows to `sink` in batches as they arrive (see
@@ -165,6 +176,14 @@ pub struct PoolStatus {
 /// One open transaction. Dropped while still open, it is rolled back (or its connection discarded).
 pub trait Transaction: Send + 'static {
     fn execute(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<u64>> + Send;
+    /// See [`Backend::execute_insert`].
+    fn execute_insert(
+        &mut self,
+        sql: &str,
+        params: Vec<Value>,
+    ) -> impl Future<Output = Result<(u64, Option<u64>)>> + Send {
+        async move { Ok((self.execute(sql, params).await?, None)) }
+    }
     fn fetch(&mut self, sql: &str, params: Vec<Value>) -> impl Future<Output = Result<Rows>> + Send;
     /// See [`Backend::fetch_batched`].
     fn fetch_batched(

@@ -59,6 +59,9 @@ pub struct MySqlConfig {
     pub statement_cache_size: usize,
     pub sslmode: SslMode,
     pub sslrootcert: Option<PathBuf>,
+    /// Use `INSERT ... RETURNING` where the server has it (MariaDB 10.5+). False makes the
+    /// backend behave as on MySQL: generated keys come from LAST_INSERT_ID.
+    pub returning: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -348,6 +351,7 @@ fn parse_mysql(url: &str, options: &[(String, String)]) -> Result<MySqlConfig> {
         statement_cache_size: 256,
         sslmode: SslMode::Disable,
         sslrootcert: None,
+        returning: true,
     };
     for (name, value) in merged_options(parsed.query(), options)? {
         if apply_pool_option(&mut cfg.pool, &name, &value)? {
@@ -371,11 +375,12 @@ fn parse_mysql(url: &str, options: &[(String, String)]) -> Result<MySqlConfig> {
             "statement_cache_size" => cfg.statement_cache_size = parse_usize(&name, &value)?,
             "sslrootcert" => cfg.sslrootcert = Some(PathBuf::from(value)),
             "sslmode" | "ssl" => cfg.sslmode = parse_sslmode(&value, false)?,
+            "returning" => cfg.returning = parse_bool(&name, &value)?,
             other => {
                 return Err(EngineError::config(format!(
                     "unknown MySQL option {other:?} (known: max_size, min_size, acquire_timeout, connect_timeout, \
-                     statement_timeout, max_lifetime, statement_cache_size, sslmode, sslrootcert, host, port, user, \
-                     password, dbname)"
+                     statement_timeout, max_lifetime, statement_cache_size, sslmode, sslrootcert, returning, host, \
+                     port, user, password, dbname)"
                 )))
             }
         }

@@ -24,6 +24,11 @@ pub trait PooledConn: Send + Sync + 'static {
     /// Run SQL text without parameters, unguarded: for recycle, whose time limit is deadpool's
     /// and whose failure discards the connection anyway.
     fn batch_unguarded(&mut self, sql: &str) -> impl Future<Output = Result<()>> + Send;
+    /// After a statement was cancelled but the connection kept: wait until the cancel is over
+    /// and the connection is known to be usable; an error leaves it poisoned.
+    fn settle(&mut self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// The checks before a pooled connection is handed out again; a transaction left open on it (one
@@ -36,6 +41,7 @@ pub async fn recycle<C: PooledConn>(
     if conn.is_closed() {
         return Err(RecycleError::message("connection closed"));
     }
+    conn.settle().await.map_err(RecycleError::Backend)?;
     if conn.is_poisoned() {
         return Err(RecycleError::message("connection abandoned mid-statement"));
     }
@@ -63,7 +69,7 @@ where
             "the transaction has already been committed or rolled back",
         ));
     };
-    if conn.is_poisoned() {
+    if conn.settle().await.is_err() || conn.is_poisoned() {
         // Dropping the connection ends the session; the server rolls back.
         let _ = Object::take(conn);
         return Ok(());
@@ -93,6 +99,10 @@ where
         Ok(handle) => {
             handle.spawn(async move {
                 let mut conn = conn;
+                if conn.settle().await.is_err() {
+                    let _ = Object::take(conn);
+                    return;
+                }
                 if conn.batch("ROLLBACK").await.is_ok() {
                     conn.in_transaction().store(false, Ordering::Release);
                 }

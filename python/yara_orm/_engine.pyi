@@ -24,6 +24,7 @@ __all__ = [
     "EngineTransaction",
     "InstanceSpec",
     "Json",
+    "StoredRange",
     "TableConverter",
     "configure_runtime",
     "connect",
@@ -60,6 +61,8 @@ class Capabilities(TypedDict):
     statement_timeout: bool
     streaming: bool
     copy_in: bool
+    last_insert_id: bool
+    insert_id_step: int
     placeholder: Literal["dollar", "question", "qmark"]
 
 class PoolStatus(TypedDict):
@@ -93,6 +96,25 @@ class TableConverter:
 
     def __new__(cls, table: dict[Any, Any], fallback: Callable[[Any], Any]) -> Self: ...
     def __call__(self, value: Any) -> Any: ...
+
+@final
+class StoredRange:
+    """The read-side range check of an integer field (``lo``..``hi``) or a decimal one
+    (``max_digits``/``decimal_places``): out of range raises DataError; None passes. The
+    engine checks its own values without calling into Python."""
+
+    def __new__(
+        cls,
+        label: str,
+        lo: int | None = None,
+        hi: int | None = None,
+        max_digits: int | None = None,
+        decimal_places: int | None = None,
+    ) -> Self: ...
+    def __call__(self, value: Any) -> Any: ...
+    @staticmethod
+    def check_rows(rows: list[tuple[Any, ...]], checks: list[tuple[int, StoredRange]]) -> None:
+        """Check columns ``checks`` (index, range) of every row, in one call."""
 
 @final
 class Completer:
@@ -133,6 +155,10 @@ class EngineTransaction:
     """One open transaction on one connection. Dropped without commit, it rolls back."""
 
     async def execute(self, sql: str, params: Params = None) -> int: ...
+    async def execute_insert(self, sql: str, params: Params = None) -> tuple[int, int | None]:
+        """Run one INSERT; ``(rows affected, first generated key)`` where the ``last_insert_id``
+        capability is declared (MySQL/MariaDB: the AUTO_INCREMENT key of its first row, the
+        others following it by ``insert_id_step``); elsewhere the key is None."""
     async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int: ...
     async def copy_in(self, copy_sql: str, types_from: str, columns: Sequence[Sequence[Any]]) -> int:
         """Bulk-load rows where the ``copy_in`` capability is declared (PostgreSQL: ``copy_sql``
@@ -162,6 +188,10 @@ class EnginePool:
     def status(self) -> PoolStatus:
         """``size`` (open connections), ``available`` (idle), ``max_size``, ``waiting``."""
     async def execute(self, sql: str, params: Params = None) -> int: ...
+    async def execute_insert(self, sql: str, params: Params = None) -> tuple[int, int | None]:
+        """Run one INSERT; ``(rows affected, first generated key)`` where the ``last_insert_id``
+        capability is declared (MySQL/MariaDB: the AUTO_INCREMENT key of its first row, the
+        others following it by ``insert_id_step``); elsewhere the key is None."""
     async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int: ...
     async def copy_in(self, copy_sql: str, types_from: str, columns: Sequence[Sequence[Any]]) -> int:
         """Bulk-load rows where the ``copy_in`` capability is declared (PostgreSQL: ``copy_sql``

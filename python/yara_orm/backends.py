@@ -12,7 +12,11 @@ protocol a backend may offer to take a faster path:
   transactions builds model instances from the rows itself (the engine's decode plan);
 * :class:`SupportsCopyIn` — ``copy_in(copy_sql, types_from, columns)`` on the pool and its
   transactions bulk-loads rows; offered only together with the ``copy_in`` capability;
-* :class:`SupportsChunkInstances` — ``fetch_chunk_instances(spec)`` on its cursors.
+* :class:`SupportsChunkInstances` — ``fetch_chunk_instances(spec)`` on its cursors;
+* :class:`SupportsInsertId` — ``execute_insert(sql, params)`` on the pool and its transactions
+  runs an INSERT and reports the first key it generated (MySQL's ``LAST_INSERT_ID``), for a
+  server without ``INSERT ... RETURNING``; offered only together with the ``last_insert_id``
+  capability.
 
 When a backend lacks one the ORM takes the plain path (``fetch`` + Python decoding,
 multi-row ``INSERT``, ``fetch_chunk``). The ORM never probes for them while running queries:
@@ -63,6 +67,7 @@ __all__ = [
     "SupportsChunkInstances",
     "SupportsCopyIn",
     "SupportsFetchInstances",
+    "SupportsInsertId",
     "check_backend",
     "connect_builtin",
     "features_of",
@@ -175,12 +180,23 @@ class SupportsChunkInstances(Protocol):
     async def fetch_chunk_instances(self, spec: Any) -> list[Any]: ...
 
 
+@runtime_checkable
+class SupportsInsertId(Protocol):
+    """Optional, on the pool and its transactions, together with the ``last_insert_id``
+    capability: run one INSERT; ``(rows affected, the first AUTO_INCREMENT key it generated, or
+    None when it generated none)``. The keys of a multi-row INSERT are that key plus multiples
+    of the ``insert_id_step`` capability (0: the server does not promise consecutive keys)."""
+
+    async def execute_insert(self, sql: str, params: Params = None) -> tuple[int, int | None]: ...
+
+
 # Name -> (protocol, where it lives). The names are the ``Features`` attributes and the ids the
 # conformance report lists under "optional_protocol".
 OPTIONAL_PARTS: dict[str, tuple[type[Any], str]] = {
     "fetch_instances": (SupportsFetchInstances, "pool and transaction"),
     "copy_in": (SupportsCopyIn, "pool and transaction"),
     "fetch_chunk_instances": (SupportsChunkInstances, "cursor"),
+    "execute_insert": (SupportsInsertId, "pool and transaction"),
 }
 
 
@@ -210,6 +226,9 @@ class Features:
     fetch_instances: bool
     copy_in: bool
     fetch_chunk_instances: bool
+    execute_insert: bool = False
+    # With ``execute_insert``: the step between the keys of one multi-row INSERT (0: unknown).
+    insert_id_step: int = 0
     capabilities: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     def offered(self) -> dict[str, bool]:
@@ -223,9 +242,12 @@ def features_of(
     fetch_instances: bool,
     copy_in: bool,
     fetch_chunk_instances: bool,
+    execute_insert: bool = False,
 ) -> Features:
     """A :class:`Features` from a capability manifest and the optional parts offered. ``copy_in``
-    counts only when the manifest declares it too (capability and method go together)."""
+    and ``execute_insert`` count only when the manifest declares them too (``copy_in``,
+    ``last_insert_id``: capability and method go together)."""
+    insert_id = execute_insert and bool(caps.get("last_insert_id"))
     return Features(
         backend=str(caps.get("backend", "")),
         max_bind_params=int(caps.get("max_bind_params") or 0),
@@ -241,13 +263,17 @@ def features_of(
         fetch_instances=fetch_instances,
         copy_in=copy_in and bool(caps.get("copy_in")),
         fetch_chunk_instances=fetch_chunk_instances,
+        execute_insert=insert_id,
+        insert_id_step=int(caps.get("insert_id_step") or 0) if insert_id else 0,
         capabilities=dict(caps),
     )
 
 
 def engine_features(caps: Mapping[str, Any]) -> Features:
     """The engine's own pools offer every optional part (``copy_in`` where declared)."""
-    return features_of(caps, fetch_instances=True, copy_in=True, fetch_chunk_instances=True)
+    return features_of(
+        caps, fetch_instances=True, copy_in=True, fetch_chunk_instances=True, execute_insert=True
+    )
 
 
 # -- the connect-time check -----------------------------------------------------------------------
@@ -279,7 +305,7 @@ _TX_METHODS: dict[str, int] = {
     "rollback": 0,
 }
 _CURSOR_METHODS: dict[str, int] = {"fetch_chunk": 0, "close": 0}
-_OPTIONAL_ARITY = {"fetch_instances": 3, "copy_in": 3, "fetch_chunk_instances": 1}
+_OPTIONAL_ARITY = {"fetch_instances": 3, "copy_in": 3, "fetch_chunk_instances": 1, "execute_insert": 2}
 
 
 def _method_problem(obj: Any, name: str, arity: int) -> str | None:
@@ -342,7 +368,7 @@ async def check_backend(pool: Any, name: str = "backend") -> Features:
             problems += _problems(tx, _TX_METHODS, "transaction")
             if not isinstance(getattr(tx, "is_active", None), bool):
                 problems.append(f"the transaction ({type(tx).__name__}) has no bool property is_active")
-            for part in ("fetch_instances", "copy_in"):
+            for part in ("fetch_instances", "copy_in", "execute_insert"):
                 on_pool = _offers(pool, part, "pool", problems)
                 on_tx = _offers(tx, part, "transaction", problems)
                 if on_pool != on_tx:
@@ -362,6 +388,10 @@ async def check_backend(pool: Any, name: str = "backend") -> Features:
             await cursor.close()
         if caps.get("copy_in") and not offers.get("copy_in"):
             problems.append("capabilities() declares copy_in but the pool offers no copy_in() method")
+        if caps.get("last_insert_id") and not offers.get("execute_insert"):
+            problems.append(
+                "capabilities() declares last_insert_id but the pool offers no execute_insert() method"
+            )
     if problems:
         raise ConfigurationError(
             f"{name} does not implement the yara_orm.backends protocol:\n  - " + "\n  - ".join(problems)
@@ -371,6 +401,7 @@ async def check_backend(pool: Any, name: str = "backend") -> Features:
         fetch_instances=offers["fetch_instances"],
         copy_in=offers["copy_in"],
         fetch_chunk_instances=offers["fetch_chunk_instances"],
+        execute_insert=offers["execute_insert"],
     )
 
 
@@ -583,7 +614,7 @@ class DelegatingPool(_DelegatingStatements):
 
     async def begin(self, isolation: str | None = None) -> DelegatingTransaction:
         tx = self.transaction_class(await self.inner.begin(isolation))
-        _forward_optional(tx, self.optional, ("fetch_instances", "copy_in"))
+        _forward_optional(tx, self.optional, ("fetch_instances", "copy_in", "execute_insert"))
         return tx
 
     async def cursor(self, sql: str, params: Params = None, chunk_size: int = 1000) -> DelegatingCursor:
@@ -603,7 +634,7 @@ class DelegatingPool(_DelegatingStatements):
 
     def __getattr__(self, name: str) -> Any:
         # Only the optional parts listed in ``optional`` are forwarded; nothing else leaks through.
-        if name in ("fetch_instances", "copy_in") and name in type(self).optional:
+        if name in ("fetch_instances", "copy_in", "execute_insert") and name in type(self).optional:
             return getattr(self.inner, name)
         raise AttributeError(name)
 

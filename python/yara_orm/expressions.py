@@ -7,6 +7,7 @@ from .query.aggregates import Aggregate
 from .query.expressions import (
     Case,
     CombinedExpression,
+    Connector,
     Exists,
     Expression,
     F,
@@ -32,6 +33,7 @@ __all__ = [
     "Array",
     "Case",
     "CombinedExpression",
+    "Connector",
     "Exists",
     "Expression",
     "F",

@@ -23,6 +23,7 @@ from . import pool
 # Every method that sends a statement (pools and transactions share them); the cursor is extra.
 STATEMENT_METHODS = (
     "execute",
+    "execute_insert",
     "execute_many",
     "copy_in",
     "fetch",

@@ -60,6 +60,12 @@ class Executor:
         """Run one statement; return the number of rows it affected."""
         return await self._engine_executor().execute(sql, params)
 
+    async def execute_insert(self, sql: str, params: Params = None) -> tuple[int, int | None]:
+        """Run one INSERT; ``(rows affected, the first AUTO_INCREMENT key it generated or None)``.
+        Offered where the backend declares ``last_insert_id`` (MySQL/MariaDB): how keys are
+        learnt without ``INSERT ... RETURNING`` (see ``features.insert_id_step``)."""
+        return await self._engine_executor().execute_insert(sql, params)
+
     async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
         """Run one statement once per parameter set (pipelined on PostgreSQL); return the
         total number of rows affected."""

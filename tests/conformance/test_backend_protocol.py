@@ -68,7 +68,12 @@ async def test_builtin_pool_features(sqlite_url: str) -> None:
     try:
         f = pool.features
         assert f.backend == "sqlite" and f.max_bind_params == pool.capabilities()["max_bind_params"]
-        assert f.offered() == {"fetch_instances": True, "copy_in": False, "fetch_chunk_instances": True}
+        assert f.offered() == {
+            "fetch_instances": True,
+            "copy_in": False,
+            "fetch_chunk_instances": True,
+            "execute_insert": False,
+        }
         async with pool.transaction() as tx:
             assert tx.features is f
     finally:
@@ -95,6 +100,7 @@ async def test_connect_builtin_gives_the_engine_pool_and_refuses_others(sqlite_u
             "fetch_instances": True,
             "copy_in": False,
             "fetch_chunk_instances": True,
+            "execute_insert": False,
         }
     finally:
         await pool.close()
@@ -181,7 +187,7 @@ async def test_connect_time_check_names_the_mistake(tmp_path: Path, mistake: str
 
 
 def test_optional_parts_are_named_protocols() -> None:
-    assert set(OPTIONAL_PARTS) == {"fetch_instances", "copy_in", "fetch_chunk_instances"}
+    assert set(OPTIONAL_PARTS) == {"fetch_instances", "copy_in", "fetch_chunk_instances", "execute_insert"}
     with pytest.raises(ConfigurationError, match="unknown optional protocol parts"):
 
         class Wrong(DelegatingPool):
@@ -210,5 +216,20 @@ def test_features_tie_copy_in_to_its_capability() -> None:
     f = features_of(
         {**caps, "copy_in": True}, fetch_instances=True, copy_in=True, fetch_chunk_instances=False
     )
-    assert f.offered() == {"fetch_instances": True, "copy_in": True, "fetch_chunk_instances": False}
+    assert f.offered() == {
+        "fetch_instances": True,
+        "copy_in": True,
+        "fetch_chunk_instances": False,
+        "execute_insert": False,
+    }
     assert f.isolation_levels == ("serializable",) and f.max_bind_params == 10
+    # execute_insert likewise counts only with the last_insert_id capability.
+    ids = {**caps, "last_insert_id": True, "insert_id_step": 2}
+    f = features_of(
+        caps, fetch_instances=False, copy_in=False, fetch_chunk_instances=False, execute_insert=True
+    )
+    assert f.execute_insert is False and f.insert_id_step == 0
+    f = features_of(
+        ids, fetch_instances=False, copy_in=False, fetch_chunk_instances=False, execute_insert=True
+    )
+    assert f.execute_insert is True and f.insert_id_step == 2

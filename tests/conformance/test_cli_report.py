@@ -147,4 +147,5 @@ def test_pytest_plugin_shares_the_process_with_a_registering_module(tmp_path: Pa
         "fetch_instances": "certified",
         "copy_in": "not offered",
         "fetch_chunk_instances": "certified",
+        "execute_insert": "not offered",
     }

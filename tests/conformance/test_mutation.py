@@ -97,6 +97,7 @@ def test_clean_wrapper_conforms(results: dict[str, dict[str, Any]], on: str) -> 
         "fetch_instances": "certified",
         "copy_in": "certified" if on == "postgres" else "not offered",
         "fetch_chunk_instances": "certified",
+        "execute_insert": "not offered",
     }, clean["optional_protocol"]
 
 

@@ -1,6 +1,6 @@
 """A throwaway project per test: models modules written to a temp dir, a config dict naming them,
-the CLI run in-process, and a database of its own (an SQLite file, or a fresh PostgreSQL
-database)."""
+the CLI run in-process, and a database of its own (an SQLite file, or a fresh PostgreSQL or
+MariaDB database)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ from yara_orm.migrations.cli import run
 from yara_orm.migrations.executor import open_connection
 from yara_orm.migrations.introspect import Schema, introspect
 from yara_orm.registry import MODEL_REGISTRY
+
+from .._mysql_provision import find_mysql_admin_url
+from ..conftest import BACKENDS
 
 
 @pytest.fixture(autouse=True)
@@ -54,11 +57,21 @@ def pg_database(admin_url: str) -> Iterator[str]:
         _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def mysql_database() -> Iterator[str]:
+    admin_url = find_mysql_admin_url()
+    name = f"yara_mig_{uuid.uuid4().hex[:12]}"
+    _admin(admin_url, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    try:
+        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    finally:
+        _admin(admin_url, f"DROP DATABASE IF EXISTS `{name}`")
+
+
 def new_db(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / f'db_{uuid.uuid4().hex[:6]}.sqlite3'}"
-    admin = request.getfixturevalue("pg_admin_url")
-    cm = pg_database(admin)
+    cm = mysql_database() if backend == "mysql" else pg_database(request.getfixturevalue("pg_admin_url"))
     url = cm.__enter__()
     request.addfinalizer(lambda: cm.__exit__(None, None, None))
     return url
@@ -74,6 +87,11 @@ def fresh_db(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> st
     if url is None:
         url = new_db(request, backend, tmp_path)
         request.node._yara_fresh_pg = url  # type: ignore[attr-defined]
+    elif backend == "mysql":
+        name = urlsplit(url).path.lstrip("/")
+        admin = find_mysql_admin_url()
+        _admin(admin, f"DROP DATABASE `{name}`")
+        _admin(admin, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
     else:
         _admin(url, "DROP SCHEMA public CASCADE")
         _admin(url, "CREATE SCHEMA public")
@@ -86,7 +104,8 @@ class Proj:
     def __init__(self, root: Path, url: str) -> None:
         self.root = root
         self.url = url
-        self.backend = "sqlite" if url.startswith("sqlite") else "postgres"
+        scheme = url.partition(":")[0]
+        self.backend = {"postgresql": "postgres", "mariadb": "mysql"}.get(scheme, scheme)
         self.config_module = f"settings_{uuid.uuid4().hex[:8]}"
         self.apps: dict[str, list[str]] = {}
         root.mkdir(parents=True, exist_ok=True)
@@ -133,11 +152,14 @@ class Proj:
         return output
 
     def sql(self, *statements: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run statements on the project's database; rows of the last one."""
+        """Run statements on the project's database; rows of the last one. The tests write
+        standard SQL: on MariaDB this session takes "double quotes" as names (ANSI_QUOTES)."""
 
         async def go() -> list[tuple[Any, ...]]:
             pool = await connect(self.url, max_size=1)
             try:
+                if self.backend == "mysql":
+                    await pool.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
                 rows: list[tuple[Any, ...]] = []
                 for sql in statements:
                     if sql.lstrip().upper().startswith(("SELECT", "PRAGMA")):
@@ -149,6 +171,10 @@ class Proj:
                 await pool.close()
 
         return asyncio.run(go())
+
+    def drop_index(self, table: str, name: str) -> str:
+        """DROP INDEX in this backend's words (MySQL names the table)."""
+        return f'DROP INDEX "{name}" ON "{table}"' if self.backend == "mysql" else f'DROP INDEX "{name}"'
 
     def schema(self) -> Schema:
         async def go() -> Schema:
@@ -165,6 +191,11 @@ class Proj:
         ``uid_``): later migrations find them by these names."""
         if self.backend == "sqlite":
             rows = self.sql("SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'")
+        elif self.backend == "mysql":
+            rows = self.sql(
+                "SELECT DISTINCT table_name, index_name FROM information_schema.statistics "
+                "WHERE table_schema = DATABASE()"
+            )
         else:
             rows = self.sql("SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema()")
         return {(str(t), str(n)) for t, n in rows if str(n).startswith(("idx_", "uidx_", "uid_"))}
@@ -173,7 +204,7 @@ class Proj:
         return sorted((self.migrations_dir / app).glob("[0-9]*.py"))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 def proj(request: pytest.FixtureRequest, tmp_path: Path) -> Proj:
     return Proj(tmp_path / "proj", new_db(request, request.param, tmp_path))
 
@@ -186,6 +217,11 @@ def sqlite_proj(request: pytest.FixtureRequest, tmp_path: Path) -> Proj:
 @pytest.fixture
 def pg_proj(request: pytest.FixtureRequest, tmp_path: Path) -> Proj:
     return Proj(tmp_path / "proj", new_db(request, "postgres", tmp_path))
+
+
+@pytest.fixture
+def mysql_proj(request: pytest.FixtureRequest, tmp_path: Path) -> Proj:
+    return Proj(tmp_path / "proj", new_db(request, "mysql", tmp_path))
 
 
 def generated_index_names(url: str, module: str) -> set[tuple[str, str]]:

@@ -32,7 +32,7 @@ def test_apps_are_written_after_the_apps_they_refer_to(
         "INSERT INTO c (x) VALUES (1)", "INSERT INTO b (c_id) VALUES (1)", "INSERT INTO a (b_id) VALUES (1)"
     )
     assert p.schema() == generated_schema_of(fresh_db(request, p.backend, tmp_path), p.apps)
-    assert p.cli("check")[0] == 0
+    assert p.cli("check")[0] == 0, p.cli("check")[1]
     p.ok("migrate", "capp", "zero")  # reverts a and b first
     assert p.schema() == {}
 
@@ -251,3 +251,23 @@ def test_migrate_app_first_migrates_what_it_needs_on_another_database(
         "0001_initial",
         "0002_after_logs",
     ]
+
+
+def test_reverting_an_app_first_reverts_what_depends_on_it_on_another_database(
+    sqlite_proj: Proj, tmp_path: Path
+) -> None:
+    """``migrate logs zero``: shop's 0002_after_logs (on the default database) depends on logs'
+    migration, so it is reverted there first; shop's 0001 does not depend on logs and stays."""
+    p = sqlite_proj
+    logs_url, first = shop_and_logs_on_two_databases(p, tmp_path)
+    p.ok("migrate")
+    out = p.ok("migrate", "logs", "zero")
+    assert out.index("Reverting shop.0002_after_logs") < out.index(f"Reverting logs.{first}"), out
+    assert p.sql("SELECT app, name FROM yara_migrations ORDER BY id") == [("shop", "0001_initial")]
+    logs_db = Proj(tmp_path / "logs", logs_url)
+    assert logs_db.sql("SELECT COUNT(*) FROM yara_migrations") == [(0,)]
+    assert set(logs_db.schema()) == set() and set(p.schema()) == {"order"}
+    code, out = p.cli("check")  # pending again, not drift
+    assert code == 0 and "shop.0002_after_logs" in out and "not applied yet" in out, out
+    p.ok("migrate")
+    assert p.cli("check")[0] == 0

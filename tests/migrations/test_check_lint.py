@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from yara_orm.migrations import Autodetector, state_from_models
 from yara_orm.migrations.project import Project, load_config
 
-from .conftest import Proj, generated_schema
+from .conftest import Proj, generated_schema, new_db
 from .test_operations import write
 
 V1 = """
@@ -29,7 +32,7 @@ def test_check_detects_unmigrated_model_changes_and_schema_drift(proj: Proj) -> 
     p.sql("ALTER TABLE book ADD COLUMN sneaky INTEGER")
     code, out = p.cli("check")
     assert code == 1 and "book.sneaky" in out
-    p.sql("ALTER TABLE book DROP COLUMN sneaky", "DROP INDEX idx_book_title")
+    p.sql("ALTER TABLE book DROP COLUMN sneaky", p.drop_index("book", "idx_book_title"))
     code, out = p.cli("check")
     assert code == 1 and "indexes" in out and "title" in out
     p.sql('CREATE INDEX "idx_book_title" ON "book" ("title")')
@@ -102,6 +105,10 @@ SLOW = {
     "postgres": """
 dependencies = [("shop", "0001_initial")]
 operations = [ops.RunSQL("DO $$ BEGIN PERFORM pg_sleep(1.5); END $$", backward=[])]
+""",
+    "mysql": """
+dependencies = [("shop", "0001_initial")]
+operations = [ops.RunSQL("SELECT SLEEP(1.5)", backward=[])]
 """,
     "sqlite": """
 import asyncio
@@ -202,19 +209,23 @@ def test_renames_are_asked_when_not_given(sqlite_proj: Proj) -> None:
     assert sorted(o.describe() for o in ops) == ["Add field name to Book", "Remove field title from Book"]
 
 
-def test_losing_the_lock_connection_stops_the_run(pg_proj: Proj) -> None:
+@pytest.fixture(params=["postgres", "mysql"])
+def session_lock_proj(request: pytest.FixtureRequest, tmp_path: Path) -> Proj:
+    """A project on each backend whose migrate lock belongs to the server session."""
+    return Proj(tmp_path / "proj", new_db(request, request.param, tmp_path))
+
+
+def test_losing_the_lock_connection_stops_the_run(session_lock_proj: Proj) -> None:
     """The pool replaces a connection the server closed; the session lock went with it, so the
     executor must notice before applying anything else."""
     import asyncio
     import contextlib
 
-    import pytest
-
     from yara_orm import connect
     from yara_orm.exceptions import DBConnectionError, MigrationError
     from yara_orm.migrations.executor import Executor, open_connection
 
-    p = pg_proj
+    p = session_lock_proj
     p.models(V1)
     p.ok("makemigrations", "--noinput")
     project = Project(load_config(f"{p.config_module}:CONFIG"), directory=p.migrations_dir)
@@ -228,9 +239,14 @@ def test_losing_the_lock_connection_stops_the_run(pg_proj: Proj) -> None:
 
             async def kill_after_lock() -> None:
                 nonlocal killed
-                row = await conn.pool.fetch_one("SELECT pg_backend_pid()")
+                session = conn.dialect.session_id_sql()
+                assert session is not None
+                row = await conn.pool.fetch_one(session)
                 assert row is not None
-                await admin.fetch(f"SELECT pg_terminate_backend({row[0]})")
+                if p.backend == "mysql":
+                    await admin.execute(f"KILL CONNECTION {int(row[0])}")
+                else:
+                    await admin.fetch(f"SELECT pg_terminate_backend({row[0]})")
                 killed = True
                 # The first use after the kill fails; the pool then connects afresh (no lock).
                 await asyncio.sleep(0.2)
@@ -401,9 +417,33 @@ def test_check_reports_each_kind_of_drift(proj: Proj) -> None:
                 "ON DELETE CASCADE",
             )
         )
+    elif p.backend == "mysql":
+        pages = "ALTER TABLE book MODIFY pages INT"
+        changes = [
+            ("ALTER TABLE book MODIFY pages BIGINT", pages),
+            ("ALTER TABLE book MODIFY pages INT NOT NULL", pages),
+            (
+                "ALTER TABLE book ALTER COLUMN pages SET DEFAULT 7",
+                "ALTER TABLE book ALTER COLUMN pages DROP DEFAULT",
+            ),
+            ("ALTER TABLE shelf COMMENT = 'moved'", "ALTER TABLE shelf COMMENT = 'Shelves.'"),
+        ]
+        (fk,) = p.sql(
+            "SELECT constraint_name FROM information_schema.referential_constraints "
+            "WHERE constraint_schema = DATABASE() AND table_name = 'book'"
+        )[0]
+        changes.append(
+            (
+                f'ALTER TABLE book DROP FOREIGN KEY "{fk}"',
+                f'ALTER TABLE book ADD CONSTRAINT "{fk}" FOREIGN KEY (shelf_id) REFERENCES shelf (id) '
+                "ON DELETE CASCADE",
+            )
+        )
     else:
         # SQLite cannot alter a column: dropped and added back with another definition.
         original = p.schema()["book"]["columns"]["pages"][0]
+        (check,) = [c for c in p.schema()["book"]["checks"] if "pages" in c]
+        original += f" CHECK ({check})"
         drop = "ALTER TABLE book DROP COLUMN pages"
         changes = [
             (
@@ -418,6 +458,34 @@ def test_check_reports_each_kind_of_drift(proj: Proj) -> None:
         assert code == 1 and "drifted" in out and "->" in out, (forward, out)
         p.sql(*back.split("; "))
         assert p.cli("check")[0] == 0, (back, p.cli("check")[1])
+
+
+def test_check_reports_a_dropped_changed_or_added_check_constraint(proj: Proj) -> None:
+    p = proj
+    p.migrate_to(DRIFT)
+    assert p.cli("check")[0] == 0
+    book = p.schema()["book"]
+    changes = [
+        ("ALTER TABLE book ADD CONSTRAINT extra CHECK (pages > 0)", "ALTER TABLE book DROP CONSTRAINT extra")
+    ]
+    if p.backend == "sqlite":
+        # generate_schemas gives SQLite integer columns a range CHECK: dropped, then narrowed.
+        (check,) = [c for c in book["checks"] if "pages" in c]
+        typ = book["columns"]["pages"][0]
+        drop = "ALTER TABLE book DROP COLUMN pages"
+        back = f"{drop}; ALTER TABLE book ADD COLUMN pages {typ} CHECK ({check})"
+        narrowed = check.replace("2147483647", "100")
+        assert narrowed != check
+        changes = [
+            (f"{drop}; ALTER TABLE book ADD COLUMN pages {typ}", back),
+            (f"{drop}; ALTER TABLE book ADD COLUMN pages {typ} CHECK ({narrowed})", back),
+        ]
+    for forward, undo in changes:
+        p.sql(*forward.split("; "))
+        code, out = p.cli("check")
+        assert code == 1 and "book: checks expected" in out, (forward, out)
+        p.sql(*undo.split("; "))
+        assert p.cli("check")[0] == 0, (undo, p.cli("check")[1])
 
 
 def test_lint_says_a_recreated_many_to_many_loses_its_rows(sqlite_proj: Proj) -> None:
@@ -440,10 +508,10 @@ def test_check_reports_an_index_under_another_name(proj: Proj) -> None:
     p = proj
     p.migrate_to(DRIFT)
     assert p.cli("check")[0] == 0
-    p.sql('DROP INDEX "idx_book_title"', 'CREATE INDEX "book_title_by_hand" ON book (title)')
+    p.sql(p.drop_index("book", "idx_book_title"), 'CREATE INDEX "book_title_by_hand" ON book (title)')
     code, out = p.cli("check")
     assert code == 1, out
     assert "book: index 'idx_book_title' on (title) is missing from the database" in out, out
     assert "book: index 'book_title_by_hand' on (title) is in the database but not in the migrations" in out
-    p.sql('DROP INDEX "book_title_by_hand"', 'CREATE INDEX "idx_book_title" ON book (title)')
+    p.sql(p.drop_index("book", "book_title_by_hand"), 'CREATE INDEX "idx_book_title" ON book (title)')
     assert p.cli("check")[0] == 0

@@ -114,6 +114,80 @@ def test_half_failed_migration_on_sqlite_keeps_the_completed_ones(sqlite_proj: P
     assert p.sql("SELECT name FROM yara_migrations") == [("0001_initial",)]
 
 
+HALF = """
+dependencies = [("shop", "0001_initial")]
+operations = [
+    ops.AddField("Person", "age", fields.IntField(null=True)),
+    ops.RunSQL("INSERT INTO needed (x) VALUES (1)", backward=[]),
+    ops.AddField("Person", "nick", fields.CharField(max_length=10, null=True)),
+]
+"""
+
+
+def test_half_failed_migration_on_mariadb_records_its_steps_and_resumes(mysql_proj: Proj) -> None:
+    """DDL commits as it runs on MariaDB: what ran stays, the progress table says so, and the
+    next migrate carries on from the failed step instead of failing on what already ran."""
+    p = with_initial(mysql_proj, "0002_half", HALF)
+    code, out = p.cli("migrate")
+    assert code == 2 and "needed" in out, out
+    assert "1 step(s) of shop.0002_half ran and stay" in out and "yara_migrations_progress" in out, out
+    assert set(p.schema()["person"]["columns"]) == {"id", "name", "age"}
+    assert p.sql("SELECT name FROM yara_migrations") == [("0001_initial",)]
+    assert p.sql("SELECT name, steps FROM yara_migrations_progress") == [("0002_half", 1)]
+    assert "[~] 0002_half (half-applied: 1 step(s) ran)" in p.ok("showmigrations")
+    code, out = p.cli("check")
+    assert code == 1 and "shop.0002_half stopped half-way" in out, out
+    # Not fixed yet: the same step fails again (the ADD COLUMN is not run twice).
+    code, out = p.cli("migrate")
+    assert code == 2 and "resuming after the 1 step(s)" in out and "Duplicate column" not in out, out
+    # Reverting past it, or editing what ran, would build on a half-changed schema: refused.
+    code, out = p.cli("migrate", "shop", "zero")
+    assert code == 2 and "shop.0002_half stopped half-way while applying it: 1 step(s) ran" in out, out
+    assert "run migrate forward to finish it" in out
+    write(p, "0002_half", HALF.replace('"age"', '"years"'))
+    code, out = p.cli("migrate")
+    assert code == 2 and "its steps are not the same any more" in out, out
+    write(p, "0002_half", HALF)
+    # Fixed: migrate finishes it, and the tables say so.
+    p.sql("CREATE TABLE needed (x INT)")
+    out = p.ok("migrate")
+    assert "resuming after the 1 step(s)" in out and "applied shop.0002_half" in out
+    assert set(p.schema()["person"]["columns"]) == {"id", "name", "age", "nick"}
+    assert p.sql("SELECT name FROM yara_migrations ORDER BY id") == [("0001_initial",), ("0002_half",)]
+    assert p.sql("SELECT COUNT(*) FROM yara_migrations_progress") == [(0,)]
+    # Reverting is tracked the same way.
+    p.sql("DROP TABLE needed")
+    p.ok("migrate", "shop", "zero")
+    assert p.sql("SELECT COUNT(*) FROM yara_migrations") == [(0,)]
+
+
+DATA_STEP = """
+async def fill(apps, connection):
+    Person = apps.get_model("shop.Person")
+    await Person.all().update(name="changed")
+    if {fail}:
+        raise RuntimeError("half-way through the data")
+
+dependencies = [("shop", "0001_initial")]
+operations = [
+    ops.AddField("Person", "age", fields.IntField(null=True)),
+    ops.RunPython(fill, ops.RunPython.noop),
+]
+"""
+
+
+def test_a_failed_data_step_on_mariadb_rolls_back_its_rows_and_is_run_again(mysql_proj: Proj) -> None:
+    p = with_initial(mysql_proj, "0002_data", DATA_STEP.format(fail=True))
+    p.ok("migrate", "shop", "0001")
+    p.sql("INSERT INTO person (name) VALUES ('x')")
+    code, out = p.cli("migrate")
+    assert code == 2 and "half-way through the data" in out and "1 step(s) of shop.0002_data" in out, out
+    assert p.sql("SELECT name FROM person") == [("x",)]  # the RunPython's UPDATE was rolled back
+    write(p, "0002_data", DATA_STEP.format(fail=False))
+    assert "resuming after the 1 step(s)" in p.ok("migrate")
+    assert p.sql("SELECT name, age FROM person") == [("changed", None)]
+
+
 def test_irreversible_migration_is_refused_before_anything_runs(proj: Proj) -> None:
     p = with_initial(
         proj, "0002_raw", 'dependencies = [("shop", "0001_initial")]\noperations = [ops.RunSQL("SELECT 1")]\n'
@@ -220,7 +294,21 @@ def test_not_null_column_without_default_on_a_table_with_rows_fails_cleanly(proj
     p.sql("INSERT INTO person (name) VALUES ('x')")
     code, out = p.cli("migrate")
     assert code == 2
-    assert ("needs a default" in out) if p.backend == "sqlite" else ("null values" in out), out
+    refusal = {
+        "sqlite": "needs a default",
+        "postgres": "null values",
+        "mysql": "Data truncated for column 'age'",
+    }
+    assert refusal[p.backend] in out, out
+    if p.backend == "mysql":
+        # Added nullable (what MariaDB did commits), then refused NOT NULL: the progress table
+        # says so, and after a backfill the next migrate carries on from there.
+        assert "1 step(s) of shop.0002_age ran and stay" in out
+        assert p.schema()["person"]["columns"]["age"][1] is False
+        p.sql("UPDATE person SET age = 7")
+        p.ok("migrate")
+        assert p.sql("SELECT age FROM person") == [(7,)]
+        p.ok("migrate", "shop", "0001")
     assert "age" not in p.schema()["person"]["columns"]
     assert p.sql("SELECT name FROM person") == [("x",)]
     assert p.sql("SELECT name FROM yara_migrations") == [("0001_initial",)]
@@ -304,6 +392,30 @@ def test_two_developers_branches_merged_on_a_database_that_ran_one_of_them(sqlit
     assert "Applying shop.0002_add_isbn_book" in out and "0002_add_pages_book" not in out
     assert {"pages", "isbn"} <= set(p.schema()["book"]["columns"])
     assert p.cli("check")[0] == 0
+
+
+def test_merging_branches_that_change_the_same_field_is_refused(sqlite_proj: Proj) -> None:
+    p = sqlite_proj
+    p.models(BOOK)
+    p.ok("makemigrations", "--noinput")
+    p.models(BOOK.replace("100", "200"))
+    p.ok("makemigrations", "--noinput", "--name", "longer_title")
+    mine = p.migration_files()[-1]
+    source = mine.read_text()
+    mine.unlink()
+    p.models(BOOK.replace("100)", "100, null=True)"))
+    p.ok("makemigrations", "--noinput", "--name", "optional_title")
+    mine.write_text(source)
+    code, out = p.cli("makemigrations", "--merge", "shop")
+    assert code == 2, out
+    assert "shop: both branches change field Book.title: 0002_longer_title (Alter field title on Book)" in out
+    assert "0002_optional_title (Alter field title on Book)" in out and "Keep one" in out
+    assert len(p.migration_files()) == 3  # no merge migration written
+    # Keeping one branch's change: the merge goes through.
+    (p.migrations_dir / "shop" / "0002_optional_title.py").write_text(
+        'dependencies = [("shop", "0001_initial")]\noperations = []\n'
+    )
+    assert "merged" in p.ok("makemigrations", "--merge", "shop")
 
 
 NON_ATOMIC = """

@@ -4,10 +4,11 @@ terminal is asked."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
-from .conftest import Proj
+from .conftest import Proj, fresh_db, generated_schema
 
 V1 = """
 class Author(Model):
@@ -63,3 +64,38 @@ def test_makemigrations_asks_about_renames_on_a_terminal(
     monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
     out = p.ok("makemigrations", "--dry-run", "--noinput")
     assert "renamed to" not in out and "Remove field name from Author" in out
+
+
+RENAMED_BOOK = """
+class Author(Model):
+    name = fields.CharField(max_length=20)
+
+class Book(Model):
+    isbn = fields.CharField(max_length=13, unique=True)
+    author = fields.ForeignKeyField("shop.Author", related_name="books")
+"""
+
+
+def test_a_renamed_model_s_server_named_keys_and_sequence_follow_on_postgres(
+    pg_proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """PostgreSQL names inline keys and the identity sequence after the table (book_pkey,
+    book_isbn_key, book_author_id_fkey, book_id_seq): after the rename they are novel_*, as
+    generate_schemas names them, and book_* again when reverted."""
+    p = pg_proj
+    names = (
+        "SELECT conname FROM pg_constraint WHERE conrelid = '{0}'::regclass UNION ALL "
+        "SELECT relname FROM pg_class WHERE relkind = 'S' AND relname NOT LIKE 'yara%'"
+    )
+    p.migrate_to(RENAMED_BOOK)
+    before = {r[0] for r in p.sql(names.format("book"))}
+    module = p.models(RENAMED_BOOK.replace("class Book", "class Novel"))
+    p.ok("makemigrations", "--noinput", "--rename", "Book:Novel")
+    p.ok("migrate")
+    fresh = fresh_db(request, "postgres", tmp_path)
+    generated_schema(fresh, module)
+    expected = {r[0] for r in Proj(tmp_path / "fresh", fresh).sql(names.format("novel"))}
+    assert {r[0] for r in p.sql(names.format("novel"))} == expected
+    assert "novel_isbn_key" in expected and "novel_id_seq" in expected
+    p.ok("migrate", "shop", "0001")
+    assert {r[0] for r in p.sql(names.format("book"))} == before

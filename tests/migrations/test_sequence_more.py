@@ -115,3 +115,65 @@ def test_an_index_on_a_renamed_column_keeps_the_name_later_migrations_look_for(
     assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), module)
     p.ok("migrate", "shop", "0001")
     assert p.index_names() == generated_index_names(fresh_db(request, p.backend, tmp_path), p.models(N1))
+
+
+# Shapes MariaDB needs care with: an index on a TEXT column (a key prefix there), a foreign key
+# whose own index is dropped (the key needs one) and which then stops being a key (its implicit
+# index must go too), a single-column UNIQUE dropped by column, a column comment changed.
+K1 = """
+class Author(Model):
+    name = fields.CharField(max_length=20)
+
+class Post(Model):
+    body = fields.TextField(index=True)
+    slug = fields.CharField(max_length=20, unique=True)
+    note = fields.CharField(max_length=20, description="first")
+    author = fields.ForeignKeyField("shop.Author", related_name="posts", index=True)
+"""
+K2 = (
+    K1.replace("TextField(index=True)", "TextField()")
+    .replace("unique=True", "unique=False")
+    .replace('"first"', '"second"')
+    .replace('related_name="posts", index=True', 'related_name="posts"')
+)
+K3 = K2.replace('related_name="posts"', 'related_name="posts", db_constraint=False')
+
+
+def test_text_indexes_key_indexes_uniques_and_comments_change_and_match_generate_schemas(
+    proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    p = proj
+    module = p.migrate_to(K1)
+    p.sql(
+        "INSERT INTO author (name) VALUES ('a')",
+        "INSERT INTO post (body, slug, note, author_id) VALUES ('b', 's', 'n', 1)",
+    )
+    for version in (K2, K3):
+        assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), module)
+        assert p.cli("check")[0] == 0, p.cli("check")[1]
+        module = p.migrate_to(version)
+    assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), module)
+    assert p.cli("check")[0] == 0, p.cli("check")[1]
+    assert p.sql("SELECT body, slug, author_id FROM post") == [("b", "s", 1)]
+    p.ok("migrate", "shop", "0001")
+    assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), p.models(K1))
+    assert p.sql("SELECT body, slug, author_id FROM post") == [("b", "s", 1)]
+
+
+def test_a_foreign_key_replaced_by_a_plain_column_of_its_name(
+    proj: Proj, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """``author`` (column author_id) becomes ``author_id = IntField()``: the key is removed
+    before the new field takes its name (the other order made an invalid state)."""
+    p = proj
+    p.migrate_to(K2)
+    module = p.models(
+        K2.replace(
+            'author = fields.ForeignKeyField("shop.Author", related_name="posts")',
+            "author_id = fields.IntField()",
+        )
+    )
+    out = p.ok("makemigrations", "--noinput")
+    assert out.index("Remove field author from Post") < out.index("Add field author_id to Post"), out
+    p.ok("migrate")
+    assert p.schema() == generated_schema(fresh_db(request, p.backend, tmp_path), module)

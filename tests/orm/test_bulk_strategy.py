@@ -16,7 +16,7 @@ from .models import Doc, Row
 
 
 def _features(backend: str, **caps: Any) -> Any:
-    base = {"backend": backend, "max_bind_params": 1000, "copy_in": False, "arrays": False}
+    base = {"backend": backend, "max_bind_params": 1000, "returning": True, "copy_in": False, "arrays": False}
     return engine_features({**base, **caps})
 
 
@@ -38,12 +38,24 @@ def test_the_backend_not_the_dialect_decides_copy() -> None:
 
 
 def test_sqlite_prepares_rows_and_mysql_sends_values() -> None:
-    sqlite = _features("sqlite")
+    sqlite = _features("sqlite", returning=True)
     assert bulk_strategy(sqlite, SQLiteDialect(), FIELDS, 500, False, None) is BulkStrategy.PREPARED_ROWS
     assert bulk_strategy(sqlite, SQLiteDialect(), FIELDS, 500, True, None) is BulkStrategy.VALUES
     mysql = _features("mysql", returning=True)
     assert bulk_strategy(mysql, MySQLDialect(), FIELDS, 500, False, None) is BulkStrategy.VALUES
     assert bulk_strategy(mysql, MySQLDialect(), [], 5, True, None) is BulkStrategy.DEFAULT_VALUES
+
+
+def test_without_returning_keys_come_from_last_insert_id() -> None:
+    # MySQL: one multi-row INSERT where the server promises consecutive keys, else row by row.
+    consecutive = _features("mysql", returning=False, last_insert_id=True, insert_id_step=1)
+    assert consecutive.execute_insert and consecutive.insert_id_step == 1
+    assert (
+        bulk_strategy(consecutive, MySQLDialect(), FIELDS, 500, True, None) is BulkStrategy.VALUES_INSERT_ID
+    )
+    assert bulk_strategy(consecutive, MySQLDialect(), FIELDS, 500, False, None) is BulkStrategy.VALUES
+    interleaved = _features("mysql", returning=False, last_insert_id=True, insert_id_step=0)
+    assert bulk_strategy(interleaved, MySQLDialect(), FIELDS, 500, True, None) is BulkStrategy.ROWS_INSERT_ID
 
 
 def test_values_batches_stay_under_the_statement_size() -> None:

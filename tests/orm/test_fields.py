@@ -251,6 +251,7 @@ async def test_a_stored_value_the_enum_lacks_fails_loudly(orm: Connection) -> No
     assert fetched.mood is Mood.GRUMPY and fetched.color is Color.GREEN
 
 
+@pytest.mark.filterwarnings("ignore:`pk` is deprecated:DeprecationWarning")
 def test_pk_and_primary_key_are_one_option() -> None:
     assert fields.IntField(pk=True).pk and fields.IntField(primary_key=True).pk
     assert fields.CharField(max_length=5, pk=True, primary_key=True).pk

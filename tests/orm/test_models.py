@@ -51,7 +51,7 @@ def test_declaration_errors() -> None:
 
         class TwoPks(Model):
             a = fields.IntField(primary_key=True)
-            b = fields.IntField(pk=True)
+            b = fields.IntField(primary_key=True)
 
     with pytest.raises(ConfigurationError, match="unknown option 'tabel'"):
 

@@ -29,11 +29,18 @@ def op(key: str, times: dict[str, list[float]], statements: dict[str, int] | Non
 
 
 class FakeMeasure:
-    """Stands in for vs_driver.run_backend: hands out prepared results, records the calls."""
+    """Stands in for vs_driver.run_backend: hands out prepared results, records the calls.
+    MariaDB gets ``mysql_results`` in turn (default: a counted operation, no timings)."""
 
-    def __init__(self, pg_results: list[list[OpResult]], sqlite_ops: list[OpResult]) -> None:
+    def __init__(
+        self,
+        pg_results: list[list[OpResult]],
+        sqlite_ops: list[OpResult],
+        mysql_results: list[list[OpResult]] | None = None,
+    ) -> None:
         self.pg_results = list(pg_results)
         self.sqlite_ops = sqlite_ops
+        self.mysql_results = list(mysql_results) if mysql_results is not None else [COUNTED]
         self.calls: list[dict[str, Any]] = []
 
     async def __call__(
@@ -49,11 +56,14 @@ class FakeMeasure:
         self.calls.append({"backend": backend, "rounds": rounds, "ops": list(ops), "rounds_for": rounds_for})
         if backend == "sqlite":
             return BackendResult("sqlite", "sqlite3", self.sqlite_ops, "measured")
+        if backend == "mysql":
+            return BackendResult("mysql", "asyncmy", self.mysql_results.pop(0), "measured")
         return BackendResult("postgres", "asyncpg", self.pg_results.pop(0), "measured")
 
 
 FLAT = [1.0] * 5
 COUNTED = [op("count", {}, {"orm": 1})]
+MYSQL_BUDGETS: dict[str, Any] = {**BUDGETS, "orm_vs_asyncmy": {"count": 2.0}}
 
 
 async def run(measure: FakeMeasure) -> perf_gate.Gate:
@@ -100,13 +110,35 @@ async def test_a_confirmed_regression_fails() -> None:
     assert "orm / asyncpg" in gate.failures[0] and "2.40x" in gate.failures[0]
 
 
-@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+@pytest.mark.parametrize("backend", ["postgres", "sqlite", "mysql"])
 async def test_statement_counting_unavailable_fails(backend: str) -> None:
     counted = op("count", {"asyncpg": FLAT, "engine": FLAT, "orm": FLAT}, {"orm": 1})
     uncounted = op("count", {"asyncpg": FLAT, "engine": FLAT, "orm": FLAT}, {})
-    pg, sq = (uncounted, counted) if backend == "postgres" else (counted, op("count", {}, {}))
-    gate = await run(FakeMeasure([[pg]], [sq]))
-    assert any(f"{backend} count: orm statements" in f and "unavailable" in f for f in gate.failures)
+    pg = uncounted if backend == "postgres" else counted
+    sq = op("count", {}, {}) if backend == "sqlite" else counted
+    my = op("count", {}, {}) if backend == "mysql" else counted
+    gate = await run(FakeMeasure([[pg]], [sq], [[my]]))
+    assert [f for f in gate.failures if "statements" in f] == [
+        f"FAIL {backend} count: orm statements: statement counting unavailable: measured"
+    ]
+
+
+async def test_mariadb_ratios_are_to_asyncmy_and_confirmed_before_they_fail() -> None:
+    my = {"asyncmy": FLAT, "engine": FLAT}
+    spike = op("count", {**my, "orm": [2.56] * 5}, {"orm": 1})
+    calm = op("count", {"asyncmy": [1.0] * 21, "engine": [1.0] * 21, "orm": [1.05] * 21})
+    pg = [op("count", {"asyncpg": FLAT, "engine": FLAT, "orm": FLAT}, {"orm": 1})]
+    measure = FakeMeasure([pg], COUNTED, [[spike], [calm]])
+    gate = perf_gate.Gate()
+    await perf_gate.check_vs_driver(gate, MYSQL_BUDGETS, measure)
+    assert gate.failures == []
+    assert [c["backend"] for c in measure.calls] == ["postgres", "mysql", "mysql", "sqlite"]
+    assert any("mysql count: orm / asyncmy" in line and "1.05x" in line for line in gate.lines)
+    still = op("count", {"asyncmy": [1.0] * 21, "engine": [1.0] * 21, "orm": [2.4] * 21})
+    gate = perf_gate.Gate()
+    await perf_gate.check_vs_driver(gate, MYSQL_BUDGETS, FakeMeasure([pg], COUNTED, [[spike], [still]]))
+    assert len(gate.failures) == 1
+    assert "mysql count: orm / asyncmy" in gate.failures[0] and "2.40x" in gate.failures[0]
 
 
 async def test_a_timed_ratio_that_could_not_be_measured_fails() -> None:

@@ -16,6 +16,7 @@ use crate::backend::{
     check_savepoint_name, copy_unsupported, execute_many_in_transaction, Backend, Capabilities, Cursor, IsolationLevel,
     PoolStatus, Transaction,
 };
+use crate::batches::RowSink;
 use crate::config::MySqlConfig;
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::pool_errors::map_pool_error;
@@ -26,13 +27,14 @@ use connection::{decode_row, stream_open, InFlight, MyManager};
 type MyObject = Object<MyManager>;
 
 /// What MySQL/MariaDB supports. `returning` is MariaDB's `INSERT ... RETURNING` (10.5+); on
-/// MySQL it is false and generated keys come from LAST_INSERT_ID.
-pub fn capabilities(mariadb: bool) -> Capabilities {
+/// MySQL it is false and generated keys come from LAST_INSERT_ID, consecutive within one
+/// multi-row INSERT by `insert_id_step` (0 when the server does not promise that).
+pub fn capabilities(returning: bool, insert_id_step: u64) -> Capabilities {
     Capabilities {
         backend: "mysql",
         // The binary protocol counts placeholders in 16 bits.
         max_bind_params: 65535,
-        returning: mariadb,
+        returning,
         savepoints: true,
         isolation_levels: vec![
             IsolationLevel::ReadUncommitted,
@@ -58,6 +60,8 @@ pub fn capabilities(mariadb: bool) -> Capabilities {
         statement_timeout: true,
         streaming: true,
         copy_in: false,
+        last_insert_id: true,
+        insert_id_step,
         // Plain positional `?` (MySQL has no numbered placeholders).
         placeholder: "qmark",
     }
@@ -84,7 +88,7 @@ impl MySqlBackend {
             .map_err(|e| EngineError::config(format!("cannot build the pool: {e}")))?;
         let mut backend = MySqlBackend {
             pool,
-            caps: capabilities(false),
+            caps: capabilities(false, 0),
             acquire_timeout: cfg.pool.acquire_timeout,
         };
         // Open one connection even when min_size is 0, so a wrong URL fails at connect().
@@ -95,8 +99,26 @@ impl MySqlBackend {
         }
         drop(held);
         let version = backend.server_version().await?;
-        backend.caps = capabilities(version.to_ascii_lowercase().contains("mariadb"));
+        let returning = cfg.returning && has_returning(&version);
+        backend.caps = capabilities(returning, backend.insert_id_step().await?);
         Ok(backend)
+    }
+
+    /// `auto_increment_increment` when the server hands one multi-row INSERT consecutive keys
+    /// (`innodb_autoinc_lock_mode` 0 or 1, MariaDB's default), else 0 (mode 2, MySQL 8's
+    /// default, may interleave the keys of concurrent statements).
+    async fn insert_id_step(&self) -> Result<u64> {
+        let rows = self
+            .fetch("SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment", vec![])
+            .await?;
+        let int = |i: usize| match rows.first().and_then(|r| r.get(i)) {
+            Some(Value::Int(v)) => Some(*v),
+            _ => None,
+        };
+        Ok(match (int(0), int(1)) {
+            (Some(mode), Some(step)) if mode <= 1 && step > 0 => step as u64,
+            _ => 0,
+        })
     }
 
     async fn acquire(&self) -> Result<MyObject> {
@@ -105,6 +127,16 @@ impl MySqlBackend {
             .await
             .map_err(|e| map_pool_error(e, self.acquire_timeout))
     }
+}
+
+/// MariaDB has `INSERT ... RETURNING` from 10.5; MySQL has none.
+fn has_returning(version: &str) -> bool {
+    if !version.to_ascii_lowercase().contains("mariadb") {
+        return false;
+    }
+    let mut parts = version.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (10, 5)
 }
 
 impl Backend for MySqlBackend {
@@ -119,8 +151,16 @@ impl Backend for MySqlBackend {
         self.acquire().await?.execute(sql, &params).await
     }
 
+    async fn execute_insert(&self, sql: &str, params: Vec<Value>) -> Result<(u64, Option<u64>)> {
+        self.acquire().await?.execute_insert(sql, &params).await
+    }
+
     async fn fetch(&self, sql: &str, params: Vec<Value>) -> Result<Rows> {
         self.acquire().await?.fetch(sql, &params, usize::MAX).await
+    }
+
+    async fn fetch_batched(&self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
+        self.acquire().await?.fetch_batched(sql, &params, sink).await
     }
 
     async fn fetch_one(&self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
@@ -209,8 +249,16 @@ impl Transaction for MySqlTransaction {
         self.conn()?.execute(sql, &params).await
     }
 
+    async fn execute_insert(&mut self, sql: &str, params: Vec<Value>) -> Result<(u64, Option<u64>)> {
+        self.conn()?.execute_insert(sql, &params).await
+    }
+
     async fn fetch(&mut self, sql: &str, params: Vec<Value>) -> Result<Rows> {
         self.conn()?.fetch(sql, &params, usize::MAX).await
+    }
+
+    async fn fetch_batched(&mut self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
+        self.conn()?.fetch_batched(sql, &params, sink).await
     }
 
     async fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {

@@ -4,17 +4,22 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use deadpool::managed::{Manager, Metrics, RecycleResult};
 use futures_util::TryStreamExt;
 use lru::LruCache;
+use tokio::sync::watch;
 use tokio::task::AbortHandle;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{CancelToken, Client, NoTls, Statement};
+use tokio_postgres::{CancelToken, Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::copy;
 use super::decode::decode_row;
 use super::error::map_pg_error;
+use super::socket::{self, Target};
 use crate::batches::{Batcher, RowSink};
 use crate::config::{PgConfig, SslMode};
 use crate::error::{EngineError, Result};
@@ -24,29 +29,67 @@ use crate::value::{Rows, Value};
 /// Flags a connection carries back to the pool.
 #[derive(Default)]
 pub struct ConnState {
-    /// An operation was abandoned mid-flight: the connection's protocol state is unknown.
+    /// The connection's protocol state is unknown (an abandoned operation could not be settled,
+    /// or caught BEGIN): it is discarded.
     pub poisoned: AtomicBool,
     /// A transaction is open on it; recycling rolls it back.
     pub in_transaction: AtomicBool,
-    /// The task driving the socket. Aborted when an operation is abandoned: the session then
+    /// The task driving the socket. Aborted when the connection is poisoned: the session then
     /// ends at once (the server rolls back whatever it had open), instead of lingering - idle
     /// in transaction, say, when a cancel caught BEGIN in flight - while the connection waits
     /// in the pool to be found poisoned by the next acquire.
     pub socket_task: Mutex<Option<AbortHandle>>,
+    /// A statement was abandoned and a task is cancelling it: becomes `Some(true)` once the
+    /// session is known to be idle and clean again, `Some(false)` when that could not be
+    /// established. The connection runs nothing else until [`PgConn::settle`] saw the outcome.
+    pub cancel: Mutex<Option<watch::Receiver<Option<bool>>>>,
+    /// `cancel` holds a receiver (a lock-free check for the hot path).
+    pub cancel_pending: AtomicBool,
+}
+
+/// What cancelling a statement on one session needs; made once per connection, so arming a
+/// statement costs one reference count.
+struct CancelInfo {
+    token: CancelToken,
+    target: Target,
+    tls: Option<MakeRustlsConnect>,
+    /// How long a cancel (delivering it, then the statement it stops) may take before the
+    /// connection is given up.
+    timeout: Duration,
 }
 
 pub struct PgConn {
-    pub client: Client,
+    /// Shared with the task that settles a cancelled statement (nothing else uses it then).
+    pub client: Arc<Client>,
     cache: Option<LruCache<String, Statement>>,
     pub state: Arc<ConnState>,
-    tls: Option<MakeRustlsConnect>,
+    cancel: Arc<CancelInfo>,
+}
+
+impl Drop for PgConn {
+    /// A connection given up in an unknown state ends its session at once (the server rolls
+    /// back whatever it had open) rather than waiting for its last reply.
+    fn drop(&mut self) {
+        if self.is_poisoned() {
+            abort_socket(&self.state);
+        }
+    }
+}
+
+fn abort_socket(state: &ConnState) {
+    if let Some(task) = state.socket_task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        task.abort();
+    }
 }
 
 pub struct PgManager {
     config: tokio_postgres::Config,
+    hosts: Vec<String>,
+    port: u16,
+    connect_timeout: Duration,
     tls: Option<MakeRustlsConnect>,
     cache_size: usize,
-    max_lifetime: Option<std::time::Duration>,
+    max_lifetime: Option<Duration>,
 }
 
 impl PgManager {
@@ -82,6 +125,9 @@ impl PgManager {
         config.options(options);
         PgManager {
             config,
+            hosts: cfg.hosts.clone(),
+            port: cfg.port,
+            connect_timeout: cfg.connect_timeout,
             tls,
             cache_size: cfg.statement_cache_size,
             max_lifetime: cfg.pool.max_lifetime,
@@ -94,30 +140,27 @@ impl Manager for PgManager {
     type Error = EngineError;
 
     async fn create(&self) -> Result<PgConn> {
-        let (client, socket_task) = match &self.tls {
-            Some(tls) => {
-                let (client, connection) = self.config.connect(tls.clone()).await.map_err(connect_error)?;
-                let task = tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-                (client, task.abort_handle())
-            }
-            None => {
-                let (client, connection) = self.config.connect(NoTls).await.map_err(connect_error)?;
-                let task = tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-                (client, task.abort_handle())
-            }
-        };
+        let session = socket::connect(
+            &self.config,
+            &self.hosts,
+            self.port,
+            self.connect_timeout,
+            self.tls.as_ref(),
+        )
+        .await?;
         Ok(PgConn {
-            client,
+            cancel: Arc::new(CancelInfo {
+                token: session.client.cancel_token(),
+                target: session.target,
+                tls: self.tls.clone(),
+                timeout: self.connect_timeout,
+            }),
+            client: Arc::new(session.client),
             cache: NonZeroUsize::new(self.cache_size).map(LruCache::new),
             state: Arc::new(ConnState {
-                socket_task: Mutex::new(Some(socket_task)),
+                socket_task: Mutex::new(Some(session.socket_task)),
                 ..ConnState::default()
             }),
-            tls: self.tls.clone(),
         })
     }
 
@@ -146,33 +189,42 @@ impl PooledConn for PgConn {
     async fn batch_unguarded(&mut self, sql: &str) -> Result<()> {
         self.client.batch_execute(sql).await.map_err(map_pg_error)
     }
+
+    async fn settle(&mut self) -> Result<()> {
+        PgConn::settle(self).await
+    }
 }
 
-fn connect_error(err: tokio_postgres::Error) -> EngineError {
-    let mut e = map_pg_error(err);
-    if e.sqlstate.is_none() {
-        e.kind = crate::error::ErrorKind::Connection;
-    }
-    // Authentication and unknown-database failures are connection errors too.
-    if matches!(e.sqlstate.as_deref(), Some("28P01") | Some("28000") | Some("3D000")) {
-        e.kind = crate::error::ErrorKind::Connection;
-    }
-    e
+/// What becomes of a connection whose statement was abandoned mid-flight.
+#[derive(Clone, Copy, PartialEq)]
+enum OnCancel {
+    /// Cancel the statement on the server and keep the connection: [`PgConn::settle`] waits for
+    /// the cancel's outcome before the connection runs anything else.
+    Keep,
+    /// Cancel it and end the session now: for BEGIN, whose connection would otherwise sit in the
+    /// pool inside a transaction nobody holds until the next acquire settled it.
+    Discard,
 }
 
 /// Armed while a statement is in flight. If the future running it is dropped (the asyncio
-/// task was cancelled), the statement is cancelled on the server and the connection is
-/// marked so the pool discards it instead of handing it out in an unknown state.
+/// task was cancelled), the statement is cancelled on the server; the connection either waits
+/// for that cancel's outcome before its next use, or is discarded.
 struct InFlight {
     state: Arc<ConnState>,
-    cancel: Option<(CancelToken, Option<MakeRustlsConnect>)>,
+    cancel: Option<(Arc<CancelInfo>, Arc<Client>)>,
+    mode: OnCancel,
 }
 
 impl InFlight {
     fn arm(conn: &PgConn) -> Self {
+        Self::arm_with(conn, OnCancel::Keep)
+    }
+
+    fn arm_with(conn: &PgConn, mode: OnCancel) -> Self {
         InFlight {
             state: conn.state.clone(),
-            cancel: Some((conn.client.cancel_token(), conn.tls.clone())),
+            cancel: Some((conn.cancel.clone(), conn.client.clone())),
+            mode,
         }
     }
 
@@ -183,22 +235,80 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let Some((token, tls)) = self.cancel.take() else { return };
-        self.state.poisoned.store(true, Ordering::Release);
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = match tls {
-                    Some(tls) => token.cancel_query(tls).await,
-                    None => token.cancel_query(NoTls).await,
-                };
-            });
-        }
-        // The cancel request travels on its own connection; this one is done for.
-        if let Some(task) = self.state.socket_task.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            task.abort();
+        let Some((info, client)) = self.cancel.take() else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            // No runtime to send the cancel on: the session's end stops the statement.
+            self.state.poisoned.store(true, Ordering::Release);
+            abort_socket(&self.state);
+            return;
+        };
+        let discard = self.mode == OnCancel::Discard;
+        let (done_tx, done_rx) = watch::channel(None);
+        let state = self.state.clone();
+        handle.spawn(async move {
+            let clean = tokio::time::timeout(info.timeout, cancel_and_probe(&info, &client, discard))
+                .await
+                .unwrap_or(false);
+            if !clean {
+                // End the session now, whether or not anyone is still waiting to settle it.
+                state.poisoned.store(true, Ordering::Release);
+                abort_socket(&state);
+            }
+            // Let go of the client before telling: whoever settles may then use it alone.
+            drop(client);
+            let _ = done_tx.send(Some(clean));
+        });
+        let earlier = self
+            .state
+            .cancel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(done_rx);
+        self.state.cancel_pending.store(true, Ordering::Release);
+        // Two cancels in flight on one session (one was never settled): give it up.
+        if discard || earlier.is_some() {
+            self.state.poisoned.store(true, Ordering::Release);
+            abort_socket(&self.state);
         }
     }
 }
+
+/// Cancel the abandoned statement and wait until the session is idle again. The cancel request
+/// returns once the server has acted on it (see [`socket::cancel`]); then a probe is queued
+/// behind the statement. tokio-postgres answers requests in order (dropping the replies of
+/// abandoned ones), so the probe's reply means every earlier statement reached ReadyForQuery;
+/// and the cancel signal was pending on the backend before the probe was sent, so it can stop
+/// at most the probe (its 57014 is expected), never a later statement. True when clean.
+async fn cancel_and_probe(info: &CancelInfo, client: &Client, discard: bool) -> bool {
+    let cancel = || socket::cancel(&info.token, &info.target, info.tls.as_ref(), info.timeout);
+    if !cancel().await || discard {
+        return false;
+    }
+    let probe = client.batch_execute("");
+    let mut probe = std::pin::pin!(probe);
+    loop {
+        match tokio::time::timeout(RECANCEL_AFTER, &mut probe).await {
+            Ok(Ok(())) => return true,
+            Ok(Err(e)) => return e.code() == Some(&SqlState::QUERY_CANCELED),
+            // A cancel that reaches the backend before the statement does (while it still
+            // reads) is discarded, and the statement then runs: ask again. Each request is
+            // awaited to its end, so none is left to arrive after the probe is answered.
+            Err(_) => {
+                if !cancel().await {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// How long the statement may take to stop after a cancel before the cancel is sent again.
+const RECANCEL_AFTER: Duration = Duration::from_millis(100);
+
+/// How long the next user of a connection waits for its cancelled statement to settle.
+const SETTLE_WAIT: Duration = Duration::from_secs(1);
 
 fn param_refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
@@ -261,6 +371,41 @@ impl PgConn {
 
     pub fn is_poisoned(&self) -> bool {
         self.state.poisoned.load(Ordering::Acquire)
+    }
+
+    /// A statement on this connection was cancelled and [`PgConn::settle`] has not run since.
+    pub fn cancel_pending(&self) -> bool {
+        self.state.cancel_pending.load(Ordering::Acquire)
+    }
+
+    /// After a cancelled statement: wait for the task settling it (see [`cancel_and_probe`]).
+    /// Dropping this future loses nothing (the task goes on, the next call waits again). When
+    /// the session could not be shown clean it is poisoned and its socket closed.
+    pub async fn settle(&mut self) -> Result<()> {
+        if !self.cancel_pending() {
+            return Ok(());
+        }
+        let pending = self.state.cancel.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let clean = match pending {
+            None => true,
+            Some(mut rx) => {
+                // Seldom more than milliseconds; a statement that will not stop is not waited
+                // for (the pool makes a fresh connection instead, as one would without this).
+                let limit = self.cancel.timeout.min(SETTLE_WAIT);
+                let wait = tokio::time::timeout(limit, rx.wait_for(|v| v.is_some())).await;
+                matches!(wait, Ok(Ok(v)) if *v == Some(true))
+            }
+        };
+        *self.state.cancel.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.state.cancel_pending.store(false, Ordering::Release);
+        if clean {
+            return Ok(());
+        }
+        self.state.poisoned.store(true, Ordering::Release);
+        abort_socket(&self.state);
+        Err(EngineError::connection(
+            "a cancelled statement left its connection in an unknown state",
+        ))
     }
 
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
@@ -340,9 +485,19 @@ impl PgConn {
         Ok(result.map_err(map_pg_error)?.into_iter().sum())
     }
 
-    /// Run SQL text without parameters (BEGIN, COMMIT, SAVEPOINT ...).
+    /// Run SQL text without parameters (COMMIT, SAVEPOINT ...).
     pub async fn batch(&mut self, sql: &str) -> Result<()> {
-        let guard = InFlight::arm(self);
+        self.batch_with(sql, OnCancel::Keep).await
+    }
+
+    /// BEGIN (with its options): a cancel caught half-way discards the connection (see
+    /// [`OnCancel::Discard`]).
+    pub async fn begin(&mut self, sql: &str) -> Result<()> {
+        self.batch_with(sql, OnCancel::Discard).await
+    }
+
+    async fn batch_with(&mut self, sql: &str, mode: OnCancel) -> Result<()> {
+        let guard = InFlight::arm_with(self, mode);
         let result = self.client.batch_execute(sql).await.map_err(map_pg_error);
         guard.disarm();
         result

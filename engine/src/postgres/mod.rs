@@ -6,6 +6,7 @@ mod copy;
 mod decode;
 mod error;
 pub mod numeric;
+mod socket;
 mod tls;
 
 use std::sync::atomic::Ordering;
@@ -66,6 +67,8 @@ pub fn capabilities() -> Capabilities {
         statement_timeout: true,
         streaming: true,
         copy_in: true,
+        last_insert_id: false,
+        insert_id_step: 0,
         placeholder: "dollar",
     }
 }
@@ -222,7 +225,7 @@ impl Backend for PgBackend {
         let mut attempts = 0;
         let conn = loop {
             let mut conn = self.acquire().await?;
-            match conn.batch(&sql).await {
+            match conn.begin(&sql).await {
                 Ok(()) => break conn,
                 Err(e) if attempts < DEAD_RETRIES && is_dead_connection(&e) => {
                     attempts += 1;
@@ -235,6 +238,7 @@ impl Backend for PgBackend {
         Ok(PgTransaction {
             conn: Some(conn),
             aborted: false,
+            interrupted: false,
         })
     }
 
@@ -278,6 +282,9 @@ pub struct PgTransaction {
     conn: Option<PgObject>,
     /// A statement failed: PostgreSQL refuses everything but ROLLBACK (TO SAVEPOINT).
     aborted: bool,
+    /// A statement was cancelled mid-flight: whether it ran is unknown, so only a rollback (to
+    /// a savepoint, which was set before it) may follow.
+    interrupted: bool,
 }
 
 impl PgTransaction {
@@ -286,10 +293,11 @@ impl PgTransaction {
             .conn
             .as_mut()
             .ok_or_else(|| EngineError::transaction("the transaction has already been committed or rolled back"))?;
-        if conn.is_poisoned() {
-            return Err(EngineError::transaction(
-                "the transaction was interrupted by a cancelled statement and can only be rolled back",
-            ));
+        if conn.is_poisoned() || conn.cancel_pending() {
+            self.interrupted = true;
+        }
+        if self.interrupted {
+            return Err(interrupted());
         }
         Ok(conn)
     }
@@ -308,6 +316,10 @@ impl PgTransaction {
         let conn = self.conn.take()?;
         Some(conn)
     }
+}
+
+fn interrupted() -> EngineError {
+    EngineError::transaction("the transaction was interrupted by a cancelled statement and can only be rolled back")
 }
 
 impl Transaction for PgTransaction {
@@ -349,8 +361,19 @@ impl Transaction for PgTransaction {
 
     async fn rollback_to(&mut self, name: &str) -> Result<()> {
         check_savepoint_name(name)?;
-        self.conn()?.batch(&format!("ROLLBACK TO SAVEPOINT {name}")).await?;
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| EngineError::transaction("the transaction has already been committed or rolled back"))?;
+        // After a cancelled statement: once the cancel is over, rolling back to a savepoint set
+        // before it undoes it whether it ran or not; the transaction then goes on.
+        if conn.settle().await.is_err() || conn.is_poisoned() {
+            self.interrupted = true;
+            return Err(interrupted());
+        }
+        conn.batch(&format!("ROLLBACK TO SAVEPOINT {name}")).await?;
         self.aborted = false;
+        self.interrupted = false;
         Ok(())
     }
 
@@ -412,7 +435,15 @@ impl PgCursor {
                 }
             };
             let columns: Vec<String> = stmt.columns().iter().map(|c| c.name().to_string()).collect();
-            let tx = match conn.client.transaction().await {
+            // The client is shared only while a cancelled statement settles, and the pool
+            // settles a connection before handing it out.
+            let Some(client) = std::sync::Arc::get_mut(&mut conn.client) else {
+                let _ = ready_tx.send(Err(EngineError::connection(
+                    "the connection is still settling a cancel",
+                )));
+                return;
+            };
+            let tx = match client.transaction().await {
                 Ok(tx) => tx,
                 Err(e) => {
                     let _ = ready_tx.send(Err(map_pg_error(e)));

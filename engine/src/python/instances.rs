@@ -8,7 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyType};
 
 use super::convert::to_py;
-use crate::value::Rows;
+use super::stored_range::StoredRange;
+use crate::value::{Rows, Value};
 
 /// A converter that is a table: the database value is looked up in `table`, and `fallback` is
 /// called only on a miss (to convert or to raise). (Not called `Lookup`: in the ORM that is the
@@ -50,20 +51,30 @@ impl TableConverter {
 enum Converter {
     Call(Py<PyAny>),
     Table(Py<TableConverter>),
+    /// Checked on the engine value, which then converts as usual.
+    Range(Py<StoredRange>),
 }
 
 impl Converter {
     fn from_py(obj: Py<PyAny>, py: Python<'_>) -> Self {
-        match obj.bind(py).cast::<TableConverter>() {
-            Ok(table) => Converter::Table(table.clone().unbind()),
-            Err(_) => Converter::Call(obj),
+        let bound = obj.bind(py);
+        if let Ok(table) = bound.cast::<TableConverter>() {
+            return Converter::Table(table.clone().unbind());
         }
+        if let Ok(range) = bound.cast::<StoredRange>() {
+            return Converter::Range(range.clone().unbind());
+        }
+        Converter::Call(obj)
     }
 
-    fn convert<'py>(&self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn convert<'py>(&self, py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
         match self {
-            Converter::Call(f) => f.bind(py).call1((value,)),
-            Converter::Table(table) => table.get().convert(py, value),
+            Converter::Call(f) => f.bind(py).call1((to_py(py, value)?,)),
+            Converter::Table(table) => table.get().convert(py, to_py(py, value)?),
+            Converter::Range(range) => {
+                range.get().check(py, value)?;
+                to_py(py, value)
+            }
         }
     }
 }
@@ -154,10 +165,10 @@ impl InstanceSpec {
             let dict = template.copy()?;
             let cells = row.iter().zip(&self.names).zip(&self.converters).zip(&self.shadowed);
             for (((value, name), conv), &shadowed) in cells {
-                let mut item = to_py(py, value)?;
-                if let Some(conv) = conv {
-                    item = conv.convert(py, item)?;
-                }
+                let item = match conv {
+                    Some(conv) => conv.convert(py, value)?,
+                    None => to_py(py, value)?,
+                };
                 if !shadowed {
                     dict.set_item(name.bind(py), item)?;
                 }

@@ -5,6 +5,7 @@ mod convert;
 mod errors;
 mod instances;
 mod runtime;
+mod stored_range;
 
 use std::sync::Arc;
 
@@ -44,6 +45,8 @@ impl Json {
 
 // What each operation hands back to the loop thread.
 struct Count(u64);
+/// Rows affected and the first generated key (`execute_insert`).
+struct Inserted((u64, Option<u64>));
 struct Unit;
 struct Text(String);
 struct AllRows(Rows);
@@ -51,6 +54,12 @@ struct RowsWithColumns(Rows);
 struct OneRow(Option<Vec<Value>>);
 
 impl Deliver for Count {
+    fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.0.into_pyobject(py)?.into_any().unbind())
+    }
+}
+
+impl Deliver for Inserted {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         Ok(self.0.into_pyobject(py)?.into_any().unbind())
     }
@@ -196,6 +205,8 @@ fn capabilities_dict<'py>(py: Python<'py>, caps: &Capabilities) -> PyResult<Boun
     d.set_item("statement_timeout", caps.statement_timeout)?;
     d.set_item("streaming", caps.streaming)?;
     d.set_item("copy_in", caps.copy_in)?;
+    d.set_item("last_insert_id", caps.last_insert_id)?;
+    d.set_item("insert_id_step", caps.insert_id_step)?;
     d.set_item("placeholder", caps.placeholder)?;
     Ok(d)
 }
@@ -242,6 +253,19 @@ macro_rules! statement_methods {
                 let sql = sql_text(py, sql)?;
                 let params = to_params(py, params)?;
                 $run!(self, py, |r| r.execute(&sql, params).await.map(Count))
+            }
+
+            /// Run one INSERT: (rows affected, first generated key or None); see the stub.
+            #[pyo3(signature = (sql, params = None))]
+            fn execute_insert<'py>(
+                &self,
+                py: Python<'py>,
+                sql: &Bound<'py, PyAny>,
+                params: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let sql = sql_text(py, sql)?;
+                let params = to_params(py, params)?;
+                $run!(self, py, |r| r.execute_insert(&sql, params).await.map(Inserted))
             }
 
             fn execute_many<'py>(
@@ -529,6 +553,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Json>()?;
     m.add_class::<InstanceSpec>()?;
     m.add_class::<instances::TableConverter>()?;
+    m.add_class::<stored_range::StoredRange>()?;
     m.add_class::<EnginePool>()?;
     m.add_class::<EngineTransaction>()?;
     m.add_class::<EngineCursor>()?;

@@ -55,6 +55,10 @@ class Dialect:
     # Whether an expression's value comes back typed (PostgreSQL) or as a storage class that
     # needs the expression's output field to convert it (SQLite).
     typed_expressions: ClassVar[bool] = True
+    # Whether a column's type bounds what it can hold as the field's does. Where it does not
+    # (SQLite), reading a column checks each integer and decimal against its field's range, so
+    # a value stored outside the ORM raises DataError instead of loading as a model value.
+    column_types_bound_values: ClassVar[bool] = True
     default_max_bind_params: ClassVar[int] = 32766
     # The most parameter bytes one multi-row INSERT may carry (None: no limit but the
     # bind-parameter count). MySQL refuses a packet over max_allowed_packet.
@@ -158,6 +162,9 @@ class Dialect:
     # -- expressions --------------------------------------------------------------------------------
 
     def binop_sql(self, c: Compiler, n: ir.BinOp) -> str:
+        if n.op == "^":
+            # No portable power operator (``^`` is XOR in MySQL, absent in SQLite).
+            return f"POWER({c.expr(n.left)}, {c.expr(n.right)})"
         return f"({c.expr(n.left)} {n.op} {c.expr(n.right)})"
 
     def aggregate_sql(self, name: str, arg: str, node: ir.Aggregate) -> str:
@@ -196,6 +203,11 @@ class Dialect:
 
     def fn_random(self, c: Compiler, n: ir.Func) -> str:
         return "RANDOM()"
+
+    def fn_call(self, c: Compiler, n: ir.Func) -> str:
+        """A database function called by its own name (``SqlFunction``); the name was checked
+        to be an identifier when the expression was built."""
+        return f"{n.extra}({', '.join(c.expr(a) for a in n.args)})"
 
     def fn_now(self, c: Compiler, n: ir.Func) -> str:
         return "CURRENT_TIMESTAMP"
@@ -392,6 +404,9 @@ class Dialect:
     # ALTER TABLE can change a column's type, nullability, default and constraints in place; a
     # backend without it (SQLite) gets the table-rebuild procedure instead.
     alter_column_in_place: ClassVar[bool] = True
+    # ADD COLUMN ... NOT NULL without a default fills existing rows with the type's zero
+    # (MySQL) instead of failing.
+    implicit_not_null_fill: ClassVar[bool] = False
     # CREATE INDEX CONCURRENTLY (outside a transaction, no write lock on the table).
     supports_concurrent_index: ClassVar[bool] = False
 
@@ -401,11 +416,21 @@ class Dialect:
     def drop_column_sql(self, table: str, column: str) -> str:
         return f"ALTER TABLE {self.quote(table)} DROP COLUMN {self.quote(column)}"
 
+    def drop_foreign_key_sql(self, table: str, column: str) -> str | None:
+        """What must go before dropping a column with a foreign key (None: DROP COLUMN takes
+        the key with it; MySQL refuses to drop the key's index)."""
+        return None
+
     def rename_column_sql(self, table: str, old: str, new: str) -> str:
         return f"ALTER TABLE {self.quote(table)} RENAME COLUMN {self.quote(old)} TO {self.quote(new)}"
 
     def rename_table_sql(self, old: str, new: str) -> str:
         return f"ALTER TABLE {self.quote(old)} RENAME TO {self.quote(new)}"
+
+    def renamed_table_names_sql(self, old: str, new: str) -> list[str]:
+        """After renaming table ``old`` to ``new``: give the names the server derived from the
+        table's name (constraints, sequences) the ones it would derive now."""
+        return []
 
     def drop_table_sql(self, table: str) -> str:
         return f"DROP TABLE {self.quote(table)}"
@@ -426,9 +451,19 @@ class Dialect:
         q = self.quote
         return [f"ALTER TABLE {q(table)} RENAME CONSTRAINT {q(old)} TO {q(new)}"]
 
+    def index_column_sql(self, column: str, type_key: str | None, unique: bool) -> str:
+        """One column of an index's key (``type_key``: its field's type, when known)."""
+        return self.quote(column)
+
     def index_prefix_sql(self, unique: bool, concurrently: bool) -> str:
         """``CREATE [UNIQUE] INDEX [CONCURRENTLY]``."""
         return f"CREATE {'UNIQUE ' if unique else ''}INDEX"
+
+    def index_kind_prefix_sql(self, kind: str) -> str | None:
+        """``CREATE <kind> INDEX`` for an index kind (``"fulltext"``, see ``Index.kind``), or
+        None where the database has no such index: none is created (PostgreSQL's ``search``
+        needs none; SQLite has no ``search``)."""
+        return None
 
     def drop_constraint_sql(self, table: str, name: str) -> str:
         return f"ALTER TABLE {self.quote(table)} DROP CONSTRAINT {self.quote(name)}"
@@ -447,6 +482,11 @@ class Dialect:
         """A statement that blocks until this session holds the lock ``key`` (None: the backend
         has no such lock; migrate then relies on its transactions alone)."""
         return None
+
+    def advisory_lock_acquired(self, value: Any) -> bool:
+        """Whether the lock statement's one value means the lock is held (PostgreSQL's
+        returns nothing: it blocks until it is)."""
+        return True
 
     def advisory_unlock_sql(self, key: int) -> str | None:
         return None

@@ -77,6 +77,7 @@ class MySQLDialect(Dialect):
     max_statement_bytes = 8 * 1024 * 1024
     # DDL commits implicitly: a migration cannot roll it back.
     transactional_ddl = False
+    implicit_not_null_fill = True
 
     type_names: ClassVar[dict[str, str]] = {
         "smallint": "SMALLINT",
@@ -315,6 +316,10 @@ class MySQLDialect(Dialect):
     def table_comment_sql(self, table: str, comment: str) -> list[str]:
         return [f"ALTER TABLE {self.quote(table)} COMMENT = {self.literal(comment)}"]
 
+    def index_kind_prefix_sql(self, kind: str) -> str | None:
+        # MATCH ... AGAINST (the search lookup) needs a FULLTEXT index over its columns.
+        return "CREATE FULLTEXT INDEX" if kind == "fulltext" else None
+
     def drop_index_sql(self, table: str, name: str, concurrently: bool = False) -> str:
         return f"DROP INDEX {self.quote(name)} ON {self.quote(table)}"
 
@@ -322,10 +327,114 @@ class MySQLDialect(Dialect):
         return f"ALTER TABLE {self.quote(table)} DROP CONSTRAINT {self.quote(name)}"
 
     def advisory_lock_sql(self, key: int) -> str | None:
-        return f"SELECT GET_LOCK('yara_orm_{int(key)}', -1)"
+        # A year: MariaDB takes a negative timeout as "do not wait" (NULL), unlike MySQL.
+        return f"SELECT GET_LOCK('yara_orm_{int(key)}', 31536000)"
+
+    def advisory_lock_acquired(self, value: Any) -> bool:
+        return value is not None and int(value) == 1
 
     def advisory_unlock_sql(self, key: int) -> str | None:
         return f"SELECT RELEASE_LOCK('yara_orm_{int(key)}')"
 
     def session_id_sql(self) -> str | None:
         return "SELECT CONNECTION_ID()"
+
+    # -- schema changes (migrations) ------------------------------------------------------------
+
+    def column_definition(self, field: Field[Any]) -> str:
+        # A column's comment is part of its definition here (no COMMENT ON COLUMN).
+        sql = super().column_definition(field)
+        if field.description:
+            sql += f" COMMENT {self.literal(field.description)}"
+        return sql
+
+    def index_column_sql(self, column: str, type_key: str | None, unique: bool) -> str:
+        # A plain index on a TEXT/BLOB column needs a key length: the first 255 characters (1020
+        # bytes in utf8mb4, under InnoDB's 3072). A UNIQUE one stays whole: MariaDB enforces
+        # it with a hash of the full value.
+        if type_key in ("text", "binary", "json") and not unique:
+            return f"{self.quote(column)}(255)"
+        return self.quote(column)
+
+    def rename_index_sql(self, table: str, old: str, new: str, columns: list[str], unique: bool) -> list[str]:
+        return [f"ALTER TABLE {self.quote(table)} RENAME INDEX {self.quote(old)} TO {self.quote(new)}"]
+
+    def rename_constraint_sql(self, table: str, old: str, new: str) -> list[str]:
+        # A UNIQUE constraint is its index here.
+        return [f"ALTER TABLE {self.quote(table)} RENAME INDEX {self.quote(old)} TO {self.quote(new)}"]
+
+    def _modify_definition(self, field: Field[Any]) -> str:
+        """The column's whole definition for ``MODIFY COLUMN`` (which replaces type, NULL,
+        default and comment at once), without the keys that live on their own: UNIQUE and
+        PRIMARY KEY stay as they are."""
+        parts = [self.quote(field.column), self.column_type(field)]
+        if field.pk or not field.null:
+            parts.append("NOT NULL")
+        if field.pk and field.generated:
+            parts.append("AUTO_INCREMENT")
+        default = self.db_default_sql(field)
+        if default:
+            parts.append(f"DEFAULT {default}")
+        check = self.column_check_sql(field)
+        if check:
+            parts.append(check)
+        if field.description:
+            parts.append(f"COMMENT {self.literal(field.description)}")
+        return " ".join(parts)
+
+    def _drop_by_column(self, table: str, column: str, kind: str) -> str:
+        """Drop the foreign key (``kind`` "f") or single-column UNIQUE (``"u"``) on ``column``:
+        declared inline, they carry names the server chose (``book_ibfk_1``, ``isbn_2``), found
+        by column. A foreign key's implicit index goes too (generate_schemas of a column
+        without the key has none); a compound statement, so ``sqlmigrate`` shows it whole."""
+        t, c = self.literal(table), self.literal(column)
+        qt = self.quote(table).replace("'", "''")
+        if kind == "f":
+            find = (
+                "SELECT constraint_name INTO n FROM information_schema.key_column_usage "
+                f"WHERE table_schema = DATABASE() AND table_name = {t} AND column_name = {c} "
+                "AND referenced_table_name IS NOT NULL LIMIT 1"
+            )
+            drop = (
+                f"EXECUTE IMMEDIATE CONCAT('ALTER TABLE {qt} DROP FOREIGN KEY `', n, '`'); "
+                "SET n = (SELECT index_name FROM information_schema.statistics WHERE table_schema = "
+                f"DATABASE() AND table_name = {t} AND index_name IN (n, {c}) LIMIT 1); "
+                f"IF n IS NOT NULL THEN EXECUTE IMMEDIATE CONCAT('ALTER TABLE {qt} DROP INDEX `', n, '`'); "
+                "END IF;"
+            )
+        else:
+            find = (
+                "SELECT s.index_name INTO n FROM information_schema.statistics s "
+                f"WHERE s.table_schema = DATABASE() AND s.table_name = {t} AND s.column_name = {c} "
+                "AND s.non_unique = 0 AND s.index_name <> 'PRIMARY' AND NOT EXISTS (SELECT 1 FROM "
+                "information_schema.statistics o WHERE o.table_schema = s.table_schema AND "
+                "o.table_name = s.table_name AND o.index_name = s.index_name AND o.seq_in_index > 1) "
+                "AND s.index_name NOT LIKE 'uid\\_%' LIMIT 1"
+            )
+            drop = f"EXECUTE IMMEDIATE CONCAT('ALTER TABLE {qt} DROP INDEX `', n, '`');"
+        return (
+            f"BEGIN NOT ATOMIC DECLARE n VARCHAR(64) DEFAULT NULL; {find}; "
+            f"IF n IS NOT NULL THEN {drop} END IF; END"
+        )
+
+    def drop_foreign_key_sql(self, table: str, column: str) -> str | None:
+        return self._drop_by_column(table, column, "f")
+
+    def alter_column_sql(self, table: str, old: Field[Any], new: Field[Any]) -> list[str]:
+        q = self.quote
+        out: list[str] = []
+        old_fk = getattr(old, "constraint_sql", None)
+        new_fk = getattr(new, "constraint_sql", None)
+        old_fk_sql = old_fk(self) if old_fk is not None else None
+        new_fk_sql = new_fk(self) if new_fk is not None else None
+        if old_fk_sql and old_fk_sql != new_fk_sql:
+            out.append(self._drop_by_column(table, new.column, "f"))
+        if old.unique and not new.unique and not old.pk:
+            out.append(self._drop_by_column(table, new.column, "u"))
+        if self._modify_definition(old) != self._modify_definition(new):
+            out.append(f"ALTER TABLE {q(table)} MODIFY COLUMN {self._modify_definition(new)}")
+        if new.unique and not old.unique and not new.pk:
+            out.append(f"ALTER TABLE {q(table)} ADD UNIQUE ({q(new.column)})")
+        if new_fk_sql and old_fk_sql != new_fk_sql:
+            out.append(f"ALTER TABLE {q(table)} ADD {new_fk_sql}")
+        return out

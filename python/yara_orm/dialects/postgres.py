@@ -230,6 +230,27 @@ class PostgresDialect(Dialect):
     def rename_index_sql(self, table: str, old: str, new: str, columns: list[str], unique: bool) -> list[str]:
         return [f"ALTER INDEX {self.quote(old)} RENAME TO {self.quote(new)}"]
 
+    def renamed_table_names_sql(self, old: str, new: str) -> list[str]:
+        # Inline keys got server names from the table's (book_pkey, book_isbn_key,
+        # book_author_id_fkey), as did its identity sequence (book_id_seq); renaming the table
+        # leaves them, and a later table of the old name would get book_pkey1.
+        rel = self.literal(self.quote(new))
+        o, n = self.literal(old), self.literal(new)
+        rest = f"substr(r.name, length({o}) + 1)"
+        return [
+            "DO $$ DECLARE r record; BEGIN "
+            f"FOR r IN SELECT conname AS name FROM pg_constraint WHERE conrelid = {rel}::regclass "
+            f"AND left(conname, length({o}) + 1) = {o} || '_' "
+            "AND conname ~ '_(pkey|key|fkey|check)[0-9]*$' LOOP "
+            f"EXECUTE format('ALTER TABLE %I RENAME CONSTRAINT %I TO %I', {n}, r.name, {n} || {rest}); "
+            "END LOOP; "
+            "FOR r IN SELECT s.relname AS name FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
+            f"WHERE s.relkind = 'S' AND d.refobjid = {rel}::regclass "
+            f"AND left(s.relname, length({o}) + 1) = {o} || '_' LOOP "
+            f"EXECUTE format('ALTER SEQUENCE %I RENAME TO %I', r.name, {n} || {rest}); "
+            "END LOOP; END $$"
+        ]
+
     def _drop_column_constraints(self, table: str, column: str, kind: str) -> str:
         # Constraints declared inline in CREATE TABLE get server-chosen names: find them by column.
         rel = self.literal(self.quote(table))

@@ -60,6 +60,7 @@ class SQLiteDialect(Dialect):
     inline_forward_references = True
     name = "sqlite"
     typed_expressions = False
+    column_types_bound_values = False
     default_max_bind_params = 32766
     prepared_bulk_insert = True
 

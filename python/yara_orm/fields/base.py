@@ -18,6 +18,7 @@ import decimal
 import enum
 import inspect
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar, overload
 
@@ -149,6 +150,12 @@ class Field(Generic[VT]):
             # ``default=Now()`` / ``default=SqlDefault(...)``: the database computes it.
             default, db_default = NO_DEFAULT, default
         self.source_field: str | None = source_field or db_column
+        if pk is not None:
+            # Both anchors accept ``primary_key=`` (yara-orm 1.19 as the modern alias), so code
+            # can move to it and keep working on either.
+            warnings.warn(
+                "`pk` is deprecated, please use `primary_key` instead", DeprecationWarning, stacklevel=3
+            )
         if primary_key is not None and pk is not None and bool(primary_key) != bool(pk):
             raise ConfigurationError(
                 f"{type(self).__name__}: pk={pk!r} contradicts primary_key={primary_key!r} "

@@ -7,6 +7,7 @@ import decimal
 import enum
 import json
 import uuid
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 from .. import _engine
 from ..exceptions import ConfigurationError, ValidationError
-from ..timezone import to_utc
+from ..timezone import localtime, to_utc
 from .base import Field
 
 __all__ = [
@@ -234,6 +235,16 @@ class TextField(Field[str]):
     type_key = "text"
     python_type = str
 
+    def __init__(self, primary_key: bool | None = None, *, pk: bool | None = None, **kwargs: Any) -> None:
+        if primary_key or pk:
+            # MariaDB cannot index an unbounded TEXT as a key; CharField says how long keys are.
+            warnings.warn(
+                "TextField as a PrimaryKey is Deprecated, use CharField instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        super().__init__(primary_key=primary_key, pk=pk, **kwargs)
+
     def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
         return f"type({var}) is str"
 
@@ -328,11 +339,53 @@ class DateField(Field[dt.date]):
         return self.fail(value)
 
 
-class TimeField(Field[dt.time]):
-    """A time of day (without a date)."""
+class _AutoNow:
+    """``auto_now`` (set on every save) and ``auto_now_add`` (set when the row is created) for
+    the date/time fields; the writes stamp them through ``auto_value``."""
+
+    auto_now: bool
+    auto_now_add: bool
+
+    def _init_auto(self, auto_now: bool, auto_now_add: bool) -> None:
+        if auto_now and auto_now_add:
+            raise ConfigurationError(
+                f"You can choose only 'auto_now' or 'auto_now_add' ({type(self).__name__}: auto_now "
+                "also stamps new rows)"
+            )
+        self.auto_now = auto_now
+        self.auto_now_add = auto_now_add
+
+    def _auto_constraints(self, out: dict[str, Any]) -> dict[str, Any]:
+        if self.auto_now or self.auto_now_add:
+            out["readOnly"] = True  # set by the ORM, not by the application
+        return out
+
+    def _auto_describe(self, out: dict[str, Any]) -> dict[str, Any]:
+        out["auto_now"] = self.auto_now
+        out["auto_now_add"] = self.auto_now_add
+        return out
+
+
+class TimeField(_AutoNow, Field[dt.time]):
+    """A time of day (without a date); ``auto_now``/``auto_now_add`` stamp the current time of
+    day in the configured timezone."""
 
     type_key = "time"
     python_type = dt.time
+
+    def __init__(self, auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any) -> None:
+        self._init_auto(auto_now, auto_now_add)
+        super().__init__(**kwargs)
+
+    def auto_value(self, stamp: dt.datetime) -> dt.time:
+        return localtime(stamp).time()
+
+    @property
+    def constraints(self) -> dict[str, Any]:
+        return self._auto_constraints(super().constraints)
+
+    def describe(self, serializable: bool = True) -> dict[str, Any]:
+        return self._auto_describe(super().describe(serializable))
 
     def coerce(self, value: Any) -> dt.time:
         if type(value) is dt.time:
@@ -349,7 +402,7 @@ class TimeField(Field[dt.time]):
         return self.fail(value)
 
 
-class DatetimeField(Field[dt.datetime]):
+class DatetimeField(_AutoNow, Field[dt.datetime]):
     """An instant, stored timezone-aware. Values read back are aware UTC datetimes; naive values
     assigned are taken to be in ``YaraOrm.init(timezone=...)`` (UTC by default).
 
@@ -360,27 +413,18 @@ class DatetimeField(Field[dt.datetime]):
     array_safe = True
 
     def __init__(self, auto_now: bool = False, auto_now_add: bool = False, **kwargs: Any) -> None:
-        if auto_now and auto_now_add:
-            raise ConfigurationError(
-                "You can choose only 'auto_now' or 'auto_now_add' (DatetimeField: auto_now also "
-                "stamps new rows)"
-            )
+        self._init_auto(auto_now, auto_now_add)
         super().__init__(**kwargs)
-        self.auto_now = auto_now
-        self.auto_now_add = auto_now_add
+
+    def auto_value(self, stamp: dt.datetime) -> dt.datetime:
+        return stamp
 
     @property
     def constraints(self) -> dict[str, Any]:
-        out = super().constraints
-        if self.auto_now or self.auto_now_add:
-            out["readOnly"] = True  # set by the ORM, not by the application
-        return out
+        return self._auto_constraints(super().constraints)
 
     def describe(self, serializable: bool = True) -> dict[str, Any]:
-        out = super().describe(serializable)
-        out["auto_now"] = self.auto_now
-        out["auto_now_add"] = self.auto_now_add
-        return out
+        return self._auto_describe(super().describe(serializable))
 
     def init_check(self, var: str, namespace: dict[str, Any], tag: str) -> str | None:
         namespace[f"{tag}_datetime"], namespace[f"{tag}_utc"] = dt.datetime, dt.UTC

@@ -226,6 +226,7 @@ class Autodetector:
         add_fields: list[ops.Operation] = []
         alter_fields: list[ops.Operation] = []
         remove_fields: list[ops.Operation] = []
+        early_removes: list[ops.Operation] = []
         add_idx: list[ops.Operation] = []
         comments: list[ops.Operation] = []
         for name in [n for n in after if n in before]:
@@ -255,8 +256,12 @@ class Autodetector:
             old = self.before.get(app, name)
             for c in came:
                 add_fields.append(ops.AddField(name, c, new.fields[c]))
+            # A removed field whose name or column an added one takes (a foreign key ``author``,
+            # column author_id, replaced by a plain ``author_id``) goes first.
+            taken = {n for c in came for n in (c, stored_name(new.fields[c], c))}
             for g in gone:
-                remove_fields.append(ops.RemoveField(name, g))
+                frees = {g, stored_name(old.fields[g], g)} & taken
+                (early_removes if frees else remove_fields).append(ops.RemoveField(name, g))
             for fname in [f for f in new.fields if f in old.fields]:
                 if signature(old.fields[fname], fname) != signature(new.fields[fname], fname):
                     if isinstance(new.fields[fname], ManyToManyFieldInstance) and _join_table_changed(
@@ -289,6 +294,7 @@ class Autodetector:
             *tables,
             *field_renames,
             *remove_idx,
+            *early_removes,
             *create_ops,
             *deferred,
             *held,

@@ -31,6 +31,8 @@ from .executor import (
 from .graph import Migration, MigrationGraph, load_file
 from .introspect import diff_schemas, introspect, introspector_for
 from .lint import lint_migration
+from .merge import check_mergeable
+from .progress import ProgressTable
 from .project import ENV_VAR, Project, dialect_for_url, load_config
 from .writer import render_migration
 
@@ -181,6 +183,7 @@ def _merge(project: Project, graph: MigrationGraph, app: str, name: str | None) 
     if len(leaves) < 2:
         _out(f"{app}: nothing to merge (one leaf).")
         return 0
+    check_mergeable(graph, app, leaves)
     number = max(graph.nodes[k].number for k in leaves) + 1
     filename = f"{number:04d}_{name or 'merge_' + '_'.join(k[1].split('_', 1)[0] for k in leaves)}"
     path = project.app_dir(app) / f"{filename}.py"
@@ -193,10 +196,13 @@ async def _migrate(project: Project, args: argparse.Namespace) -> int:
     graph = project.graph()
     graph.validate()
     needed: set[tuple[str, str]] = set()
+    order = _dependency_order(graph, project.connections())
     if args.app:
         project.check_app(args.app)
         needed = _needed_elsewhere(graph, args.app, args.target)
-    for conn_name, apps in _dependency_order(graph, project.connections()):
+        if args.target is not None and await _reverting(project, graph, args.app, args.target):
+            await _revert_dependants_elsewhere(project, graph, order, args.app, args.target, args.fake)
+    for conn_name, apps in order:
         here = {k for k in needed if k[0] in apps}
         if args.app and args.app not in apps and not here:
             continue
@@ -215,6 +221,54 @@ async def _migrate(project: Project, args: argparse.Namespace) -> int:
         finally:
             await conn.pool.close()
     return 0
+
+
+async def _reverting(project: Project, graph: MigrationGraph, app: str, target: str) -> bool:
+    """Whether ``migrate APP TARGET`` goes back (TARGET is applied on APP's database, or zero)."""
+    if target == "zero":
+        return True
+    key = find_migration(graph, app, target)
+    conn = await open_connection(project.url(project.connection_name(app)))
+    try:
+        recorder = Recorder(conn)
+        applied = await recorder.applied() if await recorder.has_table() else {}
+    finally:
+        await conn.pool.close()
+    return key in applied
+
+
+async def _revert_dependants_elsewhere(
+    project: Project,
+    graph: MigrationGraph,
+    order: list[tuple[str, list[str]]],
+    app: str,
+    target: str,
+    fake: bool,
+) -> None:
+    """Reverting APP to TARGET takes away what other apps' migrations build on: those stored on
+    other databases are reverted there first (last-migrated database first), as those on
+    APP's own database are by its plan."""
+    if target == "zero":
+        roots = [k for k in graph.nodes if k[0] == app]
+    else:
+        roots = [c for c in graph.children(find_migration(graph, app, target)) if c[0] == app]
+    undone: set[tuple[str, str]] = set()
+    for root in roots:
+        undone |= graph.descendants(root)
+    home = project.connection_name(app)
+    for conn_name, apps in reversed(order):
+        here = {k for k in undone if k[0] in apps and k[0] != app}
+        if conn_name == home or not here:
+            continue
+        url = project.url(conn_name)
+        conn = await open_connection(url, conn_name)
+        try:
+            names = ", ".join(sorted({k[0] for k in here}))
+            _out(f"[{conn_name}] reverting what {names} built on {app}'s migrations being reverted")
+            executor = Executor(conn, graph, _out, lock_file=lock_file_for(url))
+            await executor.migrate(fake=fake, apps=apps, undo=here)
+        finally:
+            await conn.pool.close()
 
 
 def _needed_elsewhere(graph: MigrationGraph, app: str, target: str | None) -> set[tuple[str, str]]:
@@ -268,6 +322,7 @@ async def _showmigrations(project: Project, args: argparse.Namespace) -> int:
         try:
             recorder = Recorder(conn)
             applied = await recorder.applied() if await recorder.has_table() else {}
+            partials = await ProgressTable(conn).partials()
         finally:
             await conn.pool.close()
         seen = graph.with_applied(set(applied))
@@ -285,6 +340,11 @@ async def _showmigrations(project: Project, args: argparse.Namespace) -> int:
                 edited = (
                     " (edited after it was applied!)" if key in applied and applied[key] != m.checksum else ""
                 )
+                partial = partials.get(key)
+                if partial is not None:
+                    mark = "[~]"
+                    done_how = "applied" if partial.forwards else "reverted"
+                    edited += f" (half-{done_how}: {partial.steps} step(s) ran)"
                 _out(f"  {mark} {m.name}{edited}")
             for key in missing_files(graph, applied):
                 if key[0] == app:
@@ -338,6 +398,9 @@ async def _check(project: Project, args: argparse.Namespace) -> int:
             if missing:
                 problems += 1
                 _out(f"[{conn_name}] {missing_files_message(missing)}")
+            for partial in (await ProgressTable(conn).partials()).values():
+                problems += 1
+                _out(f"[{conn_name}] {partial.describe()}: run migrate to finish it")
             seen = graph.with_applied(set(applied))
             done = (set(applied) | seen.implied) & set(seen.nodes)
             pending = [k for k in seen.order() if k[0] in apps and k not in done]

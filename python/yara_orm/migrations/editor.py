@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import decimal
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import schema
@@ -23,13 +23,20 @@ if TYPE_CHECKING:
     from ..connection import Connection
     from ..dialects.base import Dialect
     from ..models.model import Model
+    from .progress import Tracker
     from .state import HistoricalApps
 
 
 class SchemaEditor:
-    def __init__(self, dialect: Dialect, connection: Connection | None = None) -> None:
+    """``tracker`` (MariaDB, where DDL commits as it runs): records each completed step, and
+    skips those a failed run already did."""
+
+    def __init__(
+        self, dialect: Dialect, connection: Connection | None = None, tracker: Tracker | None = None
+    ) -> None:
         self.dialect = dialect
         self.connection = connection
+        self.tracker = tracker
         self.collected: list[str] = []
 
     @property
@@ -38,8 +45,29 @@ class SchemaEditor:
 
     async def execute(self, sql: str) -> None:
         self.collected.append(sql)
-        if self.connection is not None:
-            await self.connection.pool.execute(sql)
+        if self.connection is None:
+            return
+        pool = self.connection.pool
+        if self.tracker is None:
+            await pool.execute(sql)
+        else:
+            await self.tracker.run(sql, lambda: pool.execute(sql))
+
+    async def data_step(self, label: str, action: Callable[[], Awaitable[object]]) -> None:
+        """A step that is not one statement (``RunPython``): with a tracker, one step, in a
+        transaction of its own (its row changes are all or nothing; DDL in it commits anyway)."""
+        if self.connection is None:
+            return
+        if self.tracker is None:
+            await action()
+            return
+        pool = self.connection.pool
+
+        async def atomically() -> None:
+            async with pool.transaction():
+                await action()
+
+        await self.tracker.run(label, atomically)
 
     async def execute_all(self, statements: list[str]) -> None:
         for sql in statements:
@@ -64,6 +92,7 @@ class SchemaEditor:
     async def rename_table(self, old: str, new: str) -> None:
         if old != new:
             await self.execute(self.dialect.rename_table_sql(old, new))
+            await self.execute_all(self.dialect.renamed_table_names_sql(old, new))
 
     async def sync_names(
         self, before: type[Model], after: type[Model], renamed: dict[str, str] | None = None
@@ -150,21 +179,38 @@ class SchemaEditor:
             fill = fill_value(d, f)
             await self.rebuild(before, after, {name: fill} if fill is not None else {})
             return
-        definition = d.column_definition(f)
         fill = None if f.null or f.db_default is not NO_DEFAULT else fill_value(d, f)
+        if fill is None and not f.null and f.db_default is NO_DEFAULT and d.implicit_not_null_fill:
+            # MySQL would give existing rows 0 or '' without a word: add the column nullable,
+            # then make it NOT NULL, which the server refuses while a row has no value.
+            nullable = copy.copy(f)
+            nullable.null = True
+            await self.execute(d.add_column_sql(table, d.column_definition(nullable)))
+            await self.execute_all(d.alter_column_sql(table, nullable, f))
+            await self._add_field_extras(after, f)
+            return
+        definition = d.column_definition(f)
         if fill is not None:
             # Existing rows get the field's default once; new rows get it from the ORM.
             definition += f" DEFAULT {fill}"
         await self.execute(d.add_column_sql(table, definition))
         if fill is not None:
             await self.execute(d.column_default_sql(table, f.column, None))
+        await self._add_field_extras(after, f)
+
+    async def _add_field_extras(self, after: type[Model], f: Field[Any]) -> None:
+        """What follows an added column: its foreign key, index and comment."""
+        d = self.dialect
+        table = after._meta.table
         constraint = getattr(f, "constraint_sql", None)
         fk = constraint(d) if constraint is not None else None
         if fk:
             await self.execute(f"ALTER TABLE {d.quote(table)} ADD {fk}")
         if f.index and not f.unique:
             await self.execute(
-                schema.create_index_sql(d, table, schema.index_name(table, [f.column]), [f.column], False)
+                schema.create_index_sql(
+                    d, table, schema.index_name(table, [f.column]), [f.column], False, model=after
+                )
             )
         if f.description:
             await self.execute_all(d.column_comment_sql(table, f.column, f.description))
@@ -184,6 +230,10 @@ class SchemaEditor:
         if not self.dialect.alter_column_in_place:
             await self.rebuild(before, after, {})
             return
+        if getattr(f, "constraint_sql", None) is not None:
+            first = self.dialect.drop_foreign_key_sql(before._meta.table, f.column)
+            if first:
+                await self.execute(first)
         await self.execute(self.dialect.drop_column_sql(before._meta.table, f.column))
 
     async def alter_field(self, before: type[Model], after: type[Model], name: str) -> None:
@@ -207,7 +257,9 @@ class SchemaEditor:
                 if old.index and not old.unique:
                     await self.execute(d.drop_index_sql(table, index))
                 if new.index and not new.unique:
-                    await self.execute(schema.create_index_sql(d, table, index, [new.column], False))
+                    await self.execute(
+                        schema.create_index_sql(d, table, index, [new.column], False, model=after)
+                    )
                 return
             await self.rebuild(before, after, {})
             return
@@ -222,7 +274,7 @@ class SchemaEditor:
             # Not in ``after``, so sync_names left it under its old name.
             await self.execute(d.drop_index_sql(table, schema.index_name(before._meta.table, [old.column])))
         elif new_indexed and not old_indexed:
-            await self.execute(schema.create_index_sql(d, table, index, [new.column], False))
+            await self.execute(schema.create_index_sql(d, table, index, [new.column], False, model=after))
         if old.description != new.description:
             await self.execute_all(d.column_comment_sql(table, new.column, new.description or ""))
 
@@ -241,14 +293,25 @@ class SchemaEditor:
     # -- indexes and constraints ---------------------------------------------------------------
 
     async def add_index(
-        self, model: type[Model], columns: list[str], name: str, unique: bool, concurrently: bool = False
+        self,
+        model: type[Model],
+        columns: list[str],
+        name: str,
+        unique: bool,
+        concurrently: bool = False,
+        kind: str | None = None,
     ) -> None:
         d = self.dialect
         q = d.quote
-        prefix = d.index_prefix_sql(unique, concurrently and d.supports_concurrent_index)
-        await self.execute(
-            f"{prefix} {q(name)} ON {q(model._meta.table)} ({', '.join(q(c) for c in columns)})"
-        )
+        if kind is None:
+            prefix = d.index_prefix_sql(unique, concurrently and d.supports_concurrent_index)
+            key = schema.index_columns_sql(d, columns, unique, model)
+        elif (special := d.index_kind_prefix_sql(kind)) is not None:
+            prefix = special
+            key = ", ".join(q(c) for c in columns)  # FULLTEXT takes whole columns, no prefixes
+        else:
+            return  # an index kind this database has none of (see Index.kind)
+        await self.execute(f"{prefix} {q(name)} ON {q(model._meta.table)} ({key})")
 
     async def remove_index(self, model: type[Model], name: str, concurrently: bool = False) -> None:
         d = self.dialect

@@ -8,6 +8,10 @@ migration's statements, ``RunPython``'s queries) happens on one session:
   whole plan runs in one transaction, so a failure leaves the database as it was before the run
   (a migration that cannot run in a transaction, such as ``AddIndex(concurrently=True)``, runs
   on its own between transactions).
+* MariaDB: DDL commits as it runs, so nothing can be rolled back: a named lock (GET_LOCK)
+  serialises the runs, and each step of a migration is recorded in ``yara_migrations_progress``
+  as it completes (:mod:`.progress`), so a failed migration says how far it got and the next
+  run carries on from there.
 * SQLite: each migration runs in its own transaction (foreign keys are checked by the table
   rebuild, not enforced while statements run), so a failure leaves the database as it was
   after the last migration that completed. Committing per migration releases SQLite's write
@@ -38,6 +42,8 @@ from ..pool import Pool, connect
 from .editor import SchemaEditor
 from .graph import Key, Migration, MigrationGraph
 from .introspect import introspector_for
+from .progress import TABLE as PROGRESS_TABLE
+from .progress import Partial, ProgressTable, Tracker
 from .state import ModelState, ProjectState
 
 TABLE = "yara_migrations"
@@ -292,12 +298,19 @@ class Executor:
         self._session: Any = None
         self._file_lock = FileLock(lock_file) if lock_file is not None else None
         self._locked = False
+        self.progress = ProgressTable(connection)
+        self._partials: dict[Key, Partial] = {}
 
     async def _lock(self) -> None:
         sql = self.dialect.advisory_lock_sql(LOCK_KEY)
         if sql is not None:
             # Blocks until another process's migrate run releases the lock.
-            await self.connection.pool.execute(sql)
+            row = await self.connection.pool.fetch_one(sql)
+            if not self.dialect.advisory_lock_acquired(None if row is None else row[0]):
+                raise MigrationError(
+                    "could not take the migration lock (another migrate run held it too long, or "
+                    "the server refused); nothing was applied. Run migrate again"
+                )
             self._session = await self._session_id()
             self._locked = True
         elif self._file_lock is not None:
@@ -335,7 +348,10 @@ class Executor:
         fake: bool = False,
         apps: list[str] | None = None,
         needed: set[Key] | None = None,
+        undo: set[Key] | None = None,
     ) -> Plan:
+        """``undo``: revert just these (where applied here), dependants first: what reverting
+        an app on another database takes away from this one's apps."""
         self.graph.validate()
         await self._lock()
         try:
@@ -352,7 +368,12 @@ class Executor:
                 await self.recorder.record(squashed)
                 applied[key] = squashed.checksum
                 self.report(f"{squashed.label} recorded: every migration it replaces was applied")
-            plan = make_plan(self.graph, set(applied), app, target, apps, needed)
+            if undo is not None:
+                order = [k for k in reversed(self.graph.order(undo)) if k in applied]
+                plan = Plan(False, [self.graph.nodes[k] for k in order])
+            else:
+                plan = make_plan(self.graph, set(applied), app, target, apps, needed)
+            self._partials = await self._load_partials(plan)
             if not plan:
                 self.report("No migrations to apply." if target is None else "Nothing to do.")
                 return plan
@@ -386,7 +407,11 @@ class Executor:
             batch.clear()
 
         for m in plan.migrations:
-            if not m.runs_in_transaction or not self.dialect.transactional_ddl:
+            if not self.dialect.transactional_ddl:
+                # MariaDB: each step commits as it runs, and is recorded as it does (_apply).
+                await self._check_lock()
+                await self._apply(m, plan.forwards, fake)
+            elif not m.runs_in_transaction:
                 await flush()
                 await self._check_lock()
                 with _outcome(
@@ -403,6 +428,30 @@ class Executor:
                 batch.append(m)
         await flush()
 
+    async def _load_partials(self, plan: Plan) -> dict[Key, Partial]:
+        """Migrations a failed run left half-way (MariaDB). The plan must be the one that
+        finishes them (the same direction); anything else would build on a half-changed
+        schema."""
+        if self.dialect.transactional_ddl:
+            return {}
+        await self.progress.ensure()
+        partials = await self.progress.partials()
+        planned = {m.key for m in plan.migrations}
+        for key, p in partials.items():
+            if key in planned and p.forwards == plan.forwards:
+                continue
+            finish = (
+                "run migrate forward to finish it"
+                if p.forwards
+                else f"run `migrate {p.app} TARGET` back again to finish reverting it"
+            )
+            raise MigrationError(
+                f"{p.describe()}; DDL commits as it runs on {self.dialect.name}, so it could not be "
+                f"rolled back. Fix what made it fail, then {finish} (the steps that ran are skipped); "
+                f"or undo those steps by hand and delete its row from {PROGRESS_TABLE}"
+            )
+        return partials
+
     def _whole_plan_transaction(self) -> bool:
         # SQLite commits per migration (documented); servers with transactional DDL roll the
         # whole run back.
@@ -415,13 +464,37 @@ class Executor:
             self.report(f"{m.label} was applied by another process meanwhile")
             return
         self.report(f"{'Applying' if forwards else 'Reverting'} {m.label}...")
+        tracker = None
+        if not fake and not self.dialect.transactional_ddl:
+            resume = self._partials.get(m.key)
+            tracker = Tracker(self.progress, m.app, m.name, forwards, resume)
+            if resume is not None:
+                self.report(f"  resuming after the {resume.steps} step(s) a failed run completed")
         if not fake:
-            editor = SchemaEditor(self.dialect, self.connection)
-            await run_operations(self.graph, m, editor, forwards)
+            editor = SchemaEditor(self.dialect, self.connection, tracker)
+            try:
+                await run_operations(self.graph, m, editor, forwards)
+            except Exception as exc:
+                if tracker is not None:
+                    exc.add_note(
+                        f"{tracker.state.steps} step(s) of {m.label} ran and stay ({self.dialect.name} "
+                        f"commits DDL as it runs); {PROGRESS_TABLE} records them: fix the cause and "
+                        "migrate again to carry on from the step that failed"
+                    )
+                raise
+            if tracker is not None and tracker.resume is not None and tracker.skipped < tracker.resume.steps:
+                raise MigrationError(
+                    f"{tracker.resume.describe()}, but it has fewer steps now (its file was edited). "
+                    f"Restore the version that ran, or undo those steps by hand and delete its row "
+                    f"from {PROGRESS_TABLE}"
+                )
         if forwards:
             await self.recorder.record(m)
         else:
             await self.recorder.unrecord(m)
+        if m.key in self._partials or tracker is not None:
+            # Finished (or recorded by --fake): nothing of it is half-done any more.
+            await self.progress.clear(m.app, m.name)
         self.report(f"  {'applied' if forwards else 'reverted'} {m.label}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..query.queryset import QuerySet, route_to_queryset
@@ -22,6 +23,15 @@ class Manager(QuerySet[M]):
 
     def _bind(self, model: type[M]) -> None:
         self._model = model
+
+    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Manager[M]:
+        # A manager declared as a class attribute (``all_objects = Manager()``), possibly on an
+        # abstract base: each model reading it gets a copy bound to itself.
+        if owner is None or owner is self._model or not hasattr(owner, "_meta"):
+            return self
+        bound = copy.copy(self)
+        bound._model = owner
+        return bound
 
     @property
     def model(self) -> type[M]:  # type: ignore[override]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import registry
-from ..exceptions import ConfigurationError, FieldError
+from ..exceptions import ConfigurationError
 from ..fields.base import _IMMUTABLE, NO_DEFAULT, Field
 from ..fields.data import IntField
 from ..fields.relational import RelationField
@@ -56,11 +56,24 @@ _INHERITED_OPTIONS = (
 )
 
 
+# Index kinds besides the plain one. "fulltext": MySQL/MariaDB's FULLTEXT index, which the
+# ``search`` lookup (MATCH ... AGAINST) needs; dialects without one create no index for it.
+INDEX_KINDS = frozenset({"fulltext"})
+
+
 class Index:
-    """A (possibly multi-column) index for ``Meta.indexes``."""
+    """A (possibly multi-column) index for ``Meta.indexes``; ``kind`` names a special index
+    type (see :data:`INDEX_KINDS`)."""
+
+    kind: str | None = None
 
     def __init__(
-        self, *fields: str, name: str | None = None, unique: bool = False, **kwargs: Sequence[str]
+        self,
+        *fields: str,
+        name: str | None = None,
+        unique: bool = False,
+        kind: str | None = None,
+        **kwargs: Sequence[str],
     ) -> None:
         # Tortoise spells it ``Index(fields=[...])``.
         fields = (*fields, *kwargs.pop("fields", ()))
@@ -71,6 +84,20 @@ class Index:
         self.fields = tuple(fields)
         self.name = name
         self.unique = unique
+        kind = kind if kind is not None else type(self).kind
+        if kind is not None and kind not in INDEX_KINDS:
+            raise ConfigurationError(f"Index(kind={kind!r}): unknown kind (known: {sorted(INDEX_KINDS)})")
+        if kind is not None and unique:
+            raise ConfigurationError(f"Index(kind={kind!r}) cannot be unique")
+        self.kind = kind
+
+
+class FullTextIndex(Index):
+    """A full-text index (MySQL/MariaDB ``FULLTEXT``) for the ``search`` lookup; Tortoise's
+    ``contrib.mysql.indexes.FullTextIndex``. PostgreSQL's ``search`` needs none and SQLite has
+    no ``search``: there it creates nothing."""
+
+    kind = "fulltext"
 
 
 def _field_groups(value: Any, option: str) -> tuple[tuple[str, ...], ...]:
@@ -165,7 +192,7 @@ class MetaInfo:
         # Tortoise style ``unique_together = (("club", "member"),)`` names foreign keys by relation.
         self.unique_together = tuple(tuple(self._canonical(n) for n in g) for g in self.unique_together)
         self.indexes = tuple(
-            Index(*(self._canonical(n) for n in i.fields), name=i.name, unique=i.unique)
+            Index(*(self._canonical(n) for n in i.fields), name=i.name, unique=i.unique, kind=i.kind)
             if isinstance(i, Index)
             else tuple(self._canonical(n) for n in i)
             for i in self.indexes
@@ -248,25 +275,6 @@ _RESERVED = frozenset(
         "all",
     )
 )
-
-
-def _check_ordering(meta: MetaInfo) -> None:
-    """``Meta.ordering`` must name fields or forward relations (a path through a relation is
-    checked when a query uses it: reverse sides exist only after ``YaraOrm.init``)."""
-    if meta.abstract:
-        return  # a subclass may add the fields it names
-    relations = {r.name for r in meta.declared_relations}
-    for entry in meta.ordering:
-        if not isinstance(entry, str):
-            continue
-        name = entry.lstrip("-+")
-        if name == "?" or "__" in name:
-            continue
-        if name not in meta._lookup and name not in relations:
-            raise FieldError(
-                f"{meta.model.__name__}.Meta.ordering names unknown field {name!r}; "
-                f"fields are {', '.join(meta.fields_map)}"
-            )
 
 
 class ModelMeta(type):
@@ -357,7 +365,6 @@ class ModelMeta(type):
         meta = MetaInfo(cls, options, fields)  # type: ignore[arg-type]
         meta.auto_pk = auto_pk
         meta.declared_relations = declared
-        _check_ordering(meta)
         if meta.manager is None:
             meta.manager = Manager()
         meta.manager._bind(cls)

@@ -17,6 +17,7 @@ from ..exceptions import (
     DoesNotExist,
     FieldError,
     IncompleteInstanceError,
+    IntegrityError,
     ObjectDoesNotExistError,
     ParamsError,
     RelationInitError,
@@ -202,7 +203,7 @@ class Model(metaclass=ModelMeta):
         return f"<{type(self).__name__}>" if pk is None else f"<{type(self).__name__}: {pk}>"
 
     def __str__(self) -> str:
-        return repr(self)
+        return f"<{type(self).__name__}>"
 
     @property
     def _in_db(self) -> bool:
@@ -280,7 +281,11 @@ class Model(metaclass=ModelMeta):
         the loaded fields of an ``only()``/``defer()`` instance)."""
         if signals.active:
             await signals.send_pre_save(self, using_db, update_fields)
-        if force_create or (not self._saved_in_db and not force_update):
+        # A saved instance whose pk was set to None is saved as a new row (Tortoise's implicit
+        # clone).
+        if force_create or (
+            not force_update and (not self._saved_in_db or self.__dict__.get(self._meta.pk_attr) is None)
+        ):
             if update_fields is not None:
                 raise ParamsError("update_fields only applies to instances already saved")
             await writes.insert_instance(self, using_db)
@@ -290,7 +295,10 @@ class Model(metaclass=ModelMeta):
         created = False
         updated = await writes.update_instance(self, update_fields, using_db)
         if updated == 0:
-            if force_update or update_fields is not None:
+            if force_update:
+                # Tortoise's kind: the row the caller insisted on updating is not there.
+                raise IntegrityError(f"Can't update object that doesn't exist. PK: {self.pk}")
+            if update_fields is not None:
                 raise DoesNotExist(
                     f"{type(self).__name__} with pk={self.pk!r} no longer exists; nothing was updated"
                 )
@@ -354,9 +362,15 @@ class Model(metaclass=ModelMeta):
         new = copy.copy(self)
         # Cached related objects belong to the original row, not to the copy.
         new.__dict__ = copy.deepcopy({k: v for k, v in self.__dict__.items() if not k.startswith("_rel_")})
-        new.__dict__[self._meta.pk_attr] = self._meta.pk.to_python(pk) if pk is not None else None
-        if pk is None and not self._meta.pk.generated:
-            new.__dict__[self._meta.pk_attr] = self._meta.pk.default_value()
+        pk_field = self._meta.pk
+        if pk is None and pk_field.required:
+            # The copy would collide with the original's key (or save with none).
+            raise ParamsError(
+                f"{type(self).__name__}.clone() needs a pk value: its primary key has no default"
+            )
+        new.__dict__[self._meta.pk_attr] = pk_field.to_python(pk) if pk is not None else None
+        if pk is None and not pk_field.generated:
+            new.__dict__[self._meta.pk_attr] = pk_field.default_value()
         new.__dict__["_saved_in_db"] = False
         return new
 
@@ -467,6 +481,13 @@ class Model(metaclass=ModelMeta):
     ) -> tuple[Self, bool]:
         """``(instance, created)``; safe when many tasks race on the same key."""
         return await writes.get_or_create(cls, defaults, using_db, kwargs)
+
+    @classmethod
+    async def _create_or_get(cls, db: Any, defaults: dict[str, Any], **kwargs: Any) -> tuple[Self, bool]:
+        """The creating step of ``get_or_create``/``update_or_create`` once the row was not found:
+        INSERT it, or read the row a concurrent caller created. Tortoise code overrides it (to
+        test races, or to add behaviour)."""
+        return await writes.create_or_get(cls, db, defaults, kwargs)
 
     @classmethod
     async def update_or_create(
@@ -599,7 +620,7 @@ class RawQuery(Generic[M]):
     async def _fetch(self) -> list[M]:
         model = self._model
         meta = model._meta
-        executor, _dialect = executor_for(model, self._using)
+        executor, dialect = executor_for(model, self._using)
         columns, rows = await executor.fetch_with_columns(self._sql, self._params)
         by_column = {f.column: f for f in meta.fields}
         names: list[str] = []
@@ -607,7 +628,7 @@ class RawQuery(Generic[M]):
         for col in columns:
             field = by_column.get(col) or meta.fields_map.get(col)
             names.append(field.model_field_name if field is not None else col)
-            converters.append(field.from_db if field is not None else None)
+            converters.append(decode.column_converter(field, dialect) if field is not None else None)
         missing = [f.model_field_name for f in meta.fields if f.model_field_name not in names]
         loaded = frozenset(names) if missing else None
         return decode.generic_instance_decoder(model, names, converters, loaded)(rows)

@@ -35,8 +35,20 @@ class Aggregate(Expression):
         arg = self.expr.resolve(ctx) if self.expr is not None else None
         if arg is not None and arg.contains_aggregate:
             raise ParamsError(f"{type(self).__name__}() cannot contain another aggregate")
-        cond = ctx.resolve_q(self.filter) if self.filter is not None else None
+        cond = self._resolve_filter(ctx) if self.filter is not None else None
         return ir.Aggregate(self.function, arg, self.distinct, cond, self.output(arg))
+
+    def _resolve_filter(self, ctx: QueryContext) -> ir.Node:
+        # The condition is about the rows being aggregated: ``Count("events",
+        # _filter=Q(events__name="x"))`` tests the joined event rows themselves, so paths through
+        # a reverse key or many-to-many reuse the aggregate's joins instead of a subquery.
+        assert self.filter is not None
+        saved = ctx.many_as_subquery
+        ctx.many_as_subquery = False
+        try:
+            return ctx.resolve_q(self.filter)
+        finally:
+            ctx.many_as_subquery = saved
 
 
 class Count(Aggregate):

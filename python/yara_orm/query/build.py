@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import fields
-from ..exceptions import FieldError, ParamsError, UnSupportedError
-from . import decode, ir
+from ..exceptions import ConfigurationError, FieldError, ParamsError, UnSupportedError
+from . import decode, ir, joins
 from .cache import ShapeKey
 from .compiler import Compiler
 from .context import QueryContext
@@ -126,6 +126,9 @@ def selected_fields(
         only, defer, _ = split_paths(qs.model, only, defer)
     if only is None and not defer:
         return meta.fields  # type: ignore[no-any-return]
+    if only is not None and qs._annotations:
+        # Annotations are always selected; naming one in only() says so (Tortoise code does).
+        only = tuple(name for name in only if name not in qs._annotations)
     for name in (*(only or ()), *defer):
         if name not in meta.fields_map and name != "pk":
             raise FieldError(
@@ -189,7 +192,7 @@ def build_select(
         for field in fields:
             items.append(ir.SelectItem(column_node(ctx, field)))
             names.append(field.model_field_name)
-            converters.append(field.from_db)
+            converters.append(decode.column_converter(field, dialect))
         for name, node in ctx.annotations.items():
             items.append(ir.SelectItem(node, name))
             names.append(name)
@@ -198,11 +201,17 @@ def build_select(
     else:
         assert qs._fields is not None
         for out_name, source in qs._fields:
+            if source not in ctx.annotations and (source in meta.relations or "__" in source):
+                many = joins.ends_on_many(qs.model, source.split("__"))
+                if many is not None:
+                    raise ParamsError(
+                        f'Selecting relation "{many}" is not possible, select concrete field on related model'
+                    )
             node = ctx.resolve_ref(source)
             out_field = node.output_field
             if isinstance(node, ir.Column) and out_field is not None:
                 items.append(ir.SelectItem(column_node(ctx, out_field, node.alias)))
-                converters.append(out_field.from_db)
+                converters.append(decode.column_converter(out_field, dialect))
             else:
                 items.append(ir.SelectItem(node, source))
                 converters.append(decode.converter_for(node, dialect))
@@ -229,8 +238,13 @@ def build_select(
         ]
     order = qs._order_by
     if not order and qs._default_ordering and not select.group_by and not select.having:
-        order = meta.ordering
-    select.order_by = [_order_item(ctx, item, selected_annotations) for item in order]
+        try:
+            select.order_by = [_order_item(ctx, item, selected_annotations) for item in meta.ordering]
+        except FieldError as exc:
+            # The model's definition is wrong, not this query.
+            raise ConfigurationError(f"{model.__name__}.Meta.ordering: {exc}") from None
+    else:
+        select.order_by = [_order_item(ctx, item, selected_annotations) for item in order]
     select.limit = qs._limit
     select.offset = qs._offset
     select.distinct = qs._distinct
@@ -259,6 +273,13 @@ def _order_item(ctx: QueryContext, item: str | OrderBy, selected: set[str]) -> i
     name = item[1:] if descending or item.startswith("+") else item
     if name in selected:
         return ir.OrderBy(ir.Literal(ctx.dialect.quote(name)), descending)
+    many = joins.ends_on_many(ctx.model, name.split("__")) if name not in ctx.annotations else None
+    if many is not None:
+        # One row has many related rows: there is no single value to order it by.
+        raise FieldError(
+            f"cannot order by {item!r}: {many!r} is a reverse or many-to-many relation of "
+            f"{ctx.model.__name__}; order by one of its fields ({many}__<field>)"
+        )
     try:
         return ir.OrderBy(ctx.resolve_ref(name), descending)
     except FieldError as exc:

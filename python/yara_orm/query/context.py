@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FieldError
 from . import ir, joins, lookups
-from .expressions import Expression, Q
+from .expressions import Expression, Q, Value
 
 if TYPE_CHECKING:
     from ..dialects.base import Dialect
@@ -92,12 +92,25 @@ class QueryContext:
             return ir.Column(self.alias, field.column, field)
         if "__" in name or name in self.meta.relations:
             node, _field, rest = joins.resolve_path(self, name.split("__"), name)
+            if rest and _field is not None and _field.type_key == "json":
+                return self._json_key_path(node, _field, tuple(rest))
             if rest:
-                raise FieldError(f"{name!r} does not name a field of {self.model.__name__} (extra {rest})")
+                raise FieldError(
+                    f"{name} not resolvable: it does not name a field of {self.model.__name__} (extra {rest})"
+                )
             return node
         raise FieldError(
-            f"unknown field {name!r} on {self.model.__name__}; valid choices: pk, {self.field_choices()}"
+            f'Unknown field "{name}" for model "{self.model.__name__}"; valid choices: pk, '
+            f"{self.field_choices()}"
         )
+
+    def _json_key_path(self, column: ir.Node, field: Field[Any], path: tuple[str, ...]) -> ir.Node:
+        """``F("data__owner__name")``: the value at a key path of a JSON column (None where the
+        document has no such key; digits index arrays)."""
+        # PostgreSQL returns the JSON value (decoded as JSON); SQLite and MariaDB return SQL
+        # scalars for scalars, read as they come.
+        typed = self.dialect.typed_expressions
+        return ir.Func("json_path", [column], field if typed else None, extra=(path, not typed))
 
     # -- conditions -------------------------------------------------------------------------------
 
@@ -175,6 +188,11 @@ class QueryContext:
         lookup = "exact"
         if rest and rest[-1] in lookups.LOOKUPS:
             lookup = rest.pop()
+            lookup = lookups.ALIASES.get(lookup, lookup)
+        if lookups.fractional_against_integer(lookup, field, value) and not rest:
+            # ``rating__lte=4.5`` compares as numbers (yara-orm 1.19), rather than refusing 4.5
+            # as no int: a float parameter, cast so PostgreSQL does not read it as an integer.
+            value = Value(value)
         if field is not None and field.type_key == "json" and not isinstance(lhs, ir.Aggregate):
             if rest and rest[-1] == "filter" and lookup == "exact" and isinstance(value, dict):
                 return self._json_filter(key[: -len("__filter")], value)

@@ -67,7 +67,7 @@ def converter_for(node: ir.Node, dialect: Dialect) -> Converter | None:
     if field is None:
         return None
     if isinstance(node, ir.Column):
-        return field.from_db  # type: ignore[no-any-return]
+        return column_converter(field, dialect)
     if not dialect.typed_expressions:
         return _lenient(field)
     key = field.type_key
@@ -76,6 +76,28 @@ def converter_for(node: ir.Node, dialect: Dialect) -> Converter | None:
     if key == "float":
         return _to_float
     return field.from_db  # type: ignore[no-any-return]
+
+
+def column_converter(field: Field[Any], dialect: Dialect) -> Converter | None:
+    """How a column's stored value becomes the field's value, or None when it needs nothing."""
+    if field.from_db is None and not dialect.column_types_bound_values:
+        return stored_range(field)
+    return field.from_db
+
+
+def stored_range(field: Field[Any]) -> Converter | None:
+    """The read-side range check of an integer or decimal field (see
+    ``Dialect.column_types_bound_values``), or None for other fields."""
+    label = f"{field.qualified_name} ({type(field).__name__})"
+    if field.type_key in ("smallint", "int", "bigint"):
+        lo, hi = getattr(field, "min_value", None), getattr(field, "max_value", None)
+        if isinstance(lo, int) and isinstance(hi, int):
+            return _engine.StoredRange(label, lo=lo, hi=hi)
+    if field.type_key == "decimal":
+        digits, places = getattr(field, "max_digits", None), getattr(field, "decimal_places", None)
+        if isinstance(digits, int) and isinstance(places, int):
+            return _engine.StoredRange(label, max_digits=digits, decimal_places=places)
+    return None
 
 
 def _compile(name: str, source: str, namespace: dict[str, Any]) -> Any:
@@ -348,7 +370,25 @@ class DecodePlan:
         return self.python(rows)
 
     def _build_python(self) -> RowsDecoder:
-        names, converters, mode = self.names, self.converters, self.mode
+        if self.mode is ResultMode.INSTANCES:
+            return self._build_python_unchecked(self.converters)
+        # Range checks run over all rows in one engine call, not as a call per cell.
+        checks = [(i, c) for i, c in enumerate(self.converters) if isinstance(c, _engine.StoredRange)]
+        if not checks:
+            return self._build_python_unchecked(self.converters)
+        decode = self._build_python_unchecked(
+            [None if isinstance(c, _engine.StoredRange) else c for c in self.converters]
+        )
+        check_rows = _engine.StoredRange.check_rows
+
+        def checked(rows: list[Row]) -> list[Any]:
+            check_rows(rows, checks)
+            return decode(rows)
+
+        return checked
+
+    def _build_python_unchecked(self, converters: Sequence[Converter | None]) -> RowsDecoder:
+        names, mode = self.names, self.mode
         if mode is ResultMode.INSTANCES and self.related:
             n = self.base_count
             decode_base = instance_decoder(self.cls, names[:n], converters[:n], self.loaded)[1]

@@ -11,6 +11,7 @@ import datetime as dt
 import decimal
 import uuid
 from collections.abc import Hashable, Sequence
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from .. import fields
@@ -68,41 +69,52 @@ class Expression:
         a cached query shape."""
         return None
 
-    def _combine(self, op: str, other: Any, reverse: bool = False) -> CombinedExpression:
+    def _combine(self, connector: Connector, other: Any, reverse: bool = False) -> CombinedExpression:
         other_expr = other if isinstance(other, Expression) else Value(other)
         if reverse:
-            return CombinedExpression(other_expr, op, self)
-        return CombinedExpression(self, op, other_expr)
+            return CombinedExpression(other_expr, connector, self)
+        return CombinedExpression(self, connector, other_expr)
 
     def __add__(self, other: Any) -> CombinedExpression:
-        return self._combine("+", other)
+        return self._combine(Connector.add, other)
 
     def __radd__(self, other: Any) -> CombinedExpression:
-        return self._combine("+", other, True)
+        return self._combine(Connector.add, other, True)
 
     def __sub__(self, other: Any) -> CombinedExpression:
-        return self._combine("-", other)
+        return self._combine(Connector.sub, other)
 
     def __rsub__(self, other: Any) -> CombinedExpression:
-        return self._combine("-", other, True)
+        return self._combine(Connector.sub, other, True)
 
     def __mul__(self, other: Any) -> CombinedExpression:
-        return self._combine("*", other)
+        return self._combine(Connector.mul, other)
 
     def __rmul__(self, other: Any) -> CombinedExpression:
-        return self._combine("*", other, True)
+        return self._combine(Connector.mul, other, True)
 
     def __truediv__(self, other: Any) -> CombinedExpression:
-        return self._combine("/", other)
+        return self._combine(Connector.div, other)
 
     def __rtruediv__(self, other: Any) -> CombinedExpression:
-        return self._combine("/", other, True)
+        return self._combine(Connector.div, other, True)
 
     def __mod__(self, other: Any) -> CombinedExpression:
-        return self._combine("%", other)
+        return self._combine(Connector.mod, other)
+
+    def __rmod__(self, other: Any) -> CombinedExpression:
+        return self._combine(Connector.mod, other, True)
+
+    def __pow__(self, other: Any) -> CombinedExpression:
+        return self._combine(Connector.pow, other)
+
+    def __rpow__(self, other: Any) -> CombinedExpression:
+        return self._combine(Connector.pow, other, True)
 
     def __neg__(self) -> CombinedExpression:
-        return CombinedExpression(Value(0), "-", self)
+        # ``x * -1`` (Tortoise's shape): keeps the operand's type, where ``0 - x`` would take
+        # the literal's.
+        return CombinedExpression(self, Connector.mul, Value(-1))
 
     def asc(self) -> OrderBy:
         return OrderBy(self, descending=False)
@@ -176,31 +188,71 @@ class Value(Expression):
         return f"Value({self.value!r})"
 
 
+class Connector(Enum):
+    """The arithmetic of :class:`CombinedExpression` (``F("a") + 1`` is ``Connector.add``);
+    ``value`` is Tortoise's name for it, ``sql`` the operator the IR carries."""
+
+    add = "add"
+    sub = "sub"
+    mul = "mul"
+    div = "truediv"
+    pow = "pow"
+    mod = "mod"
+
+    @property
+    def sql(self) -> str:
+        return _CONNECTOR_SQL[self]
+
+
+_CONNECTOR_SQL = {
+    Connector.add: "+",
+    Connector.sub: "-",
+    Connector.mul: "*",
+    Connector.div: "/",
+    Connector.pow: "^",
+    Connector.mod: "%",
+}
+_SQL_CONNECTOR = {sql: connector for connector, sql in _CONNECTOR_SQL.items()}
+
+
 class CombinedExpression(Expression):
-    """``lhs <op> rhs``."""
+    """``left <connector> right``; ``connector`` is a :class:`Connector` (an operator string
+    such as ``"+"`` is accepted too)."""
 
-    __slots__ = ("lhs", "op", "rhs")
+    __slots__ = ("connector", "left", "right")
 
-    def __init__(self, lhs: Expression, op: str, rhs: Expression) -> None:
-        self.lhs = lhs
-        self.op = op
-        self.rhs = rhs
+    def __init__(self, left: Expression, connector: Connector | str, right: Any) -> None:
+        if not isinstance(connector, Connector):
+            found = _SQL_CONNECTOR.get(connector)
+            if found is None:
+                try:
+                    found = Connector(connector)
+                except ValueError:
+                    raise ParamsError(f"unknown arithmetic operator {connector!r}") from None
+            connector = found
+        self.left = left
+        self.connector = connector
+        self.right = to_expression(right)
 
     def resolve(self, ctx: QueryContext) -> ir.Node:
         # Values are cast to their own type: PostgreSQL would otherwise take the other
         # operand's type (an int column times 0.5 would bind 0.5 as an integer).
-        left = self.lhs.resolve(ctx)
-        right = self.rhs.resolve(ctx)
+        left = self.left.resolve(ctx)
+        right = self.right.resolve(ctx)
+        op = self.connector.sql
         field = left.output_field if not isinstance(left, ir.Param) else right.output_field
         kinds = {f.type_key for f in (left.output_field, right.output_field) if f is not None}
         if "float" in kinds:
             field = next(f for f in (left.output_field, right.output_field) if f and f.type_key == "float")
         elif "decimal" in kinds and not kinds & {"datetime", "date", "time", "interval"}:
             field = next(f for f in (left.output_field, right.output_field) if f and f.type_key == "decimal")
-        elif self.op == "/" and field is not None and field.type_key in ("smallint", "int", "bigint"):
+        elif op == "^" and field is not None and field.type_key in ("smallint", "int", "bigint"):
+            # POWER() of integers is a double on PostgreSQL and SQLite.
+            field = fields.FloatField()
+        elif op == "/" and field is not None and field.type_key in ("smallint", "int", "bigint"):
             # SQL's integer division, decoded as an integer whatever the column's range.
             field = fields.BigIntField()
-        return ir.BinOp(self.op, left, right, field)
+        return ir.BinOp(op, left, right, field)
 
     def shape(self) -> Hashable | None:
         return None

@@ -6,6 +6,7 @@ The first argument names a field (or is an expression); later plain arguments ar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,6 +24,7 @@ __all__ = [
     "Cast",
     "Coalesce",
     "Concat",
+    "CustomFunction",
     "Extract",
     "Function",
     "Length",
@@ -30,6 +32,7 @@ __all__ = [
     "Now",
     "Random",
     "Round",
+    "SqlFunction",
     "Trim",
     "Trunc",
     "Upper",
@@ -56,15 +59,60 @@ TRUNC_KINDS = ("year", "quarter", "month", "week", "day", "hour", "minute", "sec
 ColumnResolver = Callable[[str], str]
 
 
+# A function name spliced into SQL: an identifier, optionally schema-qualified.
+_SQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+
+
+class SqlFunction(Expression):
+    """A database function called by its SQL name, for functions Yara ORM has no class for:
+    ``SqlFunction("JSON_SET", F("data"), "$.a", 2)``. Arguments are expressions or values (a
+    string here is a value, not a field name); ``output_field`` says how to decode the result."""
+
+    __slots__ = ("args", "name", "output_field")
+
+    def __init__(self, name: str, *args: Any, output_field: Field[Any] | None = None) -> None:
+        if not isinstance(name, str) or not _SQL_NAME.fullmatch(name):
+            raise ParamsError(f"SqlFunction() needs a function name (an identifier), got {name!r}")
+        self.name = name
+        self.args: tuple[Expression, ...] = tuple(to_expression(a) for a in args)
+        self.output_field = output_field
+
+    def resolve(self, ctx: QueryContext) -> ir.Node:
+        return ir.Func("call", [a.resolve(ctx) for a in self.args], self.output_field, extra=self.name)
+
+
+class CustomFunction:
+    """A named database function with a fixed argument list, to use as a :class:`Function`
+    subclass's ``database_func``: ``CustomFunction("DATE_FORMAT", ["value", "format"])``."""
+
+    __slots__ = ("arg_names", "name")
+
+    def __init__(self, name: str, arg_names: list[str] | tuple[str, ...] = ()) -> None:
+        if not isinstance(name, str) or not _SQL_NAME.fullmatch(name):
+            raise ParamsError(f"CustomFunction() needs a function name (an identifier), got {name!r}")
+        self.name = name
+        self.arg_names = tuple(arg_names)
+
+    def __call__(self, *args: Any) -> SqlFunction:
+        if len(args) != len(self.arg_names):
+            raise ParamsError(
+                f"{self.name}() takes {len(self.arg_names)} arguments ({', '.join(self.arg_names)}), "
+                f"got {len(args)}"
+            )
+        return SqlFunction(self.name, *args)
+
+
 class Function(Expression):
     """A function over fields/expressions; subclasses set ``function`` (the dialect's name for
-    it) and say what type the result has.
+    it) and say what type the result has, or set ``database_func`` to a callable building the
+    SQL call from the arguments (a :class:`CustomFunction`, or a :class:`SqlFunction` subclass).
 
     yara-orm 1.19's custom functions override :meth:`render` (``resolve`` maps a field name to
     its column's SQL) instead: such a subclass is compiled through it, as trusted SQL."""
 
     __slots__ = ("args",)
     function: ClassVar[str] = ""
+    database_func: ClassVar[Any] = None
 
     def __init__(self, *args: Any) -> None:
         first, rest = (args[0], args[1:]) if args else (None, ())
@@ -78,6 +126,12 @@ class Function(Expression):
     def resolve(self, ctx: QueryContext) -> ir.Node:
         if type(self).render is not Function.render:
             return self._resolve_rendered(ctx)
+        build = type(self).database_func
+        if build is not None:
+            call = build(*self.args)
+            if not isinstance(call, Expression):
+                raise ParamsError(f"{type(self).__name__}.database_func must build an expression")
+            return call.resolve(ctx)
         args = [a.resolve(ctx) for a in self.args]
         return ir.Func(self.function, args, self.output(args))
 

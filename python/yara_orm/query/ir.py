@@ -76,7 +76,7 @@ class Raw(Node):
 
 
 class BinOp(Node):
-    """Arithmetic: ``left op right`` with op one of ``+ - * / %``."""
+    """Arithmetic: ``left op right`` with op one of ``+ - * / %``, or ``^`` for power."""
 
     __slots__ = ("contains_aggregate", "left", "op", "output_field", "right")
 

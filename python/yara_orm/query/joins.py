@@ -95,7 +95,8 @@ def resolve_path(
         if rel is None:
             where = f" in {key!r}" if key else ""
             raise FieldError(
-                f"unknown field {name!r}{where} on {model.__name__}; valid choices: pk, {_choices(model)}"
+                f'Unknown field "{name}" for model "{model.__name__}"{where}; valid choices: pk, '
+                f"{_choices(model)}"
             )
         nxt = parts[i + 1] if i + 1 < len(parts) else None
         target_meta = rel.target._meta
@@ -124,6 +125,19 @@ def resolve_path(
             return ir.Column(alias, pk.column, pk), pk, rest
         i += 1
     raise FieldError(f"{key!r} does not name a field")  # pragma: no cover - loop always returns
+
+
+def ends_on_many(model: type[Model], parts: list[str]) -> str | None:
+    """The name of the reverse key or many-to-many relation the path ``parts`` ends on (it has
+    no single value to select), or None."""
+    for i, name in enumerate(parts):
+        rel = model._meta.relations.get(name)
+        if rel is None:
+            return None
+        if i == len(parts) - 1:
+            return name if rel.many else None
+        model = rel.target
+    return None
 
 
 def crosses_many(model: type[Model], parts: list[str]) -> bool:

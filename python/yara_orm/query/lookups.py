@@ -39,6 +39,9 @@ LOOKUPS = frozenset(
         "has_any_keys",
     )
 )
+# Tortoise's names for the regular-expression lookups (POSIX syntax, as ours take).
+ALIASES = {"posix_regex": "regex", "iposix_regex": "iregex"}
+LOOKUPS = LOOKUPS | ALIASES.keys()
 TRANSFORMS = (*DATE_PARTS, "date")
 JSON_LOOKUPS = frozenset(
     ("exact", "not", "isnull", "not_isnull", "contains", "contained_by", "has_key", "in", "not_in")
@@ -52,7 +55,7 @@ _DATE_TYPES = ("date", "datetime", "time")
 def valid_lookups_for(field: Field[Any] | None) -> list[str]:
     if field is not None and field.type_key == "json":
         return sorted(JSON_LOOKUPS)
-    names = sorted(LOOKUPS - {"contained_by", "has_key", "has_keys", "has_any_keys"})
+    names = sorted(LOOKUPS - {"contained_by", "has_key", "has_keys", "has_any_keys", *ALIASES})
     if field is not None and field.type_key in _DATE_TYPES:
         names += [f"{t} (transform)" for t in TRANSFORMS]
     return names
@@ -80,6 +83,21 @@ def _text(lookup: str, field: Field[Any] | None, value: Any) -> str:
     if field is not None and value is not None and not isinstance(value, bool | bytes):
         return str(field.db_value(field.coerce(value)))
     raise ValidationError(f"the {lookup!r} lookup needs a str, got {type(value).__name__}")
+
+
+_ORDERING = frozenset(("gt", "gte", "lt", "lte"))
+_INTEGER_KEYS = frozenset(("smallint", "int", "bigint"))
+
+
+def fractional_against_integer(lookup: str, field: Field[Any] | None, value: Any) -> bool:
+    """Whether ``value`` is a float with a fraction ordered against an integer column."""
+    return (
+        type(value) is float
+        and lookup in _ORDERING
+        and field is not None
+        and field.type_key in _INTEGER_KEYS
+        and not value.is_integer()
+    )
 
 
 def _convert(field: Field[Any] | None, value: Any) -> Any:

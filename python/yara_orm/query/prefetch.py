@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import FieldError, ParamsError
 from ..relations import FORWARD, M2M, REVERSE, REVERSE_O2O, Relation, cache_key, reverse_name
 from . import ir, joins
-from .decode import RelatedColumns, instance_decoder
+from .decode import RelatedColumns, column_converter, instance_decoder
 from .expressions import F
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def add_select_related(
             for field in chosen:
                 items.append(ir.SelectItem(ir.Column(alias, field.column, field)))
                 field_names.append(field.model_field_name)
-                field_convs.append(field.from_db)
+                field_convs.append(column_converter(field, ctx.dialect))
             names.extend(f"{'__'.join(prefix)}__{n}" for n in field_names)
             converters.extend(field_convs)
             entry = RelatedColumns(parent, cache_key(name), start, len(items), chosen.index(meta.pk))
@@ -118,15 +118,18 @@ def _related_fields(
 
 
 class _Node:
-    __slots__ = ("children", "queryset", "to_attr")
+    __slots__ = ("children", "name", "queryset", "to_attr")
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.queryset: QuerySet[Any] | None = None
         self.to_attr: str | None = None
         self.children: list[str | Prefetch] = []
 
 
 def _tree(lookups: Iterable[str | Prefetch]) -> dict[str, _Node]:
+    """Lookups grouped per relation level; a ``Prefetch(..., to_attr=)`` of a relation is a
+    load of its own (one relation can fill several attributes with different querysets)."""
     tree: dict[str, _Node] = {}
     for lookup in lookups:
         if isinstance(lookup, Prefetch):
@@ -136,7 +139,11 @@ def _tree(lookups: Iterable[str | Prefetch]) -> dict[str, _Node]:
         else:
             raise ParamsError(f"prefetch lookups are relation names or Prefetch objects, got {lookup!r}")
         head, _, rest = path.partition("__")
-        node = tree.setdefault(head, _Node())
+        to_attr = lookup.to_attr if isinstance(lookup, Prefetch) and not rest else None
+        key = f"{head}\0{to_attr}" if to_attr else head
+        node = tree.get(key)
+        if node is None:
+            node = tree[key] = _Node(head)
         if not rest:
             if isinstance(lookup, Prefetch):
                 node.queryset = lookup.queryset
@@ -156,7 +163,8 @@ async def prefetch(
     if not objs:
         return
     model = type(objs[0])
-    for name, node in _tree(lookups).items():
+    for node in _tree(lookups).values():
+        name = node.name
         rel = model._meta.relations.get(name)
         if rel is None:
             # Tortoise's wording first (code matches on it), then what is there.
@@ -216,12 +224,18 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
     if rel.kind == M2M:
         reverse = reverse_name(rel)
         qs = target_qs
-        # Filtering on the annotation keeps one join through the link table (a relation filter
-        # would become a subquery and the annotation would join every link).
-        rows = await qs.annotate(_prefetch_src=F(f"{reverse}__pk")).filter(_prefetch_src__in=pks)
         groups: dict[Any, list[Model]] = {}
-        for obj in rows:
-            groups.setdefault(obj.__dict__.pop("_prefetch_src"), []).append(obj)
+        if qs._annotations:
+            # The user's annotations may aggregate over the same relation (``Count("events")``):
+            # joining the link table for the owners would restrict them, so the links are read
+            # first and the targets by key.
+            rows, groups = await _m2m_by_links(rel, qs, pks, using_db)
+        else:
+            # Filtering on the annotation keeps one join through the link table (a relation
+            # filter would become a subquery and the annotation would join every link).
+            rows = await qs.annotate(_prefetch_src=F(f"{reverse}__pk")).filter(_prefetch_src__in=pks)
+            for obj in rows:
+                groups.setdefault(obj.__dict__.pop("_prefetch_src"), []).append(obj)
     else:
         assert rel.field is not None and rel.field.id_field is not None
         id_attr = rel.field.id_field.model_field_name
@@ -247,3 +261,29 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
             kept += group
         o.__dict__[key] = group if many else (group[0] if group else None)
     return list(rows) if window is None else list(dict.fromkeys(kept))
+
+
+async def _m2m_by_links(
+    rel: Relation, qs: QuerySet[Any], pks: list[Any], using_db: Any
+) -> tuple[list[Model], dict[Any, list[Model]]]:
+    """A many-to-many prefetch in two queries: the link rows of the owners, then the targets."""
+    m2m = rel.m2m
+    assert m2m is not None and m2m.through_model is not None
+    src, dst = rel.through_keys()
+    assert src.id_field is not None and dst.id_field is not None
+    src_attr, dst_attr = src.id_field.model_field_name, dst.id_field.model_field_name
+    links = m2m.through_model._default_qs().filter(**{f"{src_attr}__in": pks})
+    if using_db is not None:
+        links = links.using_db(using_db)
+    owners_of: dict[Any, list[Any]] = {}
+    for owner_pk, target_pk in await links.values_list(src_attr, dst_attr):
+        owners_of.setdefault(target_pk, []).append(owner_pk)
+    groups: dict[Any, list[Model]] = {}
+    if not owners_of:
+        return [], groups
+    target_pk_attr = rel.target._meta.pk_attr
+    rows = await qs.filter(**{f"{target_pk_attr}__in": list(owners_of)})
+    for obj in rows:
+        for owner_pk in owners_of.get(obj.__dict__.get(target_pk_attr), ()):
+            groups.setdefault(owner_pk, []).append(obj)
+    return list(rows), groups

@@ -175,6 +175,8 @@ class QuerySet(Generic[M]):
 
     def only(self, *fields: str) -> Self:
         """Load only these fields (plus the pk); saving such an instance writes only them."""
+        if not fields:
+            raise ParamsError("only() needs at least one field name")
         for name in fields:
             build.related_field_path(self.model, name)  # a bad ``rel__field`` path fails here
         clone = self._clone()
@@ -232,6 +234,11 @@ class QuerySet(Generic[M]):
         return (*((f, f) for f in fields), *aliases.items())
 
     def _as_values(self, fields: tuple[tuple[str, str], ...], mode: ResultMode) -> ValuesQuery[Any]:
+        if self._only is not None or self._defer:
+            # values() names its own columns: which of the two lists would win is a guess.
+            raise ParamsError(
+                "values()/values_list() cannot follow only()/defer(); name the columns in values()"
+            )
         values: ValuesQuery[Any] = object.__new__(ValuesQuery)
         values.__dict__.update(self.__dict__)
         values._fields = fields

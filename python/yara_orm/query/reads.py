@@ -36,7 +36,10 @@ def get_pk_statement(model: type[Model], dialect: Dialect) -> tuple[str, Callabl
         select.where = ir.Lookup("exact", ctx.column(meta.pk), [ir.Param(None)])
         sql = Compiler(dialect).compile(select)[0]
         decode_row = decode.instance_decoder(
-            model, [f.model_field_name for f in meta.fields], [f.from_db for f in meta.fields], None
+            model,
+            [f.model_field_name for f in meta.fields],
+            [decode.column_converter(f, dialect) for f in meta.fields],
+            None,
         )[1]
         entry = (sql, decode_row)
         meta.statements.put(key, entry)

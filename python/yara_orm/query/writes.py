@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound="Model")
 
-_RETRIES = 5
+# Locked reads of update_or_create: the first, and one after each of two conflicting creations.
+_UPDATE_OR_CREATE_ATTEMPTS = 3
 
 
 def _compile(dialect: Dialect, stmt: ir.Statement) -> str:
@@ -52,7 +53,7 @@ def _stamp(obj: Model, creating: bool, written: Iterable[str] | None = None) -> 
         # An auto_now_add field still empty when its row is written (created, or force-updated
         # from a fresh instance) gets the time too: the column is NOT NULL.
         if getattr(field, "auto_now", False) or d.get(field.model_field_name, 0) is None:
-            d[field.model_field_name] = stamp
+            d[field.model_field_name] = field.auto_value(stamp)  # type: ignore[attr-defined]
 
 
 def _validate(obj: Model, fields: Iterable[Field[Any]]) -> None:
@@ -126,6 +127,8 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
     if ignore_conflict and meta.pk not in returning:
         returning.insert(0, meta.pk)
     conflict = ir.OnConflict() if ignore_conflict else None
+    if returning and not executor.features.returning:
+        return await _insert_without_returning(obj, executor, dialect, fields, values, returning, conflict)
     sql = insert_statement(model, dialect, tuple(fields), tuple(returning), conflict)
     if returning:
         row = await executor.fetch_one(sql, values)
@@ -136,6 +139,52 @@ async def insert_instance(obj: Model, using_db: Any = None, *, ignore_conflict: 
             d[field.model_field_name] = conv(value) if conv is not None else value
     else:
         await executor.execute(sql, values)
+    d["_saved_in_db"] = True
+    return True
+
+
+async def _insert_without_returning(
+    obj: Model,
+    executor: Any,
+    dialect: Dialect,
+    fields: list[Field[Any]],
+    values: list[Any],
+    returning: list[Field[Any]],
+    conflict: ir.OnConflict | None,
+) -> bool:
+    """``insert_instance`` on a server without ``INSERT ... RETURNING`` (MySQL): the generated
+    key from LAST_INSERT_ID, then any other database-made value read back by that key."""
+    model = type(obj)
+    meta = model._meta
+    pk = meta.pk
+    d = obj.__dict__
+    sql = insert_statement(model, dialect, tuple(fields), (), conflict)
+    if executor.features.execute_insert:
+        affected, key = await executor.execute_insert(sql, values)
+    else:
+        affected, key = await executor.execute(sql, values), None
+    if not affected:
+        return False  # INSERT IGNORE met a conflict
+    if d.get(pk.model_field_name) is None:
+        if key is None:
+            raise OperationalError(
+                f"{model.__name__}: the database reported no generated key for the new row (a "
+                "server without INSERT ... RETURNING gives only AUTO_INCREMENT keys)"
+            )
+        d[pk.model_field_name] = pk.from_db(key) if pk.from_db is not None else key
+    rest = [f for f in returning if f is not pk]
+    if rest:
+        q = dialect.quote
+        select = (
+            f"SELECT {', '.join(q(f.column) for f in rest)} FROM {q(meta.table)} "
+            f"WHERE {q(pk.column)} = {dialect.placeholder(1)}"
+        )
+        row = await executor.fetch_one(select, [pk.to_db(d[pk.model_field_name])])
+        if row is None:
+            raise OperationalError(f"{model.__name__}: the row just inserted could not be read back")
+        for field, value in zip(rest, row, strict=True):
+            conv = field.from_db
+            d[field.model_field_name] = conv(value) if conv is not None else value
     d["_saved_in_db"] = True
     return True
 
@@ -171,6 +220,11 @@ async def update_instance(
                 )
             if not field.pk and field not in fields:  # a name given twice is written once
                 fields.append(field)
+        if not fields and names:
+            # Only the primary key named: the caller meant to write a new key, which an UPDATE
+            # by that key cannot do (Tortoise's rule). Named beside other fields it is skipped,
+            # as yara-orm 1.19 does.
+            raise OperationalError(f"Can't update pk field, use `{model.__name__}.create` instead.")
         _stamp(obj, creating=False, written=[f.model_field_name for f in fields])
     if not fields:
         return 1
@@ -422,6 +476,10 @@ class BulkStrategy(enum.Enum):
     UNNEST = "unnest"  # one INSERT ... SELECT FROM UNNEST(arrays), one parameter per column
     PREPARED_ROWS = "prepared_rows"  # one prepared one-row INSERT stepped per row (execute_many)
     VALUES = "values"  # multi-row VALUES in batches under the bind-parameter and size limits
+    # No RETURNING, keys from LAST_INSERT_ID (MySQL): multi-row VALUES where the server promises
+    # consecutive keys for one statement, else one INSERT per row.
+    VALUES_INSERT_ID = "values_insert_id"
+    ROWS_INSERT_ID = "rows_insert_id"
     DEFAULT_VALUES = "default_values"  # no columns to send: one INSERT ... DEFAULT VALUES a row
 
 
@@ -437,6 +495,8 @@ def bulk_strategy(
     can do comes from its ``features``; the dialect says only what its SQL can express."""
     if not fields:
         return BulkStrategy.DEFAULT_VALUES
+    if returning and not features.returning:
+        return BulkStrategy.VALUES_INSERT_ID if features.insert_id_step else BulkStrategy.ROWS_INSERT_ID
     if (
         features.copy_in
         and rows >= COPY_MIN_ROWS
@@ -502,6 +562,9 @@ async def _insert_group(
             to_db = field.to_db
             columns.append([to_db(v) for v in raw])
     returning = (pk,) if (not include_pk and conflict is None) else ()
+    features = executor.features
+    if returning and not features.returning and not features.execute_insert:
+        returning = ()  # the backend cannot tell the generated keys: the instances keep pk None
     group = _Group(model, executor, dialect, objs, tuple(fields), columns, returning, conflict)
     strategy = bulk_strategy(executor.features, dialect, fields, len(objs), bool(returning), conflict)
     await _STRATEGIES[strategy](group, batch_size)
@@ -591,8 +654,11 @@ def _byte_slices(g: _Group, size: int, limit: int) -> Iterable[tuple[int, int]]:
         start = stop
 
 
-async def _insert_values(g: _Group, batch_size: int | None) -> None:
+async def _insert_values(g: _Group, batch_size: int | None, insert_id: bool = False) -> None:
+    """Multi-row VALUES; with ``insert_id`` no RETURNING: the keys follow the first one the
+    server reports (LAST_INSERT_ID) by its ``insert_id_step``."""
     meta = g.model._meta
+    returning = [f.column for f in g.returning] if not insert_id else []
     col_names = [f.column for f in g.fields]
     size = max(1, g.dialect.max_bind_params // max(len(g.fields), 1))
     if batch_size:
@@ -602,23 +668,56 @@ async def _insert_values(g: _Group, batch_size: int | None) -> None:
     for start, stop in batches:
         count = stop - start
         # Statements with a conflict clause are not cached (the clause is not part of the key).
-        key = ValuesKey(g.dialect.name, tuple(col_names), count, bool(g.returning))
+        key = ValuesKey(g.dialect.name, tuple(col_names), count, bool(returning))
         sql = meta.statements.get(key) if g.conflict is None else None
         if sql is None:
-            stmt = ir.Insert(meta.table, col_names, [], [f.column for f in g.returning], g.conflict)
+            stmt = ir.Insert(meta.table, col_names, [], returning, g.conflict)
             stmt.rows = [[ir.Param(None) for _ in g.fields] for _ in range(count)]
             sql = _compile(g.dialect, stmt)
             if g.conflict is None:
                 meta.statements.put(key, sql)
         params = [col[i] for i in range(start, stop) for col in g.columns]
-        await _run_batch(g, sql, params, start, stop)
+        if insert_id:
+            await _run_insert_id(g, sql, params, start, stop)
+        else:
+            await _run_batch(g, sql, params, start, stop)
+
+
+async def _insert_values_insert_id(g: _Group, batch_size: int | None) -> None:
+    await _insert_values(g, batch_size, insert_id=True)
+
+
+async def _insert_rows_insert_id(g: _Group, batch_size: int | None) -> None:
+    """One INSERT per row, each key from LAST_INSERT_ID: for a server that does not promise
+    consecutive keys within one multi-row INSERT (innodb_autoinc_lock_mode = 2)."""
+    sql = insert_statement(g.model, g.dialect, g.fields, (), g.conflict)
+    for i in range(len(g.objs)):
+        await _run_insert_id(g, sql, [col[i] for col in g.columns], i, i + 1)
+
+
+async def _run_insert_id(g: _Group, sql: str, params: list[Any], start: int, stop: int) -> None:
+    affected, first = await g.executor.execute_insert(sql, params)
+    objs = g.objs[start:stop]
+    if first is None or affected != len(objs):
+        raise OperationalError(
+            f"{g.model.__name__}: the database reported {affected} row(s) and first key {first!r} for "
+            f"an INSERT of {len(objs)}; the generated keys cannot be assigned"
+        )
+    step = g.executor.features.insert_id_step or 1
+    _set_pks(g.returning[0], objs, [(first + i * step,) for i in range(len(objs))])
+    _saved(objs)
 
 
 async def _insert_default_values(g: _Group, batch_size: int | None) -> None:
     meta = g.model._meta
-    stmt = ir.Insert(meta.table, [], [], [f.column for f in g.returning], g.conflict)
+    insert_id = bool(g.returning) and not g.executor.features.returning
+    stmt = ir.Insert(meta.table, [], [], [f.column for f in g.returning] if not insert_id else [], g.conflict)
     stmt.default_values = True
     sql, params = Compiler(g.dialect).compile(stmt)
+    if insert_id:
+        for i in range(len(g.objs)):
+            await _run_insert_id(g, sql, list(params), i, i + 1)
+        return
     for obj in g.objs:
         row = await g.executor.fetch_one(sql, params)
         if row is not None and g.returning:
@@ -639,6 +738,8 @@ _STRATEGIES = {
     BulkStrategy.UNNEST: _insert_unnest,
     BulkStrategy.PREPARED_ROWS: _insert_prepared_rows,
     BulkStrategy.VALUES: _insert_values,
+    BulkStrategy.VALUES_INSERT_ID: _insert_values_insert_id,
+    BulkStrategy.ROWS_INSERT_ID: _insert_rows_insert_id,
     BulkStrategy.DEFAULT_VALUES: _insert_default_values,
 }
 
@@ -710,6 +811,10 @@ async def bulk_update(
 def _create_kwargs(kwargs: dict[str, Any], defaults: dict[str, Any] | None) -> dict[str, Any]:
     values = {k: v for k, v in kwargs.items() if "__" not in k}
     if defaults:
+        # A created row that does not match the lookup it was created for is a bug in the call.
+        for key in defaults.keys() & values.keys():
+            if (default_value := defaults[key]) != (query_value := values[key]):
+                raise ParamsError(f"Conflict value with {key=}: {default_value=} vs {query_value=}")
         values.update(defaults)
     return values
 
@@ -717,61 +822,76 @@ def _create_kwargs(kwargs: dict[str, Any], defaults: dict[str, Any] | None) -> d
 async def get_or_create(
     model: type[M], defaults: dict[str, Any] | None, using_db: Any, kwargs: dict[str, Any]
 ) -> tuple[M, bool]:
-    """Race-safe: the INSERT uses ON CONFLICT DO NOTHING, and a conflict re-reads the row a
-    concurrent task created, so callers never see the IntegrityError."""
+    """Read the row, else create it through ``model._create_or_get`` (race-safe: a concurrent
+    creation is read back, so callers never see the IntegrityError)."""
     if not kwargs:
         raise ParamsError("get_or_create() needs lookup keyword arguments")
-    qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
-    if using_db is not None:
-        qs = qs.using_db(using_db)
-    for _ in range(_RETRIES):
-        found = await qs.get_or_none()
-        if found is not None:
-            return found, False
-        obj = model(**_create_kwargs(kwargs, defaults))
-        if await insert_instance(obj, using_db, ignore_conflict=True):
-            return obj, True
+    qs = _lookup_queryset(model, using_db, kwargs)
+    found = await qs.get_or_none()
+    if found is not None:
+        return found, False
+    result: tuple[M, bool] = await model._create_or_get(using_db, defaults or {}, **kwargs)
+    return result
+
+
+async def create_or_get(
+    model: type[M], using_db: Any, defaults: dict[str, Any], kwargs: dict[str, Any]
+) -> tuple[M, bool]:
+    """INSERT the row (ON CONFLICT DO NOTHING); on a conflict read the row that won. The step
+    ``get_or_create``/``update_or_create`` take when the row was missing (``Model._create_or_get``,
+    the hook Tortoise code overrides)."""
+    obj = model(**_create_kwargs(kwargs, defaults))
+    if await insert_instance(obj, using_db, ignore_conflict=True):
+        return obj, True
+    found: M | None = await _lookup_queryset(model, using_db, kwargs).get_or_none()
+    if found is not None:
+        return found, False
     raise IntegrityError(
-        f"get_or_create() on {model.__name__}: the row conflicts with an existing one on a unique "
-        "constraint that the lookup arguments do not cover"
+        f"{model.__name__}: the new row conflicts with an existing one on a unique constraint that "
+        "the lookup arguments do not cover (or the conflicting row was deleted meanwhile)"
     )
 
 
 async def update_or_create(
     model: type[M], defaults: dict[str, Any] | None, using_db: Any, kwargs: dict[str, Any]
 ) -> tuple[M, bool]:
-    """Race-safe: lock the row if it exists (SELECT ... FOR UPDATE) and update it, else insert
-    with ON CONFLICT DO NOTHING and retry on a conflict, all in one transaction per attempt."""
+    """Race-safe: lock the row if it exists (SELECT ... FOR UPDATE, in a transaction) and update
+    it, else create it; after a concurrent creation, lock and update the winner's row. Gives up
+    with ``OperationalError`` when rows keep vanishing between the attempts."""
     if not kwargs:
         raise ParamsError("update_or_create() needs lookup keyword arguments")
+    defaults = defaults or {}
     executor, _dialect = executor_for(model, using_db, write=True)
-    qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
-    if using_db is not None:
-        qs = qs.using_db(using_db)
-    for _ in range(_RETRIES):
+    qs = _lookup_queryset(model, using_db, kwargs).select_for_update()
+    for attempt in range(_UPDATE_OR_CREATE_ATTEMPTS):
         if isinstance(executor, Pool):
             async with executor.transaction():
-                result = await _update_or_insert(model, qs, defaults, using_db, kwargs)
+                found = await _lock_and_update(qs, defaults, using_db)
         else:
-            result = await _update_or_insert(model, qs, defaults, using_db, kwargs)
-        if result is not None:
-            return result
-    raise IntegrityError(
-        f"update_or_create() on {model.__name__}: the row conflicts with an existing one on a unique "
-        "constraint that the lookup arguments do not cover"
+            found = await _lock_and_update(qs, defaults, using_db)
+        if found is not None:
+            return found, False
+        if attempt == _UPDATE_OR_CREATE_ATTEMPTS - 1:
+            break
+        obj, created = await model._create_or_get(using_db, defaults, **kwargs)
+        if created:
+            return obj, True
+    raise OperationalError(
+        f"{model.__name__}.update_or_create() could not recover from concurrent deletions of the row"
     )
 
 
-async def _update_or_insert(
-    model: type[M], qs: Any, defaults: dict[str, Any] | None, using_db: Any, kwargs: dict[str, Any]
-) -> tuple[M, bool] | None:
-    found: M | None = await qs.select_for_update().get_or_none()
-    if found is not None:
-        if defaults:
-            found.update_from_dict(defaults)
-            await update_instance(found, list(defaults), using_db)
-        return found, False
-    obj = model(**_create_kwargs(kwargs, defaults))
-    if await insert_instance(obj, using_db, ignore_conflict=True):
-        return obj, True
-    return None
+def _lookup_queryset(model: type[M], using_db: Any, kwargs: dict[str, Any]) -> Any:
+    qs = model._meta.manager.get_queryset().filter(**kwargs)  # type: ignore[union-attr]
+    return qs.using_db(using_db) if using_db is not None else qs
+
+
+async def _lock_and_update(qs: Any, defaults: dict[str, Any], using_db: Any) -> Any:
+    found = await qs.get_or_none()
+    if found is not None and defaults:
+        # ``defaults`` built from an instance (``dict(obj)``) repeat its key: not an update of it.
+        pk_names = ("pk", found._meta.pk_attr)
+        names = [k for k in defaults if not (k in pk_names and defaults[k] == found.pk)]
+        found.update_from_dict({k: defaults[k] for k in names})
+        await update_instance(found, names, using_db)
+    return found

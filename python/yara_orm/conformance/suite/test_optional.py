@@ -6,7 +6,10 @@ that reason, and the report lists it as "not offered".
   builds, on the pool and in a transaction;
 * ``copy_in`` must store exactly the rows given (``bulk_create`` of many rows goes through it),
   and roll back with its transaction;
-* ``fetch_chunk_instances`` must stream exactly the instances ``fetch_chunk`` + decoding gives.
+* ``fetch_chunk_instances`` must stream exactly the instances ``fetch_chunk`` + decoding gives;
+* ``execute_insert`` must report the key of the row it stored, and the keys of a multi-row
+  INSERT as the ``insert_id_step`` capability says (``bulk_create`` assigns them through it
+  where the backend has no RETURNING), on the pool and in a transaction.
 """
 
 from __future__ import annotations
@@ -132,6 +135,37 @@ def test_fetch_chunk_instances(kit: Kit, chunk_size: int) -> None:
         assert got == plain, (
             f"fetch_chunk_instances streamed {len(got)} instances, fetch + decoding {len(plain)}; "
             f"first difference: {_first_difference(got, plain)}"
+        )
+
+    kit.run(go())
+
+
+def test_execute_insert(kit: Kit) -> None:
+    _needs(kit, "execute_insert")
+
+    async def go() -> None:
+        model = kit.models.bulk
+        await kit.clear(model)
+        table = kit.quote(model._meta.table)
+        insert = f"INSERT INTO {table} (a, b) VALUES ({kit.ph(1)}, {kit.ph(2)})"
+        select = f"SELECT a FROM {table} WHERE id = {kit.ph(1)}"
+        affected, key = await kit.backend.execute_insert(insert, [-1, "pool"])
+        assert affected == 1 and key is not None, f"execute_insert reported {(affected, key)}"
+        assert await kit.backend.fetch_one(select, [key]) == (-1,), f"key {key} is not the row stored"
+        tx = await kit.backend.begin()
+        try:
+            affected, key = await tx.execute_insert(insert, [-2, "tx"])
+            assert affected == 1 and key is not None
+            assert await tx.fetch_one(select, [key]) == (-2,), f"key {key} in a transaction"
+        finally:
+            await tx.rollback()
+        objs = [model(a=i, b=f"k{i}") for i in range(ROWS)]
+        await model.bulk_create(objs)
+        stored = dict(await model.filter(a__gte=0).values_list("id", "a"))
+        given = {o.id: o.a for o in objs}
+        assert given == stored, (
+            f"bulk_create assigned {len(given)} distinct keys for {ROWS} rows; first differences: "
+            + str([(k, v, stored.get(k)) for k, v in given.items() if stored.get(k) != v][:3])
         )
 
     kit.run(go())

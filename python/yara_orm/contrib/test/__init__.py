@@ -59,6 +59,7 @@ class Capabilities:
     supports_transactions: bool = True
     support_for_update: bool = True
     support_for_posix_regex_queries: bool = True
+    support_json_attributes: bool = True  # F("data__key") reads a JSON key path on every backend
     support_update_limit_order_by: bool = False
     support_index_hint: bool = False
     requires_limit: bool = False
@@ -72,7 +73,9 @@ def capabilities(connection_name: str | None = None) -> Capabilities:
     name = connection_name if connection_name in names else ("default" if "default" in names else names[0])
     backend = connections.get(name).backend
     if backend == "sqlite":
-        return Capabilities(dialect="sqlite", support_for_update=False, daemon=False)
+        return Capabilities(
+            dialect="sqlite", support_for_update=False, support_for_posix_regex_queries=False, daemon=False
+        )
     return Capabilities(dialect=backend)
 
 
