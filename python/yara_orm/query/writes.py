@@ -769,8 +769,8 @@ async def bulk_update(
             raise ParamsError("bulk_update() cannot change primary keys")
         targets.append(field)
     # auto_now columns are bumped by every bulk_update, listed or not (yara-orm 1.19's rule).
-    bumped = [f for f in meta.auto_now_fields if getattr(f, "auto_now", False) and f not in targets]
-    targets += bumped
+    bumped = [f for f in meta.auto_now_fields if getattr(f, "auto_now", False)]
+    targets += [f for f in bumped if f not in targets]
     stamp = now() if bumped else None
     executor, dialect = executor_for(model, using_db, write=True)
     pk = meta.pk
