@@ -774,3 +774,11 @@ async def test_an_integer_column_compares_with_a_fractional_float(orm: Connectio
     assert await m.CpBook.filter(rank__lt=5.0).count() == 1  # an integral float is the int
     with pytest.raises(ValidationError):
         await m.CpBook.filter(rank=4.5).count()  # equality with a fraction: still refused
+
+
+async def test_validation_errors_are_value_errors_and_json_refuses_nan(orm: Connection) -> None:
+    assert issubclass(ValidationError, ValueError) and issubclass(ValidationError, FieldError)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="no JSON representation"):
+            await m.CpChecked.create(data={"score": bad})
+    assert (await m.CpChecked.create(data={"score": 1.5})).data == {"score": 1.5}
