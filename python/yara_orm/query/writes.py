@@ -220,10 +220,11 @@ async def update_instance(
                 )
             if not field.pk and field not in fields:  # a name given twice is written once
                 fields.append(field)
-        if not fields and names:
-            # Only the primary key named: the caller meant to write a new key, which an UPDATE
-            # by that key cannot do (Tortoise's rule). Named beside other fields it is skipped,
-            # as yara-orm 1.19 does.
+        named_key = any(n != "pk" and n == meta.pk_attr for n in names)
+        if named_key or (not fields and names):
+            # The primary key named by its own name (or alone): the caller meant to write a new
+            # key, which an UPDATE by that key cannot do (Tortoise's rule). The ``pk`` alias beside
+            # other fields is skipped, as yara-orm 1.19 does.
             raise OperationalError(f"Can't update pk field, use `{model.__name__}.create` instead.")
         _stamp(obj, creating=False, written=[f.model_field_name for f in fields])
     if not fields:
