@@ -782,3 +782,13 @@ async def test_validation_errors_are_value_errors_and_json_refuses_nan(orm: Conn
         with pytest.raises(ValueError, match="no JSON representation"):
             await m.CpChecked.create(data={"score": bad})
     assert (await m.CpChecked.create(data={"score": 1.5})).data == {"score": 1.5}
+
+
+def test_boolean_strings_and_to_db_of_a_field_of_no_model() -> None:
+    flag = fields.BooleanField()
+    assert [flag.to_db(v) for v in ("false", " F ", "TRUE", "1", 0)] == [False, False, True, True, False]
+    assert flag.to_db(None) is None  # no model: no column to keep filled
+    with pytest.raises(ValueError, match="Invalid boolean string"):
+        flag.to_db("bogus")
+    with pytest.raises(ValidationError, match="not nullable"):
+        m.CpChecked._meta.fields_map["flag"].to_db(None)

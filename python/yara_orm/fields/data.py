@@ -305,6 +305,9 @@ class BooleanField(Field[bool]):
                 return True
             if text in _FALSE_STRINGS:
                 return False
+            return self.fail(
+                value, "expected bool (Invalid boolean string: use true/false, yes/no, on/off or 1/0)"
+            )
         return self.fail(value)
 
 
