@@ -42,8 +42,9 @@ class ParamsError(FieldError, ValueError):
     yara-orm 1.19 code catches it)."""
 
 
-class ValidationError(FieldError):
-    """A value failed a field's type check or validators before any SQL ran."""
+class ValidationError(FieldError, ValueError):
+    """A value failed a field's type check or validators before any SQL ran (a ValueError too,
+    as yara-orm 1.19 code catches bad values)."""
 
 
 class UnSupportedError(BaseORMException):

@@ -14,6 +14,26 @@ import enum
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import ConfigurationError
+from .fields import relational as _relational
+
+# yara-orm 1.19 spells the typing aliases from this module too.
+from .fields.relational import ForeignKeyNullableRelation as ForeignKeyNullableRelation
+from .fields.relational import ForeignKeyRelation as ForeignKeyRelation
+from .fields.relational import OneToOneNullableRelation as OneToOneNullableRelation
+from .fields.relational import OneToOneRelation as OneToOneRelation
+
+# The many sides' managers under yara-orm 1.19's names (``fields.ReverseRelation`` and
+# ``fields.ManyToManyRelation`` are these classes), resolved on first use: they live in the
+# model layer, above this module.
+_MANAGERS = {"RelatedManager": "ReverseRelation", "M2MManager": "ManyToManyRelation"}
+
+
+def __getattr__(name: str) -> Any:
+    alias = _MANAGERS.get(name)
+    if alias is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(_relational, alias)
+
 
 if TYPE_CHECKING:
     from .fields.relational import ForeignKeyFieldInstance, ManyToManyFieldInstance

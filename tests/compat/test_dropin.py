@@ -22,6 +22,7 @@ from yara_orm import (
     connections,
     fields,
     in_transaction,
+    relations,
     schema,
 )
 from yara_orm import timezone as tz
@@ -134,6 +135,9 @@ async def test_queryset_get_or_create_uses_its_filters(orm: Connection) -> None:
     qs = m.CpBook.filter(pk=3).filter(Q(Q(title="x"), Q(rank=7))).filter(rank__gte=1).exclude(title="y")
     qs = qs.filter(Q(title="a") | Q(title="b")).annotate(n=Count("id")).filter(n=2, title=F("title"))
     assert qs._filter_create_kwargs() == {"id": 3, "title": "x", "rank": 7}
+    # A value defaults gives wins over the one the filter implies.
+    made, created = await m.CpBook.filter(rank=5).get_or_create(title="New", author=ada, defaults={"rank": 9})
+    assert created and made.rank == 9
 
 
 async def test_validators_name_the_field(orm: Connection) -> None:
@@ -618,6 +622,9 @@ async def test_auto_now_is_left_alone_by_update_fields_that_do_not_name_it(orm: 
     assert (again.name, again.touched) == ("b", stored) and row.touched == stored
     await row.save(update_fields=["touched"])
     assert (await m.CpTouched.get(pk=row.pk)).touched > stored
+    row.name = "c"
+    await row.save(update_fields=["pk", "name", "name"])  # the pk and a repeat are skipped
+    assert (await m.CpTouched.get(pk=row.pk)).name == "c"
     await row.save()  # a full save bumps it
     assert (await m.CpTouched.get(pk=row.pk)).touched >= row.touched > stored
 
@@ -724,8 +731,8 @@ async def test_bulk_update_bumps_auto_now_listed_or_not(orm: Connection) -> None
     await m.CpTouched.bulk_update(fetched, fields=["name"])
     again = await m.CpTouched.get(pk=fetched[0].pk)
     assert again.name == "r0!" and again.touched > before and fetched[0].touched == again.touched
-    await m.CpTouched.bulk_update(fetched, fields=["name", "touched"])  # listed: not twice
-    assert (await m.CpTouched.get(pk=fetched[0].pk)).touched >= again.touched
+    await m.CpTouched.bulk_update(fetched, fields=["name", "touched"])  # listed: bumped once
+    assert (await m.CpTouched.get(pk=fetched[0].pk)).touched > again.touched
 
 
 async def test_a_subquery_of_only_one_field_selects_that_field(orm: Connection) -> None:
@@ -737,3 +744,51 @@ async def test_a_subquery_of_only_one_field_selects_that_field(orm: Connection) 
     assert {b.title for b in await m.CpBook.filter(rank__in=sub)} == {"x"}
     assert await m.CpAuthor.filter(name__in=m.CpAuthor.filter(name="Ada").only("name")).count() == 1
     assert await m.CpAuthor.filter(id__in=m.CpAuthor.all()).count() == 1  # the primary key
+
+
+def test_relation_typing_aliases_under_the_relations_module() -> None:
+    assert relations.RelatedManager is fields.ReverseRelation
+    assert relations.M2MManager is fields.ManyToManyRelation
+    assert relations.ForeignKeyRelation == fields.ForeignKeyRelation
+    assert relations.OneToOneNullableRelation["m.CpAuthor"] is not None
+    with pytest.raises(AttributeError, match="NoSuchName"):
+        relations.NoSuchName  # noqa: B018
+
+
+async def test_bulk_create_leaves_unset_database_defaults_to_the_database(orm: Connection) -> None:
+    rows = [m.CpChecked(age=1), m.CpChecked(age=2, seven=3), m.CpChecked(age=3)]
+    await m.CpChecked.bulk_create(rows)
+    stored = await m.CpChecked.all().order_by("age").values_list("age", "seven")
+    assert stored == [(1, 7), (2, 3), (3, 7)]
+    assert all(r.pk is not None for r in rows) and len({r.pk for r in rows}) == 3
+
+
+async def test_an_integer_column_compares_with_a_fractional_float(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    await m.CpBook.bulk_create(
+        [m.CpBook(title="a", rank=4, author=ada), m.CpBook(title="b", rank=5, author=ada)]
+    )
+    assert await m.CpBook.filter(rank__lte=4.5).count() == 1
+    assert await m.CpBook.filter(rank__gt=4.5).values_list("title", flat=True) == ["b"]
+    assert await m.CpBook.filter(rank__lte=5).count() == 2  # the cached int shape still works
+    assert await m.CpBook.filter(rank__lt=5.0).count() == 1  # an integral float is the int
+    with pytest.raises(ValidationError):
+        await m.CpBook.filter(rank=4.5).count()  # equality with a fraction: still refused
+
+
+async def test_validation_errors_are_value_errors_and_json_refuses_nan(orm: Connection) -> None:
+    assert issubclass(ValidationError, ValueError) and issubclass(ValidationError, FieldError)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="no JSON representation"):
+            await m.CpChecked.create(data={"score": bad})
+    assert (await m.CpChecked.create(data={"score": 1.5})).data == {"score": 1.5}
+
+
+def test_boolean_strings_and_to_db_of_a_field_of_no_model() -> None:
+    flag = fields.BooleanField()
+    assert [flag.to_db(v) for v in ("false", " F ", "TRUE", "1", 0)] == [False, False, True, True, False]
+    assert flag.to_db(None) is None  # no model: no column to keep filled
+    with pytest.raises(ValueError, match="Invalid boolean string"):
+        flag.to_db("bogus")
+    with pytest.raises(ValidationError, match="not nullable"):
+        m.CpChecked._meta.fields_map["flag"].to_db(None)

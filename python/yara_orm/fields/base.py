@@ -244,7 +244,8 @@ class Field(Generic[VT]):
     def to_db(self, value: Any) -> Any:
         """Validate ``value`` and return what the engine binds."""
         if value is None:
-            if not self.null and not self.generated:
+            # A field of no model (a Value's or Cast's output type) has no column to keep filled.
+            if not self.null and not self.generated and self.model is not None:
                 raise ValidationError(f"{self.qualified_name}: this field is not nullable (got None)")
             return None
         return self.db_value(self.coerce(value))

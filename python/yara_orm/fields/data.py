@@ -305,6 +305,9 @@ class BooleanField(Field[bool]):
                 return True
             if text in _FALSE_STRINGS:
                 return False
+            return self.fail(
+                value, "expected bool (Invalid boolean string: use true/false, yes/no, on/off or 1/0)"
+            )
         return self.fail(value)
 
 
@@ -570,6 +573,11 @@ class JSONField(Field[Any]):
         try:
             return self.encoder(value)
         except (TypeError, ValueError) as exc:
+            if "Out of range float" in str(exc):
+                raise ValidationError(
+                    f"{self.qualified_name}: NaN and Infinity have no JSON representation; "
+                    "store None or a finite number"
+                ) from exc
             raise ValidationError(f"{self.qualified_name}: value is not JSON serialisable: {exc}") from exc
 
     def db_value(self, value: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FieldError
 from . import ir, joins, lookups
-from .expressions import Expression, Q
+from .expressions import Expression, Q, Value
 
 if TYPE_CHECKING:
     from ..dialects.base import Dialect
@@ -189,6 +189,10 @@ class QueryContext:
         if rest and rest[-1] in lookups.LOOKUPS:
             lookup = rest.pop()
             lookup = lookups.ALIASES.get(lookup, lookup)
+        if lookups.fractional_against_integer(lookup, field, value) and not rest:
+            # ``rating__lte=4.5`` compares as numbers (yara-orm 1.19), rather than refusing 4.5
+            # as no int: a float parameter, cast so PostgreSQL does not read it as an integer.
+            value = Value(value)
         if field is not None and field.type_key == "json" and not isinstance(lhs, ir.Aggregate):
             if rest and rest[-1] == "filter" and lookup == "exact" and isinstance(value, dict):
                 return self._json_filter(key[: -len("__filter")], value)

@@ -85,6 +85,21 @@ def _text(lookup: str, field: Field[Any] | None, value: Any) -> str:
     raise ValidationError(f"the {lookup!r} lookup needs a str, got {type(value).__name__}")
 
 
+_ORDERING = frozenset(("gt", "gte", "lt", "lte"))
+_INTEGER_KEYS = frozenset(("smallint", "int", "bigint"))
+
+
+def fractional_against_integer(lookup: str, field: Field[Any] | None, value: Any) -> bool:
+    """Whether ``value`` is a float with a fraction ordered against an integer column."""
+    return (
+        type(value) is float
+        and lookup in _ORDERING
+        and field is not None
+        and field.type_key in _INTEGER_KEYS
+        and not value.is_integer()
+    )
+
+
 def _convert(field: Field[Any] | None, value: Any) -> Any:
     if field is None:
         return value

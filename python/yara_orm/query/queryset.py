@@ -454,7 +454,11 @@ class QuerySet(Generic[M]):
         """Like ``Model.get_or_create``; the queryset's own equality filters (``author.books``'
         foreign key, ``filter(kind="x")``) are part of the lookup and of a created row, and
         ``kwargs`` win over them."""
-        lookup = {**equality_filters(self.model, self._where), **kwargs}
+        # A value ``defaults`` gives wins over one the filters imply (yara-orm 1.19).
+        implied = {
+            k: v for k, v in equality_filters(self.model, self._where).items() if k not in (defaults or {})
+        }
+        lookup = {**implied, **kwargs}
         return await writes.get_or_create(self.model, defaults, using_db or self._db, lookup)
 
     async def update_or_create(

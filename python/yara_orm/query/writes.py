@@ -218,12 +218,13 @@ async def update_instance(
                     f"{model.__name__}: field {name!r} is not available (the instance was loaded "
                     "with only()/defer() without it)"
                 )
-            if not field.pk and field not in fields:
+            if not field.pk and field not in fields:  # a name given twice is written once
                 fields.append(field)
-        if not fields and names:
-            # Only the primary key named: the caller meant to write a new key, which an UPDATE
-            # by that key cannot do (Tortoise's rule). Named beside other fields it is skipped,
-            # as yara-orm 1.19 does.
+        named_key = any(n != "pk" and n == meta.pk_attr for n in names)
+        if named_key or (not fields and names):
+            # The primary key named by its own name (or alone): the caller meant to write a new
+            # key, which an UPDATE by that key cannot do (Tortoise's rule). The ``pk`` alias beside
+            # other fields is skipped, as yara-orm 1.19 does.
             raise OperationalError(f"Can't update pk field, use `{model.__name__}.create` instead.")
         _stamp(obj, creating=False, written=[f.model_field_name for f in fields])
     if not fields:
@@ -343,6 +344,9 @@ async def bulk_create(
     if not pk.generated:
         with_pk = objs
     groups = [(g, include_pk) for g, include_pk in ((with_pk, True), (without_pk, False)) if g]
+    defaulted = [f.model_field_name for f in meta.fields if f.db_default is not NO_DEFAULT and not f.pk]
+    if defaulted:
+        groups = [(part, include_pk) for g, include_pk in groups for part in _by_unset(g, defaulted)]
     if isinstance(executor, Pool) and _several_statements(model, dialect, groups, batch_size):
         # All or nothing: a failure in a later batch must not leave the earlier ones committed.
         # Inside the task's open transaction this is a savepoint, so only this call is undone.
@@ -519,6 +523,17 @@ def _set_pks(pk: Field[Any], objs: Sequence[Any], rows: Sequence[Sequence[Any]])
         conv = pk.from_db
         for obj, row in zip(objs, rows, strict=True):
             obj.__dict__[pk.model_field_name] = conv(row[0]) if conv else row[0]
+
+
+def _by_unset(objs: list[Any], names: list[str]) -> list[list[Any]]:
+    """``objs`` split by which of the database-defaulted fields ``names`` they leave None: each
+    part's INSERT leaves those columns out, so the database fills them (as ``create()`` does),
+    while rows that set a value store it."""
+    parts: dict[tuple[bool, ...], list[Any]] = {}
+    for obj in objs:
+        d = obj.__dict__
+        parts.setdefault(tuple(d.get(name) is None for name in names), []).append(obj)
+    return list(parts.values())
 
 
 async def _insert_group(
@@ -755,8 +770,8 @@ async def bulk_update(
             raise ParamsError("bulk_update() cannot change primary keys")
         targets.append(field)
     # auto_now columns are bumped by every bulk_update, listed or not (yara-orm 1.19's rule).
-    bumped = [f for f in meta.auto_now_fields if getattr(f, "auto_now", False) and f not in targets]
-    targets += bumped
+    bumped = [f for f in meta.auto_now_fields if getattr(f, "auto_now", False)]
+    targets += [f for f in bumped if f not in targets]
     stamp = now() if bumped else None
     executor, dialect = executor_for(model, using_db, write=True)
     pk = meta.pk
