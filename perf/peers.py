@@ -442,10 +442,20 @@ def contenders(result: BackendResult) -> list[str]:
     return [result.baseline, *raw, "engine", "orm", "tortoise", "sqlalchemy"]
 
 
+PEER_ORMS = ("tortoise", "sqlalchemy")
+
+
 def report(result: BackendResult, status: dict[str, str]) -> str:
     names = contenders(result)
     base = result.baseline
-    headers = ["operation", *(f"{c} ms" for c in names), *(f"{c}/{base}" for c in names[1:])]
+    # The ORM against each peer ORM as the median of per-round paired ratios (both timed in the
+    # same round, so a slow phase of the machine cancels out): the "ahead of every ORM" verdict.
+    headers = [
+        "operation",
+        *(f"{c} ms" for c in names),
+        *(f"{c}/{base}" for c in names[1:]),
+        *(f"orm/{p} paired" for p in PEER_ORMS),
+    ]
     rows = []
     notes = []
     for op in result.ops:
@@ -458,6 +468,9 @@ def report(result: BackendResult, status: dict[str, str]) -> str:
                 cells.append("n/a")
         for c in names[1:]:
             r = op.ratio(c, base)
+            cells.append(f"{r:.2f}x" if r is not None else "n/a")
+        for p in PEER_ORMS:
+            r = op.paired("orm", p)
             cells.append(f"{r:.2f}x" if r is not None else "n/a")
         rows.append(cells)
         notes += [f"- {op.key} / {name}: {err}" for name, err in op.errors.items()]

@@ -40,6 +40,9 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An unsigned integer beyond int64 (MySQL's BIGINT UNSIGNED); only decoded, never bound
+    /// from Python (which sends such ints as a Decimal with no fraction).
+    UInt(u64),
     Float(f64),
     Text(String),
     Bytes(Vec<u8>),
@@ -66,6 +69,7 @@ impl Value {
             Value::Null => "null",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::UInt(_) => "uint",
             Value::Float(_) => "float",
             Value::Text(_) => "text",
             Value::Bytes(_) => "bytes",

@@ -48,7 +48,7 @@ from .functions import (
     Upper,
 )
 from .instrument import count_statements
-from .models import Index, Manager, Model
+from .models import FullTextIndex, Index, Manager, Model
 from .orm import YaraOrm, run_async
 from .pool import Pool, Transaction, connect
 from .query.prefetch import Prefetch
@@ -92,6 +92,7 @@ __all__ = [
     "F",
     "FieldError",
     "ForeignKeyFieldInstance",
+    "FullTextIndex",
     "IncompleteInstanceError",
     "Index",
     "IntegrityError",

@@ -112,6 +112,9 @@ class StoredRange:
         decimal_places: int | None = None,
     ) -> Self: ...
     def __call__(self, value: Any) -> Any: ...
+    @staticmethod
+    def check_rows(rows: list[tuple[Any, ...]], checks: list[tuple[int, StoredRange]]) -> None:
+        """Check columns ``checks`` (index, range) of every row, in one call."""
 
 @final
 class Completer:

@@ -77,6 +77,15 @@ class Connection:
             return dict(zip(columns, rows[0], strict=True))
         return to_records(columns, rows[:1])[0]
 
+    async def fetch_rows(self, sql: str, params: Params = None) -> list[Row]:
+        """All rows as plain positional tuples (yara-orm 1.19's name; no column names)."""
+        return await self.pool.fetch(sql, params)
+
+    async def fetch_row(self, sql: str, params: Params = None) -> Row | None:
+        """The first row as a positional tuple, or None."""
+        rows = await self.pool.fetch(sql, params)
+        return rows[0] if rows else None
+
     async def fetch_with_columns(self, sql: str, params: Params = None) -> tuple[list[str], list[Row]]:
         return await self.pool.fetch_with_columns(sql, params)
 

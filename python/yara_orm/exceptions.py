@@ -26,6 +26,17 @@ class FieldError(BaseORMException):
     """A field or lookup name that does not exist, or a field declared wrongly."""
 
 
+class FieldNotLoadedError(FieldError, AttributeError):
+    """Reading a field an instance was loaded without (``only()``/``defer()``). A FieldError as
+    yara-orm 1.19 raises, and an AttributeError as Tortoise raises (so ``getattr(obj, name,
+    default)`` and ``hasattr`` keep working)."""
+
+
+class UnknownArgumentError(FieldError, TypeError):
+    """A model constructor got a name that is no field of the model (a TypeError too, as for
+    any Python call with an unexpected keyword argument)."""
+
+
 class ParamsError(FieldError, ValueError):
     """A query method was called with arguments that cannot work together (a ValueError too, as
     yara-orm 1.19 code catches it)."""
@@ -168,6 +179,11 @@ class ParamsTypeError(ParamsError, TypeError):
     """An argument of the wrong type: an instance of another model where a relation's target was
     expected, a queryset index that is not an int or a slice (a TypeError too, as the anchors
     raise)."""
+
+
+class UnsavedRelatedError(OperationalError, ValueError):
+    """An unsaved instance (no primary key yet) was given as the target of a relation (a
+    ValueError too, as yara-orm 1.19 raises; Tortoise raises OperationalError)."""
 
 
 class IncompleteInstanceError(OperationalError):

@@ -1,5 +1,6 @@
-"""``Index`` for ``Meta.indexes`` (Tortoise's ``tortoise.indexes`` module)."""
+"""``Index`` and ``FullTextIndex`` for ``Meta.indexes`` (Tortoise's ``tortoise.indexes``
+module)."""
 
-from .models import Index
+from .models import FullTextIndex, Index
 
-__all__ = ["Index"]
+__all__ = ["FullTextIndex", "Index"]

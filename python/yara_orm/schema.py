@@ -121,6 +121,30 @@ def index_columns_sql(
     return ", ".join(dialect.index_column_sql(c, types.get(c), unique) for c in columns)
 
 
+def index_kinds(model: type[Model]) -> dict[str, str]:
+    """Index name -> kind, for the indexes of ``model`` that are not plain (``FullTextIndex``)."""
+    table = model._meta.table
+    out: dict[str, str] = {}
+    for index in model._meta.indexes:
+        if isinstance(index, Index) and index.kind is not None:
+            cols = [column_ref(model, n) for n in index.fields]
+            out[index.name or index_name(table, cols, index.unique)] = index.kind
+    return out
+
+
+def create_kind_index_sql(
+    dialect: Dialect, table: str, name: str, columns: Iterable[str], kind: str, safe: bool = False
+) -> str | None:
+    """CREATE INDEX of a special ``kind`` (``"fulltext"``); None where the dialect has no such
+    index (then none is made)."""
+    prefix = dialect.index_kind_prefix_sql(kind)
+    if prefix is None:
+        return None
+    exists = "IF NOT EXISTS " if safe else ""
+    q = dialect.quote
+    return f"{prefix} {exists}{q(name)} ON {q(table)} ({', '.join(q(c) for c in columns)})"
+
+
 def create_table_sql(
     model: type[Model],
     dialect: Dialect,
@@ -156,10 +180,15 @@ def create_table_sql(
 
 def index_statements(model: type[Model], dialect: Dialect, safe: bool = True) -> list[str]:
     table = model._meta.table
-    return [
-        create_index_sql(dialect, table, name, cols, unique, safe, model)
-        for cols, unique, name in index_specs(model)
-    ]
+    kinds = index_kinds(model)
+    out: list[str] = []
+    for cols, unique, name in index_specs(model):
+        kind = kinds.get(name)
+        if kind is None:
+            out.append(create_index_sql(dialect, table, name, cols, unique, safe, model))
+        elif (sql := create_kind_index_sql(dialect, table, name, cols, kind, safe)) is not None:
+            out.append(sql)
+    return out
 
 
 def comment_statements(model: type[Model], dialect: Dialect) -> list[str]:
@@ -221,10 +250,12 @@ def foreign_key_name(table: str, column: str) -> str:
 __all__ = [
     "comment_statements",
     "create_index_sql",
+    "create_kind_index_sql",
     "create_table_sql",
     "dependency_order",
     "describe_schema",
     "foreign_key_name",
+    "index_kinds",
     "index_specs",
     "index_statements",
     "schema_statements",

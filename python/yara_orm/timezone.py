@@ -21,6 +21,12 @@ def set_timezone(name: str, use_tz: bool = False) -> None:
     _use_tz = use_tz
 
 
+def _set_config(timezone: str | None = None, use_tz: bool | None = None) -> None:
+    """yara-orm 1.19's setter (its test fixtures call it): change the timezone and/or
+    ``use_tz``, leaving the one not given as it is."""
+    set_timezone(get_timezone() if timezone is None else timezone, _use_tz if use_tz is None else use_tz)
+
+
 def get_default_timezone() -> dt.tzinfo:
     return _default
 

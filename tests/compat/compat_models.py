@@ -77,3 +77,11 @@ class CpCall(Model):
 class CpStamped(Model):
     name = fields.CharField(max_length=10)
     created = fields.DatetimeField(auto_now_add=True)
+
+
+class CpTouched(Model):
+    name = fields.CharField(max_length=10)
+    touched = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        extra_kwargs = "store"

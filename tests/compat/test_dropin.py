@@ -10,17 +10,33 @@ from pathlib import Path
 
 import pytest
 
-from yara_orm import Connection, F, Model, YaraOrm, connections, fields, in_transaction, schema
+from yara_orm import (
+    Connection,
+    Count,
+    F,
+    Model,
+    Q,
+    RawSQL,
+    Subquery,
+    YaraOrm,
+    connections,
+    fields,
+    in_transaction,
+    schema,
+)
+from yara_orm import timezone as tz
 from yara_orm.contrib.pydantic import pydantic_model_creator, pydantic_queryset_creator
 from yara_orm.contrib.test import capabilities, requireCapability
 from yara_orm.exceptions import (
     ConfigurationError,
     FieldError,
+    FieldNotLoadedError,
     IncompleteInstanceError,
     ObjectDoesNotExistError,
     OperationalError,
     ParamsError,
     ParamsTypeError,
+    UnSupportedError,
     ValidationError,
 )
 from yara_orm.fields.base import StrEnum
@@ -30,7 +46,7 @@ from .._tables import drop_tables
 from . import compat_models as m
 
 MODELS = [m.CpAuthor, m.CpTag, m.CpBook, m.CpChecked]
-CALLS = [m.CpCountry, m.CpContact, m.CpCall, m.CpStamped]
+CALLS = [m.CpCountry, m.CpContact, m.CpCall, m.CpStamped, m.CpTouched]
 
 
 async def _drop(conn: Connection) -> None:
@@ -67,6 +83,9 @@ async def test_raw_rows_answer_by_name_and_index(orm: Connection) -> None:
     assert rows[0] == (rows[0][0], "Ada")  # still a tuple
     one = await orm.fetch_one("SELECT name FROM cpauthor")
     assert one is not None and one["name"] == "Ada"
+    assert [tuple(r) for r in await orm.fetch_rows("SELECT name FROM cpauthor")] == [("Ada",)]
+    first = await orm.fetch_row("SELECT name FROM cpauthor WHERE name = 'nobody'")
+    assert first is None
     count, recs = await orm.execute_query("SELECT name FROM cpauthor")
     assert count == 1 and recs[0]["name"] == "Ada"
     async with in_transaction() as tx:
@@ -112,6 +131,9 @@ async def test_queryset_get_or_create_uses_its_filters(orm: Connection) -> None:
     )
     assert not created and upd.rank == 5
     assert (await m.CpBook.select_related("author").get(pk=book.pk)).author.name == "Ada"
+    qs = m.CpBook.filter(pk=3).filter(Q(Q(title="x"), Q(rank=7))).filter(rank__gte=1).exclude(title="y")
+    qs = qs.filter(Q(title="a") | Q(title="b")).annotate(n=Count("id")).filter(n=2, title=F("title"))
+    assert qs._filter_create_kwargs() == {"id": 3, "title": "x", "rank": 7}
 
 
 async def test_validators_name_the_field(orm: Connection) -> None:
@@ -425,10 +447,40 @@ async def test_only_and_defer_through_related_paths(orm: Connection) -> None:
     assert nested[0].contact.country.code == "WL" and "name" not in nested[0].contact.country.__dict__
     chained = await m.CpCall.all().select_related("contact").only("contact__props").order_by("id")
     assert "name" not in chained[0].contact.__dict__
+    # only() leaving out the key column of a joined relation: the joined object still serves.
+    joined = await m.CpCall.all().select_related("contact").only("note").order_by("id")
+    assert "contact_id" not in joined[0].__dict__ and joined[0].contact.name == "Alice"
     with pytest.raises(FieldError):
         m.CpCall.all().only("note__nope")
     with pytest.raises(FieldError):
         m.CpCall.all().defer("contact__nope")
+
+
+async def test_reading_a_field_the_instance_was_loaded_without(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    await m.CpBook.create(title="T", rank=3, author=ada)
+    part = await m.CpBook.all().only("title").get()
+    # A FieldError (yara-orm 1.19) that is an AttributeError too (Tortoise, getattr defaults).
+    with pytest.raises(FieldError, match="'rank' was not loaded"):
+        part.rank  # noqa: B018
+    with pytest.raises(AttributeError):
+        part.rank  # noqa: B018
+    assert getattr(part, "rank", "absent") == "absent" and not hasattr(part, "rank")
+    assert part.title == "T"
+    assert (await m.CpBook.all().defer("title").get()).rank == 3
+    with pytest.raises(FieldNotLoadedError):
+        (await m.CpBook.all().defer("title").get()).title  # noqa: B018
+    # Through a select_related path too; full instances and assignment are unaffected.
+    call_contact = await m.CpContact.create(name="Alice", props={})
+    await m.CpCall.create(note="hi", contact=call_contact)
+    row = await m.CpCall.all().only("contact__props").get()
+    with pytest.raises(FieldNotLoadedError, match="'name'"):
+        row.contact.name  # noqa: B018
+    full = await m.CpBook.get(title="T")
+    assert (full.rank, full.title) == (3, "T")
+    part.rank = 4
+    assert part.rank == 4
+    assert m.CpBook(title="new", rank=1, author=ada).rank == 1
 
 
 async def test_partial_instance_refuses_to_save_a_field_it_did_not_load(orm: Connection) -> None:
@@ -555,3 +607,133 @@ async def test_force_update_of_a_fresh_instance_and_deleting_an_unsaved_one(orm:
     assert fresh.created is not None and (await m.CpStamped.get(id=first.pk)).name == "b"
     with pytest.raises(OperationalError):
         await m.CpStamped(name="unsaved").delete()
+
+
+async def test_auto_now_is_left_alone_by_update_fields_that_do_not_name_it(orm: Connection) -> None:
+    row = await m.CpTouched.create(name="a")
+    stored = (await m.CpTouched.get(pk=row.pk)).touched
+    row.name = "b"
+    await row.save(update_fields=["name"])
+    again = await m.CpTouched.get(pk=row.pk)
+    assert (again.name, again.touched) == ("b", stored) and row.touched == stored
+    await row.save(update_fields=["touched"])
+    assert (await m.CpTouched.get(pk=row.pk)).touched > stored
+    await row.save()  # a full save bumps it
+    assert (await m.CpTouched.get(pk=row.pk)).touched >= row.touched > stored
+
+
+async def test_model_class_methods_take_using_db(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada", using_db=orm)
+    assert [a.pk for a in await m.CpAuthor.filter(name="Ada", using_db=orm)] == [ada.pk]
+    assert await m.CpAuthor.exclude(name="Ada", using_db=orm).count() == 0
+    assert await m.CpAuthor.count(using_db=orm) == 1
+    assert await m.CpAuthor.exists(name="Ada", using_db=orm)
+    assert (await m.CpAuthor.annotate(using_db=orm).first()) == ada
+
+
+def test_unknown_constructor_argument_is_a_type_error_and_in_db_alias() -> None:
+    with pytest.raises(TypeError, match="no field 'bogus'"):
+        m.CpAuthor(name="x", bogus=1)
+    with pytest.raises(FieldError):
+        m.CpAuthor(name="x", bogus=1)
+    obj = m.CpAuthor(name="x")
+    assert obj._in_db is False
+    obj._in_db = True
+    assert obj._saved_in_db is True
+    # Meta.extra_kwargs = "store": update_from_dict keeps unknown keys as the constructor does.
+    kept = m.CpTouched(name="a", note="n").update_from_dict({"name": "b", "computed": 1})
+    assert (kept.name, kept.note, kept.computed) == ("b", "n", 1)  # type: ignore[attr-defined]
+    with pytest.raises(FieldError, match="no field 'computed'"):
+        m.CpAuthor(name="x").update_from_dict({"computed": 1})
+
+
+async def test_forward_relation_assignment_and_awaiting_an_empty_one(orm: Connection) -> None:
+    one, two = await m.CpAuthor.create(name="One"), await m.CpAuthor.create(name="Two")
+    book = await m.CpBook.create(title="B", author=one)
+    assert (await book.author).pk == one.pk
+    book.author = two.pk  # a raw key: stored, loaded on await (the cached One is dropped)
+    assert book.author_id == two.pk and (await book.author).name == "Two"
+    book.editor = one
+    book.editor = None
+    assert book.editor_id is None and not book.editor and await book.editor is None
+    fresh = await m.CpBook.get(pk=book.pk)
+    assert await fresh.editor is None  # a NULL key, never fetched: still awaitable
+    # An unsaved target: Tortoise's OperationalError, yara-orm 1.19's ValueError.
+    with pytest.raises(OperationalError, match="isn't saved"):
+        book.author = m.CpAuthor(name="ghost")
+    with pytest.raises(ValueError, match=r"first call \.save"):
+        m.CpBook(title="C", author=m.CpAuthor(name="ghost"))
+    assert book.author_id == two.pk
+
+
+def test_timezone_set_config_changes_only_what_it_is_given() -> None:
+    before = (tz.get_timezone(), tz.get_use_tz())
+    try:
+        tz._set_config(timezone="Europe/Paris")
+        assert (tz.get_timezone(), tz.get_use_tz()) == ("Europe/Paris", before[1])
+        tz._set_config(use_tz=True)
+        assert (tz.get_timezone(), tz.get_use_tz()) == ("Europe/Paris", True)
+        with pytest.raises(ConfigurationError):
+            tz._set_config(timezone="Nowhere/Atlantis")
+    finally:
+        tz.set_timezone(*before)
+
+
+async def test_date_and_time_fields_narrow_datetimes(orm: Connection) -> None:
+    day = fields.DateField()
+    assert day.to_python_value("2026-07-01T10:20:30") == dt.date(2026, 7, 1)
+    assert day.to_python_value(dt.datetime(2026, 7, 1, 5, 0)) == dt.date(2026, 7, 1)
+    with pytest.raises(ValidationError):
+        day.to_python_value("2026-13-01")
+    assert fields.TimeField().to_python_value(dt.datetime(2026, 7, 1, 8, 9, 10)) == dt.time(8, 9, 10)
+    row = await m.CpChecked.create(day=dt.datetime(2024, 5, 3, 23, 30))
+    assert row.day == dt.date(2024, 5, 3)
+    assert await m.CpChecked.filter(day="2024-05-03T08:00:00").count() == 1
+    assert await m.CpChecked.filter(day=dt.datetime(2024, 5, 3, 1, 0)).count() == 1
+
+
+def test_field_get_default_copies_mutable_defaults() -> None:
+    doc = fields.JSONField(default={"tags": []})
+    first = doc.get_default()
+    first["tags"].append("x")
+    assert doc.get_default() == {"tags": []}
+    assert fields.IntField(default=lambda: 4).get_default() == 4
+
+
+async def test_locking_annotated_rows_and_annotation_name_collisions(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    await m.CpBook.create(title="T", rank=1, author=ada)
+    with pytest.raises(UnSupportedError, match="select_for_update"):
+        await m.CpAuthor.all().annotate(n=Count("books")).select_for_update()
+    with pytest.raises(UnSupportedError, match="select_for_update"):
+        await m.CpBook.all().select_related("author").annotate(r=RawSQL("1")).select_for_update()
+    async with in_transaction():
+        locked = await m.CpBook.all().annotate(r2=F("rank") + 1).select_for_update()
+    assert [b.r2 for b in locked] == [2]  # type: ignore[attr-defined]
+    with pytest.raises(FieldError, match="'rank' collides with a field"):
+        await m.CpBook.all().only("title").annotate(rank=RawSQL("1"))
+
+
+async def test_bulk_update_bumps_auto_now_listed_or_not(orm: Connection) -> None:
+    rows = [m.CpTouched(name=f"r{i}") for i in range(2)]
+    await m.CpTouched.bulk_create(rows)
+    fetched = await m.CpTouched.all().order_by("id")
+    before = fetched[0].touched
+    for row in fetched:
+        row.name += "!"
+    await m.CpTouched.bulk_update(fetched, fields=["name"])
+    again = await m.CpTouched.get(pk=fetched[0].pk)
+    assert again.name == "r0!" and again.touched > before and fetched[0].touched == again.touched
+    await m.CpTouched.bulk_update(fetched, fields=["name", "touched"])  # listed: not twice
+    assert (await m.CpTouched.get(pk=fetched[0].pk)).touched >= again.touched
+
+
+async def test_a_subquery_of_only_one_field_selects_that_field(orm: Connection) -> None:
+    ada = await m.CpAuthor.create(name="Ada")
+    for title, rank in (("x", 1), ("y", 2), ("z", None)):
+        await m.CpBook.create(title=title, rank=rank, author=ada)
+    sub = Subquery(m.CpBook.filter(title="x").only("rank"))
+    assert {b.title for b in await m.CpBook.filter(rank__not_in=sub)} == {"y", "z"}  # NULL kept
+    assert {b.title for b in await m.CpBook.filter(rank__in=sub)} == {"x"}
+    assert await m.CpAuthor.filter(name__in=m.CpAuthor.filter(name="Ada").only("name")).count() == 1
+    assert await m.CpAuthor.filter(id__in=m.CpAuthor.all()).count() == 1  # the primary key

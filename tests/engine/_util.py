@@ -13,10 +13,6 @@ import pytest
 
 from yara_orm import Pool
 
-# The backends test_roundtrip's type table has DDL for. MariaDB's type round trips are the
-# conformance kit's (conformance/tests/mysql.rs roundtrip::*, and the Python kit's test_types).
-BACKENDS = ("sqlite", "postgres")
-
 
 def ph(pool: Pool, n: int) -> str:
     """The backend's placeholder for parameter ``n`` (1-based; MySQL's ``?`` is positional)."""

@@ -1,6 +1,6 @@
-"""Large fetches reach Python in batches while the rest is still being read (PostgreSQL): the
-result is still one whole, ordered list, and a failure anywhere fails the whole fetch, leaves no
-partial list behind and leaves the connection usable."""
+"""Large fetches reach Python in batches while the rest is still being read (PostgreSQL,
+MariaDB): the result is still one whole, ordered list, and a failure anywhere fails the whole
+fetch, leaves no partial list behind and leaves the connection usable."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from yara_orm import Pool, _engine
+from yara_orm import Pool, _engine, connect
 from yara_orm.exceptions import DataError
 
 ROWS = 20_000
@@ -117,3 +117,32 @@ async def test_cancelling_a_fetch_while_batches_flow_returns_the_connection_clea
     assert await pg_pool.fetch(series(pg_pool, 2)) == [(1, "row 1"), (2, "row 2")]
     status = await settled(pg_pool)
     assert status["available"] == status["size"]
+
+
+async def test_mariadb_hands_rows_over_while_the_rest_is_still_read(mysql_url: str) -> None:
+    # The server sleeps before its last row: rows already read reach the loop (and its
+    # converters) during that second, not after the whole result is in.
+    pool = await connect(mysql_url, max_size=1)
+    loop = asyncio.get_running_loop()
+    first_converted: list[float] = []
+
+    def note(value: Any) -> Any:
+        if not first_converted:
+            first_converted.append(loop.time())
+        return value
+
+    spec = _engine.InstanceSpec(Row, ["n", "slept"], [note, None])
+    try:
+        for fetch in ("pool", "transaction"):
+            first_converted.clear()
+            sql = "SELECT seq, IF(seq = 5000, SLEEP(1), 0) FROM seq_1_to_5000"
+            if fetch == "pool":
+                things = await pool.fetch_instances(sql, None, spec)
+            else:
+                async with pool.transaction() as tx:
+                    things = await tx.fetch_instances(sql, None, spec)
+            done = loop.time()
+            assert [t.n for t in things] == list(range(1, 5001))
+            assert done - first_converted[0] > 0.5, f"{fetch}: the rows reached the loop only at the end"
+    finally:
+        await pool.close()

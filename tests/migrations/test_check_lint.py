@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from yara_orm.migrations import Autodetector, state_from_models
 from yara_orm.migrations.project import Project, load_config
 
-from .conftest import Proj, generated_schema
+from .conftest import Proj, generated_schema, new_db
 from .test_operations import write
 
 V1 = """
@@ -206,19 +209,23 @@ def test_renames_are_asked_when_not_given(sqlite_proj: Proj) -> None:
     assert sorted(o.describe() for o in ops) == ["Add field name to Book", "Remove field title from Book"]
 
 
-def test_losing_the_lock_connection_stops_the_run(pg_proj: Proj) -> None:
+@pytest.fixture(params=["postgres", "mysql"])
+def session_lock_proj(request: pytest.FixtureRequest, tmp_path: Path) -> Proj:
+    """A project on each backend whose migrate lock belongs to the server session."""
+    return Proj(tmp_path / "proj", new_db(request, request.param, tmp_path))
+
+
+def test_losing_the_lock_connection_stops_the_run(session_lock_proj: Proj) -> None:
     """The pool replaces a connection the server closed; the session lock went with it, so the
     executor must notice before applying anything else."""
     import asyncio
     import contextlib
 
-    import pytest
-
     from yara_orm import connect
     from yara_orm.exceptions import DBConnectionError, MigrationError
     from yara_orm.migrations.executor import Executor, open_connection
 
-    p = pg_proj
+    p = session_lock_proj
     p.models(V1)
     p.ok("makemigrations", "--noinput")
     project = Project(load_config(f"{p.config_module}:CONFIG"), directory=p.migrations_dir)
@@ -232,9 +239,14 @@ def test_losing_the_lock_connection_stops_the_run(pg_proj: Proj) -> None:
 
             async def kill_after_lock() -> None:
                 nonlocal killed
-                row = await conn.pool.fetch_one("SELECT pg_backend_pid()")
+                session = conn.dialect.session_id_sql()
+                assert session is not None
+                row = await conn.pool.fetch_one(session)
                 assert row is not None
-                await admin.fetch(f"SELECT pg_terminate_backend({row[0]})")
+                if p.backend == "mysql":
+                    await admin.execute(f"KILL CONNECTION {int(row[0])}")
+                else:
+                    await admin.fetch(f"SELECT pg_terminate_backend({row[0]})")
                 killed = True
                 # The first use after the kill fails; the pool then connects afresh (no lock).
                 await asyncio.sleep(0.2)

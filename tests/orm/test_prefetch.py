@@ -122,3 +122,37 @@ async def test_streaming_and_single_results_load_relations(rel_orm: Connection) 
     assert author is not None and [b.title for b in author.books] == ["a0b0", "a0b1"]
     clone = book.clone()
     assert "_rel_author" not in clone.__dict__
+
+
+async def test_prefetch_slice_applies_to_each_owner(rel_orm: Connection) -> None:
+    await _data(n_authors=3)
+    with count_statements() as counter:
+        authors = (
+            await Author.all()
+            .order_by("name")
+            .prefetch_related(
+                Prefetch("books", queryset=Book.all().order_by("-rating")[:2]),
+                Prefetch("profile", queryset=Profile.all()[1:]),  # one row per owner: an offset drops it
+            )
+        )
+    assert counter.count == 3  # still one statement per relation
+    assert {a.name: [b.title for b in a.books] for a in authors} == {
+        "a0": ["a0b2", "a0b1"],
+        "a1": ["a1b2", "a1b1"],
+        "a2": ["a2b2", "a2b1"],
+    }
+    assert [await a.profile for a in authors] == [None, None, None]
+    books = (
+        await Book.filter(rating=0)
+        .order_by("title")
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.all().order_by("name")[1:2]),
+            Prefetch("author", queryset=Author.all()[:1]),
+        )
+    )
+    assert [[t.name for t in b.tags] for b in books] == [[], [], []]  # each has only t0
+    assert [b.author.name for b in books] == ["a0", "a1", "a2"]
+    rich = await Book.filter(rating=2, author__name="a1").prefetch_related(
+        Prefetch("tags", queryset=Tag.all().order_by("name")[1:])
+    )
+    assert [t.name for t in rich[0].tags] == ["t1", "t2"]

@@ -94,6 +94,12 @@ async def test_one_to_one(rel_orm: Connection) -> None:
     assert (await hugo.profile).bio == "poet"
     assert hugo.profile.bio == "poet"
     assert await austen.profile is None
+    assert await austen.profile is None  # fetched as absent: still awaitable, and falsy
+    assert not austen.profile
+    prefetched = {
+        a.name: a for a in await Author.filter(pk__in=[hugo.pk, austen.pk]).prefetch_related("profile")
+    }
+    assert (await prefetched["Hugo"].profile).bio == "poet" and await prefetched[austen.name].profile is None
     with pytest.raises(IntegrityError):
         await Profile.create(author=hugo, bio="twice")
     profile = await Profile.get(author=hugo)
@@ -139,7 +145,8 @@ async def test_self_references(rel_orm: Connection) -> None:
     manager = a.manager
     assert manager is not None
     assert (await manager).name == "boss"
-    assert boss.manager is None
+    # A NULL key not fetched: falsy and None when awaited (both anchors return an awaitable).
+    assert not boss.manager and await boss.manager is None
     await a.friends.add(b)
     assert [e.name for e in await a.friends] == ["b"]
     assert [e.name for e in await b.befriended] == ["a"]

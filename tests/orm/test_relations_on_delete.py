@@ -44,7 +44,7 @@ async def test_set_null(rel_orm: Connection) -> None:
     await parent.delete()
     await child.refresh_from_db()
     assert child.parent_id is None
-    assert child.parent is None
+    assert not child.parent and await child.parent is None  # NoneAwaitable: falsy, awaits to None
 
 
 async def test_set_default(rel_orm: Connection, request: pytest.FixtureRequest) -> None:
@@ -108,7 +108,7 @@ async def test_tables_referencing_each_other(db_url: str) -> None:
         assert [p.name for p in await team.players] == ["p"]
         await player.delete()
         await team.refresh_from_db()
-        assert team.captain is None
+        assert not team.captain and await team.captain is None
         with pytest.raises(IntegrityError):
             await Team.create(name="bad", captain_id=12345)
     finally:

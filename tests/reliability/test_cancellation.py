@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from yara_orm import Connection, Pool, connect, in_transaction
+from yara_orm.exceptions import OperationalError
 
 from .models import Num
 
@@ -134,3 +135,22 @@ async def test_orm_cancel_inside_a_nested_in_transaction(orm: Connection) -> Non
     row = await orm.pool.fetch_one("SELECT count(*) FROM rel_big")
     assert row == (0,)
     await orm.execute("DROP TABLE rel_big")
+
+
+async def test_sqlite_cancelled_streaming_read_stops_and_frees_its_connection(tmp_path: Path) -> None:
+    # One connection: the query after the cancel needs the one the stream held.
+    pool = await connect(f"sqlite:///{tmp_path / 'stream.db'}", max_size=1)
+    try:
+        # Seconds of work before the first row, so the cancel finds the chunk being read.
+        cursor = await pool.cursor(SLOW_SELECT.replace("SELECT sum(n) FROM g", "SELECT n FROM g WHERE n < 0"))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(cursor.fetch_chunk(), 0.3)
+        start = time.monotonic()
+        assert await asyncio.wait_for(pool.fetch_one("SELECT 1"), 5) == (1,)
+        assert time.monotonic() - start < 0.5, "the next query waited for the cancelled stream"
+        # The stream has lost rows: it says so rather than going on with a hole.
+        with pytest.raises(OperationalError, match="cancelled fetch"):
+            await cursor.fetch_chunk()
+        await cursor.close()
+    finally:
+        await pool.close()

@@ -129,3 +129,43 @@ async def test_a_late_cancel_never_stops_the_next_statement(own_db: tuple[str, P
     new_sessions = await sessions_so_far(admin, name) - before
     print(f"late cancels: {new_sessions} new sessions")  # shown with -s
     assert new_sessions <= 15
+
+
+async def test_after_a_cancel_in_a_savepoint_the_transaction_goes_on(pg_url: str) -> None:
+    pool = await connect(pg_url, max_size=1)
+    try:
+        await pool.execute("DROP TABLE IF EXISTS rel_sp_on")
+        await pool.execute("CREATE TABLE rel_sp_on (v INTEGER)")
+
+        async def inner() -> None:
+            async with pool.transaction() as sp:
+                await sp.execute("INSERT INTO rel_sp_on (v) VALUES (2)")
+                await sp.execute("SELECT pg_sleep(10)")
+
+        async with pool.transaction() as outer:
+            await outer.execute("INSERT INTO rel_sp_on (v) VALUES (1)")
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(inner(), 0.2)
+            # Rolled back to its savepoint, the transaction is usable again and commits.
+            await outer.execute("INSERT INTO rel_sp_on (v) VALUES (3)")
+        assert await pool.fetch("SELECT v FROM rel_sp_on ORDER BY v") == [(1,), (3,)]
+        await pool.execute("DROP TABLE rel_sp_on")
+    finally:
+        await pool.close()
+
+
+async def test_a_multi_host_session_is_cancelled_where_it_went(pg_url: str) -> None:
+    # The first host (a Unix socket directory that does not exist) fails; the session goes to
+    # the second, and its cancel requests must go there too for the connection to be kept.
+    parts = urlsplit(pg_url)
+    hosts = f"host=/nonexistent-yara-dir,{parts.hostname}"
+    url = urlunsplit(parts._replace(query=f"{parts.query}&{hosts}" if parts.query else hosts))
+    pool = await connect(url, max_size=1)
+    try:
+        pid = await pool.fetch_one("SELECT pg_backend_pid()")
+        for _ in range(5):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(pool.fetch("SELECT pg_sleep(10)"), 0.05)
+            assert await pool.fetch_one("SELECT pg_backend_pid()") == pid, "the connection was replaced"
+    finally:
+        await pool.close()

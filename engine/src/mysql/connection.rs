@@ -10,6 +10,7 @@ use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 
 use super::error::map_my_error;
 use super::types::{bind_all, decode};
+use crate::batches::{Batcher, RowSink};
 use crate::config::{MySqlConfig, SslMode};
 use crate::error::{EngineError, Result};
 use crate::pooled::{self, PooledConn};
@@ -249,6 +250,16 @@ impl MyConn {
         result
     }
 
+    /// Like `fetch`, decoding rows as they come off the socket and handing them to `sink` in
+    /// batches, so the loop converts the first rows while the rest are still being read.
+    pub async fn fetch_batched(&mut self, sql: &str, params: &[Value], sink: &mut RowSink<'_>) -> Result<()> {
+        let bound = bind_all(params)?;
+        let guard = InFlight::arm(self);
+        let result = read_batched(&mut self.conn, sql, bound, sink).await;
+        guard.disarm();
+        result
+    }
+
     pub async fn execute_many(&mut self, sql: &str, sets: &[Vec<Value>]) -> Result<u64> {
         let mut total = 0;
         for set in sets {
@@ -308,6 +319,30 @@ async fn read_all(conn: &mut Conn, sql: &str, params: mysql_async::Params, limit
     match failure {
         Some(e) => Err(e),
         None => Ok(out),
+    }
+}
+
+async fn read_batched(conn: &mut Conn, sql: &str, params: mysql_async::Params, sink: &mut RowSink<'_>) -> Result<()> {
+    let mut result = conn.exec_iter(sql, params).await.map_err(map_my_error)?;
+    let columns = result.columns().unwrap_or_else(|| Vec::new().into());
+    let mut batcher = Batcher::new(columns.iter().map(|c| c.name_str().into_owned()).collect(), sink);
+    let mut failure = None;
+    while let Some(row) = result.next().await.map_err(map_my_error)? {
+        if failure.is_some() {
+            continue; // drain: the connection must end this reply before its next statement
+        }
+        match decode_row(row, &columns, batcher.cells()) {
+            Ok(()) => batcher.row_done(),
+            // The batch holding a part row is never handed over: the fetch fails whole.
+            Err(e) => failure = Some(e),
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            batcher.finish();
+            Ok(())
+        }
     }
 }
 

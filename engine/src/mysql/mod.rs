@@ -16,6 +16,7 @@ use crate::backend::{
     check_savepoint_name, copy_unsupported, execute_many_in_transaction, Backend, Capabilities, Cursor, IsolationLevel,
     PoolStatus, Transaction,
 };
+use crate::batches::RowSink;
 use crate::config::MySqlConfig;
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::pool_errors::map_pool_error;
@@ -158,6 +159,10 @@ impl Backend for MySqlBackend {
         self.acquire().await?.fetch(sql, &params, usize::MAX).await
     }
 
+    async fn fetch_batched(&self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
+        self.acquire().await?.fetch_batched(sql, &params, sink).await
+    }
+
     async fn fetch_one(&self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {
         let rows = self.acquire().await?.fetch(sql, &params, 1).await?;
         Ok(rows.first().map(|r| r.to_vec()))
@@ -250,6 +255,10 @@ impl Transaction for MySqlTransaction {
 
     async fn fetch(&mut self, sql: &str, params: Vec<Value>) -> Result<Rows> {
         self.conn()?.fetch(sql, &params, usize::MAX).await
+    }
+
+    async fn fetch_batched(&mut self, sql: &str, params: Vec<Value>, sink: &mut RowSink<'_>) -> Result<()> {
+        self.conn()?.fetch_batched(sql, &params, sink).await
     }
 
     async fn fetch_one(&mut self, sql: &str, params: Vec<Value>) -> Result<Option<Vec<Value>>> {

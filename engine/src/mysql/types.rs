@@ -29,6 +29,7 @@ pub fn bind(value: &Value) -> Result<MyValue> {
         Value::Null => MyValue::NULL,
         Value::Bool(b) => MyValue::Int(*b as i64),
         Value::Int(i) => MyValue::Int(*i),
+        Value::UInt(u) => MyValue::UInt(*u),
         Value::Float(f) => {
             if !f.is_finite() {
                 return Err(EngineError::data(format!(
@@ -154,8 +155,8 @@ pub fn decode(value: MyValue, column: &Column) -> Result<Value> {
         MyValue::UInt(u) => match i64::try_from(u) {
             Ok(i) if ty == ColumnType::MYSQL_TYPE_TINY && column.column_length() == 1 => Value::Bool(i != 0),
             Ok(i) => Value::Int(i),
-            // BIGINT UNSIGNED beyond int64 travels as an exact decimal (a Python int).
-            Err(_) => Value::Decimal(u.to_string()),
+            // BIGINT UNSIGNED beyond int64: still an int in Python.
+            Err(_) => Value::UInt(u),
         },
         MyValue::Float(f) => Value::Float(f as f64),
         MyValue::Double(f) => Value::Float(f),
@@ -193,9 +194,10 @@ pub fn decode(value: MyValue, column: &Column) -> Result<Value> {
             | ColumnType::MYSQL_TYPE_TINY
             | ColumnType::MYSQL_TYPE_YEAR => {
                 let t = text(bytes, column)?;
-                match t.parse::<i64>() {
-                    Ok(i) => Value::Int(i),
-                    Err(_) => Value::Decimal(t),
+                match (t.parse::<i64>(), t.parse::<u64>()) {
+                    (Ok(i), _) => Value::Int(i),
+                    (_, Ok(u)) => Value::UInt(u),
+                    _ => Value::Decimal(t),
                 }
             }
             ColumnType::MYSQL_TYPE_FLOAT | ColumnType::MYSQL_TYPE_DOUBLE => {
@@ -245,9 +247,10 @@ mod tests {
         let tiny1 = Column::new(ColumnType::MYSQL_TYPE_TINY).with_column_length(1);
         assert_eq!(decode(MyValue::Int(1), &tiny1).unwrap(), Value::Bool(true));
         let big = Column::new(ColumnType::MYSQL_TYPE_LONGLONG).with_column_length(20);
+        assert_eq!(decode(MyValue::UInt(u64::MAX), &big).unwrap(), Value::UInt(u64::MAX));
         assert_eq!(
-            decode(MyValue::UInt(u64::MAX), &big).unwrap(),
-            Value::Decimal(u64::MAX.to_string())
+            decode(MyValue::Bytes(u64::MAX.to_string().into_bytes()), &big).unwrap(),
+            Value::UInt(u64::MAX)
         );
         let dec = Column::new(ColumnType::MYSQL_TYPE_NEWDECIMAL);
         assert_eq!(

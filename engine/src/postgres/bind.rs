@@ -55,7 +55,7 @@ pub(super) fn binary_for(value: &Value, ty: &Type) -> bool {
         Value::Bytes(_) => *ty == Type::BYTEA,
         Value::Json(_) => matches!(*ty, Type::JSON | Type::JSONB) || is_text_type(ty),
         Value::Uuid(_) => *ty == Type::UUID,
-        Value::Decimal(_) => *ty == Type::NUMERIC,
+        Value::Decimal(_) | Value::UInt(_) => *ty == Type::NUMERIC,
         Value::Date(_) => *ty == Type::DATE,
         Value::Time(_) => *ty == Type::TIME,
         Value::Timestamp(_) => *ty == Type::TIMESTAMP,
@@ -110,6 +110,7 @@ pub(super) fn write_binary(value: &Value, ty: &Type, out: &mut BytesMut) -> Resu
         Value::Bytes(b) => pgt::bytea_to_sql(b, out),
         Value::Uuid(u) => pgt::uuid_to_sql(*u.as_bytes(), out),
         Value::Decimal(d) => numeric::encode(d, out).map_err(fail)?,
+        Value::UInt(u) => numeric::encode(&u.to_string(), out).map_err(fail)?,
         Value::Date(d) => return d.to_sql(ty, out),
         Value::Time(t) => return t.to_sql(ty, out),
         Value::Timestamp(t) => return t.to_sql(ty, out),
@@ -185,6 +186,7 @@ pub fn text_repr(value: &Value) -> Result<String, BoxError> {
             s.clone()
         }
         Value::Decimal(d) => d.clone(),
+        Value::UInt(u) => u.to_string(),
         Value::Bytes(b) => {
             let mut s = String::with_capacity(2 + b.len() * 2);
             s.push_str("\\x");

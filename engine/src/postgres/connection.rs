@@ -29,11 +29,12 @@ use crate::value::{Rows, Value};
 /// Flags a connection carries back to the pool.
 #[derive(Default)]
 pub struct ConnState {
-    /// An operation was abandoned mid-flight: the connection's protocol state is unknown.
+    /// The connection's protocol state is unknown (an abandoned operation could not be settled,
+    /// or caught BEGIN): it is discarded.
     pub poisoned: AtomicBool,
     /// A transaction is open on it; recycling rolls it back.
     pub in_transaction: AtomicBool,
-    /// The task driving the socket. Aborted when an operation is abandoned: the session then
+    /// The task driving the socket. Aborted when the connection is poisoned: the session then
     /// ends at once (the server rolls back whatever it had open), instead of lingering - idle
     /// in transaction, say, when a cancel caught BEGIN in flight - while the connection waits
     /// in the pool to be found poisoned by the next acquire.
@@ -234,7 +235,9 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let Some((info, client)) = self.cancel.take() else { return };
+        let Some((info, client)) = self.cancel.take() else {
+            return;
+        };
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             // No runtime to send the cancel on: the session's end stops the statement.
             self.state.poisoned.store(true, Ordering::Release);
@@ -243,10 +246,16 @@ impl Drop for InFlight {
         };
         let discard = self.mode == OnCancel::Discard;
         let (done_tx, done_rx) = watch::channel(None);
+        let state = self.state.clone();
         handle.spawn(async move {
             let clean = tokio::time::timeout(info.timeout, cancel_and_probe(&info, &client, discard))
                 .await
                 .unwrap_or(false);
+            if !clean {
+                // End the session now, whether or not anyone is still waiting to settle it.
+                state.poisoned.store(true, Ordering::Release);
+                abort_socket(&state);
+            }
             // Let go of the client before telling: whoever settles may then use it alone.
             drop(client);
             let _ = done_tx.send(Some(clean));
@@ -297,6 +306,9 @@ async fn cancel_and_probe(info: &CancelInfo, client: &Client, discard: bool) -> 
 
 /// How long the statement may take to stop after a cancel before the cancel is sent again.
 const RECANCEL_AFTER: Duration = Duration::from_millis(100);
+
+/// How long the next user of a connection waits for its cancelled statement to settle.
+const SETTLE_WAIT: Duration = Duration::from_secs(1);
 
 fn param_refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
@@ -377,9 +389,10 @@ impl PgConn {
         let clean = match pending {
             None => true,
             Some(mut rx) => {
-                // The task is bounded by the same timeout; this one only guards against a task
-                // that never ran (a runtime shutting down).
-                let wait = tokio::time::timeout(self.cancel.timeout * 2, rx.wait_for(|v| v.is_some())).await;
+                // Seldom more than milliseconds; a statement that will not stop is not waited
+                // for (the pool makes a fresh connection instead, as one would without this).
+                let limit = self.cancel.timeout.min(SETTLE_WAIT);
+                let wait = tokio::time::timeout(limit, rx.wait_for(|v| v.is_some())).await;
                 matches!(wait, Ok(Ok(v)) if *v == Some(true))
             }
         };

@@ -438,7 +438,9 @@ impl PgCursor {
             // The client is shared only while a cancelled statement settles, and the pool
             // settles a connection before handing it out.
             let Some(client) = std::sync::Arc::get_mut(&mut conn.client) else {
-                let _ = ready_tx.send(Err(EngineError::connection("the connection is still settling a cancel")));
+                let _ = ready_tx.send(Err(EngineError::connection(
+                    "the connection is still settling a cancel",
+                )));
                 return;
             };
             let tx = match client.transaction().await {

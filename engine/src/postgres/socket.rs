@@ -34,7 +34,10 @@ use crate::error::{EngineError, ErrorKind, Result};
 /// The server a session reached: where its cancel requests go.
 #[derive(Clone)]
 pub enum Target {
-    Tcp { addr: SocketAddr, host: String },
+    Tcp {
+        addr: SocketAddr,
+        host: String,
+    },
     /// A Unix-domain socket (a host given as a directory, like libpq's); never TLS.
     Unix(PathBuf),
 }
@@ -114,7 +117,11 @@ pub async fn connect(
 }
 
 async fn tcp(addr: SocketAddr) -> io::Result<TcpStream> {
-    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     // As tokio-postgres does: keepalives find a dead peer, and small requests go out at once.
     socket.set_keepalive(true)?;
     let stream = socket.connect(addr).await?;

@@ -270,6 +270,7 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
         Value::Int(i) => i.into_bound_py_any(py)?,
+        Value::UInt(u) => u.into_bound_py_any(py)?,
         Value::Float(f) => PyFloat::new(py, *f).into_any(),
         Value::Text(s) => PyString::new(py, s).into_any(),
         Value::Bytes(b) => PyBytes::new(py, b).into_any(),

@@ -8,16 +8,21 @@
 //! before it becomes a Python object (an integer compare per cell), the Python decoders call it.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt};
+use pyo3::types::{PyFloat, PyInt, PyList, PyTuple};
 
 use super::errors::to_pyerr;
 use crate::error::EngineError;
 use crate::value::Value;
 
 enum Limit {
-    Integer { lo: i64, hi: i64 },
+    Integer {
+        lo: i64,
+        hi: i64,
+    },
     /// At most this many digits before the decimal point.
-    Decimal { int_digits: usize },
+    Decimal {
+        int_digits: usize,
+    },
 }
 
 #[pyclass(module = "yara_orm._engine", frozen)]
@@ -55,8 +60,32 @@ impl StoredRange {
 
     /// The check on a Python value (for decoders that work on Python objects).
     fn __call__<'py>(&self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.check_py(py, &value)?;
+        Ok(value)
+    }
+
+    /// Check the `checks` columns (index, range) of every row of `rows`, a list of tuples, in one
+    /// call: what the Python decoders of tuples and dicts use instead of a call per cell.
+    #[staticmethod]
+    fn check_rows(
+        py: Python<'_>,
+        rows: &Bound<'_, PyList>,
+        checks: Vec<(usize, PyRef<'_, StoredRange>)>,
+    ) -> PyResult<()> {
+        for row in rows.iter() {
+            let row = row.cast::<PyTuple>()?;
+            for (index, range) in &checks {
+                range.check_py(py, &row.get_item(*index)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StoredRange {
+    fn check_py(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         if value.is_none() {
-            return Ok(value);
+            return Ok(());
         }
         let fits = match self.limit {
             Limit::Integer { lo, hi } => {
@@ -74,15 +103,13 @@ impl StoredRange {
             }
         };
         if fits {
-            Ok(value)
+            Ok(())
         } else {
             let shown = value.repr()?.to_string();
             Err(to_pyerr(py, &self.error(&shown)))
         }
     }
-}
 
-impl StoredRange {
     /// The check on an engine value, before it becomes a Python object.
     pub fn check(&self, py: Python<'_>, value: &Value) -> PyResult<()> {
         let fits = match (&self.limit, value) {

@@ -97,6 +97,13 @@ impl SqliteConn {
         self.conn.prepare_cached(sql).map_err(map_sqlite_error)
     }
 
+    /// The flag that interrupts the statement in progress, reset for a new one: for a caller
+    /// that steps a statement outside [`SqliteConn::interruptible`] (a cursor's thread).
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.interrupted.store(false, Ordering::Release);
+        self.interrupted.clone()
+    }
+
     /// Run one statement so that its caller's cancellation interrupts it. SQLite then undoes
     /// the statement (and, for a write inside an explicit transaction, the whole transaction),
     /// so nothing a cancelled caller started is committed behind its back.

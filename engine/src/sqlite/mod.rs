@@ -7,6 +7,8 @@ mod connection;
 mod error;
 pub mod types;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::managed::{Object, Pool, Timeouts};
@@ -280,12 +282,30 @@ pub struct SqliteCursor {
     chunk: usize,
     /// A short chunk was returned: the stream is over and its worker has let go of the connection.
     exhausted: bool,
+    /// Interrupts the chunk the worker is reading (the connection's progress handler looks at it).
+    interrupt: Arc<AtomicBool>,
+    /// A fetch was cancelled half-way: the stream has a hole, so it refuses to go on.
+    broken: bool,
+}
+
+/// Armed while a chunk is read: a caller that gives up (its future dropped) interrupts the
+/// statement, so the worker stops at once and lets go of the connection, instead of reading on
+/// for nobody while holding it.
+struct ChunkInFlight<'a>(Option<&'a AtomicBool>);
+
+impl Drop for ChunkInFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0 {
+            flag.store(true, Ordering::Release);
+        }
+    }
 }
 
 impl SqliteCursor {
     async fn open(mut conn: SqliteObject, sql: String, params: Vec<Value>, chunk: usize) -> Result<Self> {
         let (ready_tx, ready_rx) = oneshot::channel::<Result<Vec<String>>>();
         let (req_tx, mut req_rx) = mpsc::channel::<ChunkReply>(1);
+        let interrupt = conn.interrupt_flag();
         tokio::task::spawn_blocking(move || {
             let sqlite: &mut SqliteConn = &mut conn;
             let mut stmt = match sqlite.conn.prepare(&sql) {
@@ -312,6 +332,7 @@ impl SqliteCursor {
                     columns.clone_from(&out.columns);
                     out
                 });
+                // An error (an interrupt among them) ends the stream too.
                 let finished = result.as_ref().map(|r| r.len() < chunk).unwrap_or(true);
                 let _ = reply.send(result);
                 if finished {
@@ -327,6 +348,8 @@ impl SqliteCursor {
             requests: req_tx,
             chunk,
             exhausted: false,
+            interrupt,
+            broken: false,
         })
     }
 }
@@ -342,8 +365,20 @@ impl Cursor for SqliteCursor {
         }
         let (reply_tx, reply_rx) = oneshot::channel();
         let unexpected = || EngineError::connection("the cursor's thread ended unexpectedly");
+        if self.broken {
+            return Err(EngineError::new(
+                crate::error::ErrorKind::Operational,
+                "a cancelled fetch ended this cursor's stream (its rows were lost); open a new cursor",
+            ));
+        }
         self.requests.send(reply_tx).await.map_err(|_| unexpected())?;
-        let rows = reply_rx.await.map_err(|_| unexpected())??;
+        // Stays set if this future is dropped before the chunk arrives.
+        self.broken = true;
+        let mut guard = ChunkInFlight(Some(&self.interrupt));
+        let rows = reply_rx.await;
+        guard.0 = None;
+        self.broken = false;
+        let rows = rows.map_err(|_| unexpected())??;
         // The worker stops after a short chunk; remember it rather than asking again.
         self.exhausted = rows.len() < self.chunk;
         Ok(rows)

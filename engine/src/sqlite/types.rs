@@ -85,6 +85,11 @@ pub fn to_sqlite(value: &Value) -> Result<ToSqlOutput<'_>> {
         Value::Null => ToSqlOutput::Owned(SqlValue::Null),
         Value::Bool(b) => ToSqlOutput::Owned(SqlValue::Integer(*b as i64)),
         Value::Int(i) => ToSqlOutput::Owned(SqlValue::Integer(*i)),
+        Value::UInt(u) => {
+            return Err(EngineError::data(format!(
+                "SQLite cannot store the integer {u} (beyond int64)"
+            )))
+        }
         Value::Float(f) => {
             if f.is_nan() {
                 return Err(EngineError::data("SQLite cannot store NaN (it would become NULL)"));

@@ -459,6 +459,12 @@ class Dialect:
         """``CREATE [UNIQUE] INDEX [CONCURRENTLY]``."""
         return f"CREATE {'UNIQUE ' if unique else ''}INDEX"
 
+    def index_kind_prefix_sql(self, kind: str) -> str | None:
+        """``CREATE <kind> INDEX`` for an index kind (``"fulltext"``, see ``Index.kind``), or
+        None where the database has no such index: none is created (PostgreSQL's ``search``
+        needs none; SQLite has no ``search``)."""
+        return None
+
     def drop_constraint_sql(self, table: str, name: str) -> str:
         return f"ALTER TABLE {self.quote(table)} DROP CONSTRAINT {self.quote(name)}"
 

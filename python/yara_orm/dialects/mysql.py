@@ -316,6 +316,10 @@ class MySQLDialect(Dialect):
     def table_comment_sql(self, table: str, comment: str) -> list[str]:
         return [f"ALTER TABLE {self.quote(table)} COMMENT = {self.literal(comment)}"]
 
+    def index_kind_prefix_sql(self, kind: str) -> str | None:
+        # MATCH ... AGAINST (the search lookup) needs a FULLTEXT index over its columns.
+        return "CREATE FULLTEXT INDEX" if kind == "fulltext" else None
+
     def drop_index_sql(self, table: str, name: str, concurrently: bool = False) -> str:
         return f"DROP INDEX {self.quote(name)} ON {self.quote(table)}"
 

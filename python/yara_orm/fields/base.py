@@ -212,6 +212,11 @@ class Field(Generic[VT]):
             return default
         return copy.deepcopy(default)
 
+    def get_default(self) -> Any:
+        """yara-orm 1.19's name for :meth:`default_value` (a mutable default is copied each time;
+        None for a database-side default)."""
+        return self.default_value()
+
     # -- conversion ---------------------------------------------------------------------------
 
     def to_python(self, value: Any) -> Any:

@@ -324,13 +324,16 @@ class DateField(Field[dt.date]):
     def coerce(self, value: Any) -> dt.date:
         if type(value) is dt.date:
             return value
-        if isinstance(value, dt.datetime):
-            return self.fail(value, "expected date (call .date() on a datetime)")
         if isinstance(value, dt.date):
+            # A datetime narrows to its calendar date (as both anchors take it).
             return dt.date(value.year, value.month, value.day)
         if isinstance(value, str):
             try:
                 return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+            try:
+                return dt.datetime.fromisoformat(value).date()  # "2026-07-01T10:20:30"
             except ValueError:
                 return self.fail(value)
         return self.fail(value)
@@ -389,6 +392,8 @@ class TimeField(_AutoNow, Field[dt.time]):
             return value
         if isinstance(value, dt.time):
             return value.replace()
+        if isinstance(value, dt.datetime):
+            return value.timetz()  # its time of day
         if isinstance(value, str):
             try:
                 return dt.time.fromisoformat(value)

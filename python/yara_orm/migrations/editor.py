@@ -293,12 +293,24 @@ class SchemaEditor:
     # -- indexes and constraints ---------------------------------------------------------------
 
     async def add_index(
-        self, model: type[Model], columns: list[str], name: str, unique: bool, concurrently: bool = False
+        self,
+        model: type[Model],
+        columns: list[str],
+        name: str,
+        unique: bool,
+        concurrently: bool = False,
+        kind: str | None = None,
     ) -> None:
         d = self.dialect
         q = d.quote
-        prefix = d.index_prefix_sql(unique, concurrently and d.supports_concurrent_index)
-        key = schema.index_columns_sql(d, columns, unique, model)
+        if kind is None:
+            prefix = d.index_prefix_sql(unique, concurrently and d.supports_concurrent_index)
+            key = schema.index_columns_sql(d, columns, unique, model)
+        elif (special := d.index_kind_prefix_sql(kind)) is not None:
+            prefix = special
+            key = ", ".join(q(c) for c in columns)  # FULLTEXT takes whole columns, no prefixes
+        else:
+            return  # an index kind this database has none of (see Index.kind)
         await self.execute(f"{prefix} {q(name)} ON {q(model._meta.table)} ({key})")
 
     async def remove_index(self, model: type[Model], name: str, concurrently: bool = False) -> None:

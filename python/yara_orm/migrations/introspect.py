@@ -409,7 +409,14 @@ class MySQLIntrospector(Introspector):
         (home,) = await self._database(conn)
         name = f"yara_check_{uuid.uuid4().hex[:12]}"
         q = conn.dialect.quote
-        await conn.pool.execute(f"CREATE DATABASE {q(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        try:
+            await conn.pool.execute(f"CREATE DATABASE {q(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        except Exception as exc:
+            raise MigrationError(
+                f"check builds what the migrations describe in a scratch database ({name}, dropped "
+                f"after) and could not create it ({exc}); grant this user CREATE and DROP on "
+                "yara\\_check\\_% databases, or run check with --no-db"
+            ) from exc
         try:
             await conn.pool.execute(f"USE {q(name)}")
             try:

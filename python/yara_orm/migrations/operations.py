@@ -437,7 +437,12 @@ class RenameField(Operation):
         old_stored, new_stored = stored_name(decl, self.old_name), stored_name(decl, self.new_name)
         ms.unique_together = _rename_in_groups(ms.unique_together, old_stored, new_stored)
         ms.indexes = tuple(
-            Index(*(new_stored if n == old_stored else n for n in i.fields), name=i.name, unique=i.unique)
+            Index(
+                *(new_stored if n == old_stored else n for n in i.fields),
+                name=i.name,
+                unique=i.unique,
+                kind=i.kind,
+            )
             for i in ms.indexes
         )
 
@@ -496,7 +501,7 @@ class AddIndex(Operation):
     ) -> None:
         model = _render(after, editor).get_model(app, self.model_name)
         cols, name = _index_columns(model, self.index)
-        await editor.add_index(model, cols, name, self.index.unique, self.concurrently)
+        await editor.add_index(model, cols, name, self.index.unique, self.concurrently, self.index.kind)
 
     async def backwards(
         self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
@@ -539,7 +544,7 @@ class RemoveIndex(Operation):
     ) -> None:
         model = _render(before, editor).get_model(app, self.model_name)
         cols, name = _index_columns(model, self.index)
-        await editor.add_index(model, cols, name, self.index.unique, self.concurrently)
+        await editor.add_index(model, cols, name, self.index.unique, self.concurrently, self.index.kind)
 
     def describe(self) -> str:
         return f"Remove index on {self.model_name}({', '.join(self.index.fields)})"

@@ -284,8 +284,8 @@ class ModelState:
         return out
 
 
-def index_key(index: Index) -> tuple[tuple[str, ...], str | None, bool]:
-    return (index.fields, index.name, index.unique)
+def index_key(index: Index) -> tuple[tuple[str, ...], str | None, bool, str | None]:
+    return (index.fields, index.name, index.unique, index.kind)
 
 
 class ProjectState:
@@ -398,7 +398,9 @@ def _render(ms: ModelState) -> type[Model]:
     if ms.unique_together:
         meta_attrs["unique_together"] = ms.unique_together
     if ms.indexes:
-        meta_attrs["indexes"] = tuple(Index(*i.fields, name=i.name, unique=i.unique) for i in ms.indexes)
+        meta_attrs["indexes"] = tuple(
+            Index(*i.fields, name=i.name, unique=i.unique, kind=i.kind) for i in ms.indexes
+        )
     if ms.description:
         meta_attrs["table_description"] = ms.description
     attrs: dict[str, Any] = {

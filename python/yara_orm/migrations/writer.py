@@ -63,6 +63,8 @@ def serialize(value: Any, imports: _Imports) -> str:
             args.append(f"name={_string(value.name)}")
         if value.unique:
             args.append("unique=True")
+        if value.kind is not None:
+            args.append(f"kind={_string(value.kind)}")
         return f"Index({', '.join(args)})"
     if isinstance(value, ops.Unique):
         return f"ops.Unique({', '.join(_string(f) for f in value.fields)})"

@@ -56,11 +56,24 @@ _INHERITED_OPTIONS = (
 )
 
 
+# Index kinds besides the plain one. "fulltext": MySQL/MariaDB's FULLTEXT index, which the
+# ``search`` lookup (MATCH ... AGAINST) needs; dialects without one create no index for it.
+INDEX_KINDS = frozenset({"fulltext"})
+
+
 class Index:
-    """A (possibly multi-column) index for ``Meta.indexes``."""
+    """A (possibly multi-column) index for ``Meta.indexes``; ``kind`` names a special index
+    type (see :data:`INDEX_KINDS`)."""
+
+    kind: str | None = None
 
     def __init__(
-        self, *fields: str, name: str | None = None, unique: bool = False, **kwargs: Sequence[str]
+        self,
+        *fields: str,
+        name: str | None = None,
+        unique: bool = False,
+        kind: str | None = None,
+        **kwargs: Sequence[str],
     ) -> None:
         # Tortoise spells it ``Index(fields=[...])``.
         fields = (*fields, *kwargs.pop("fields", ()))
@@ -71,6 +84,20 @@ class Index:
         self.fields = tuple(fields)
         self.name = name
         self.unique = unique
+        kind = kind if kind is not None else type(self).kind
+        if kind is not None and kind not in INDEX_KINDS:
+            raise ConfigurationError(f"Index(kind={kind!r}): unknown kind (known: {sorted(INDEX_KINDS)})")
+        if kind is not None and unique:
+            raise ConfigurationError(f"Index(kind={kind!r}) cannot be unique")
+        self.kind = kind
+
+
+class FullTextIndex(Index):
+    """A full-text index (MySQL/MariaDB ``FULLTEXT``) for the ``search`` lookup; Tortoise's
+    ``contrib.mysql.indexes.FullTextIndex``. PostgreSQL's ``search`` needs none and SQLite has
+    no ``search``: there it creates nothing."""
+
+    kind = "fulltext"
 
 
 def _field_groups(value: Any, option: str) -> tuple[tuple[str, ...], ...]:
@@ -136,6 +163,9 @@ class MetaInfo:
             f for f in self.fields if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
         ]
         self.validated_fields = [f for f in self.fields if f.validators]
+        # Whether the class holds the guards of fields/deferred.py (installed on the first
+        # partial load).
+        self.unloaded_guards = False
         self.fields_by_column = {f.column: f for f in self.fields}
         # Tortoise's name: the columns the database fills when an INSERT leaves them out.
         self.db_default_db_columns = [f.column for f in self.fields if f.db_default is not NO_DEFAULT]
@@ -162,7 +192,7 @@ class MetaInfo:
         # Tortoise style ``unique_together = (("club", "member"),)`` names foreign keys by relation.
         self.unique_together = tuple(tuple(self._canonical(n) for n in g) for g in self.unique_together)
         self.indexes = tuple(
-            Index(*(self._canonical(n) for n in i.fields), name=i.name, unique=i.unique)
+            Index(*(self._canonical(n) for n in i.fields), name=i.name, unique=i.unique, kind=i.kind)
             if isinstance(i, Index)
             else tuple(self._canonical(n) for n in i)
             for i in self.indexes

@@ -21,6 +21,7 @@ from ..exceptions import (
     ObjectDoesNotExistError,
     ParamsError,
     RelationInitError,
+    UnknownArgumentError,
     ValidationError,
 )
 from ..fields.base import NO_DEFAULT
@@ -138,7 +139,9 @@ class Model(metaclass=ModelMeta):
                 self.__dict__[name] = value  # kept as a plain attribute, never saved
             elif name not in meta.fields_map:
                 choices = ", ".join(meta.fields_map)
-                raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
+                raise UnknownArgumentError(
+                    f"{type(self).__name__} has no field {name!r}; valid choices: {choices}"
+                )
 
     def _init_relation(self, rel: Any, value: Any) -> None:
         """``Book(author=...)``: an instance, None or a raw key (yara-orm 1.19). An explicit
@@ -201,6 +204,15 @@ class Model(metaclass=ModelMeta):
 
     def __str__(self) -> str:
         return f"<{type(self).__name__}>"
+
+    @property
+    def _in_db(self) -> bool:
+        """yara-orm 1.19's name for ``_saved_in_db`` (whether the instance has a row)."""
+        return self._saved_in_db
+
+    @_in_db.setter
+    def _in_db(self, value: bool) -> None:
+        self.__dict__["_saved_in_db"] = bool(value)
 
     @property
     def _partial(self) -> bool:
@@ -336,6 +348,9 @@ class Model(metaclass=ModelMeta):
             if field is None and name in meta.relations and meta.relations[name].kind == "fk":
                 setattr(self, name, value)
                 continue
+            if field is None and meta.extra_kwargs == "store" and name not in meta.relations:
+                self.__dict__[name] = value  # as the constructor keeps it: an attribute, never saved
+                continue
             if field is None:
                 choices = ", ".join(meta.fields_map)
                 raise FieldError(f"{type(self).__name__} has no field {name!r}; valid choices: {choices}")
@@ -386,16 +401,16 @@ class Model(metaclass=ModelMeta):
         return cls._default_qs().prefetch_related(*lookups)
 
     @classmethod
-    def filter(cls, *args: Q | Expression, **kwargs: Any) -> QuerySet[Self]:
-        return cls._default_qs().filter(*args, **kwargs)
+    def filter(cls, *args: Q | Expression, using_db: Any = None, **kwargs: Any) -> QuerySet[Self]:
+        return cls._qs(using_db).filter(*args, **kwargs)
 
     @classmethod
-    def exclude(cls, *args: Q | Expression, **kwargs: Any) -> QuerySet[Self]:
-        return cls._default_qs().exclude(*args, **kwargs)
+    def exclude(cls, *args: Q | Expression, using_db: Any = None, **kwargs: Any) -> QuerySet[Self]:
+        return cls._qs(using_db).exclude(*args, **kwargs)
 
     @classmethod
-    def annotate(cls, **annotations: Any) -> QuerySet[Self]:
-        return cls._default_qs().annotate(**annotations)
+    def annotate(cls, using_db: Any = None, **annotations: Any) -> QuerySet[Self]:
+        return cls._qs(using_db).annotate(**annotations)
 
     @classmethod
     def first(cls, using_db: Any = None) -> QuerySetSingle[Self | None]:
@@ -406,12 +421,12 @@ class Model(metaclass=ModelMeta):
         return cls._qs(using_db).last()
 
     @classmethod
-    async def exists(cls, *args: Q | Expression, **kwargs: Any) -> bool:
-        return await cls._default_qs().filter(*args, **kwargs).exists()
+    async def exists(cls, *args: Q | Expression, using_db: Any = None, **kwargs: Any) -> bool:
+        return await cls._qs(using_db).filter(*args, **kwargs).exists()
 
     @classmethod
-    async def count(cls, *args: Q | Expression, **kwargs: Any) -> int:
-        return await cls._default_qs().filter(*args, **kwargs).count()
+    async def count(cls, *args: Q | Expression, using_db: Any = None, **kwargs: Any) -> int:
+        return await cls._qs(using_db).filter(*args, **kwargs).count()
 
     @classmethod
     def get(cls, *args: Q | Expression, using_db: Any = None, **kwargs: Any) -> QuerySetSingle[Self]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..exceptions import NoValuesFetched, OperationalError, ParamsError
+from ..exceptions import NoValuesFetched, OperationalError, ParamsError, UnsavedRelatedError
 from ..query.queryset import QuerySet, route_to_queryset
 from ..registry import is_model
 from ..relations import FORWARD, M2M, MISSING, Relation, cache_key, reverse_name
@@ -87,7 +87,8 @@ class _Unfetched:
 
 
 class ForwardDescriptor:
-    """``book.author``: the cached instance, ``None`` for a NULL key, else an awaitable."""
+    """``book.author``: the cached instance (``None`` when fetched as NULL), else an awaitable
+    (``NoneAwaitable`` for a NULL key)."""
 
     def __init__(self, relation: Relation) -> None:
         self.relation = relation
@@ -101,23 +102,31 @@ class ForwardDescriptor:
         if instance is None:
             return self.relation.field
         d = instance.__dict__
-        value = d.get(self.id_attr)
+        value = d.get(self.id_attr, MISSING)
         cached = d.get(self.key, MISSING)
         # A changed ``author_id`` makes the cached object stale (an unsaved object given to
-        # ``construct()`` matches a NULL key).
+        # ``construct()`` matches a NULL key); a key column only() left out has nothing to
+        # compare with, so a joined object is trusted.
         if cached is not MISSING and (
-            value is None if cached is None else cached.__dict__.get(self.id_field.key_attr) == value
+            value is MISSING
+            or (value is None if cached is None else cached.__dict__.get(self.id_field.key_attr) == value)
         ):
             return cached
+        if value is MISSING:
+            value = None
         if value is None:
-            return None
+            # Not fetched and no key: falsy, and None when awaited (Tortoise's NoneAwaitable), so
+            # ``await book.author`` works whether or not the relation was loaded.
+            return NoneAwaitable
         return _Unfetched(instance, self.relation)
 
     def __set__(self, instance: Model, value: Any) -> None:
         d = instance.__dict__
         if value is None:
             d[self.id_attr] = None
-        elif is_model(value):
+            d.pop(self.key, None)
+            return
+        if is_model(value):
             if not isinstance(value, self.relation.target):
                 raise ParamsError(
                     f"{self.relation.owner.__name__}.{self.relation.name} must be a "
@@ -125,17 +134,17 @@ class ForwardDescriptor:
                 )
             key = value.__dict__.get(self.id_field.key_attr)
             if key is None:
-                raise OperationalError(
+                raise UnsavedRelatedError(
                     f"You should first call .save() on {type(value).__name__} before assigning "
-                    f"it to {self.relation.owner.__name__}.{self.relation.name}"
+                    f"it to {self.relation.owner.__name__}.{self.relation.name} (the instance "
+                    "isn't saved in the database yet)"
                 )
             d[self.id_attr] = key
-        else:
-            raise ParamsError(
-                f"{self.relation.owner.__name__}.{self.relation.name} takes a "
-                f"{self.relation.target.__name__} instance or None (set {self.id_attr} for a raw id)"
-            )
-        d[self.key] = value
+            d[self.key] = value
+            return
+        # A raw key (yara-orm 1.19): stored in the key column; the related object loads on await.
+        d[self.id_attr] = self.id_field.to_python(value)
+        d.pop(self.key, None)
 
 
 class ReverseOneDescriptor:
@@ -150,7 +159,8 @@ class ReverseOneDescriptor:
             return self
         cached = instance.__dict__.get(self.key, MISSING)
         if cached is not MISSING:
-            return cached
+            # Fetched and absent: still awaitable (``await user.profile is None``).
+            return NoneAwaitable if cached is None else cached
         return _Unfetched(instance, self.relation)
 
     def __set__(self, instance: Model, value: Any) -> None:

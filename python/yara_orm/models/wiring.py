@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
 from ..fields.relational import ForeignKeyFieldInstance, ManyToManyFieldInstance, RelationField
-from ..registry import MODEL_REGISTRY, is_model_class, model_base, resolve_model
+from ..registry import MODEL_REGISTRY, is_model_class, model_base, resolve_model, set_relation_resolver
 from ..relations import FORWARD, M2M, REVERSE, REVERSE_O2O, Relation
 from .init import refresh_init
 from .related import ForwardDescriptor, ManyDescriptor, ReverseOneDescriptor
@@ -121,14 +121,21 @@ def _attach(owner: type[Model], name: str, relation: Relation, descriptor: Any) 
             meta.relations[name] = relation
             setattr(owner, name, descriptor)
             return
+        holder = (
+            f"m2m relation {existing.m2m.name!r} of {existing.m2m.model.__name__}"
+            if existing.m2m is not None and existing.m2m.model is not None
+            else f"the relation {_declared_at(existing)}"
+        )
         raise ConfigurationError(
-            f"related_name collision: {owner.__name__}.{name} is already {existing!r}; "
-            f"give {_declared_at(relation)} a different related_name"
+            f"related_name collision: {owner.__name__}.{name} is already used by {holder}; "
+            f"give {_declared_at(relation)} a different related_name (on an abstract base, "
+            "'%(class)s' in it makes one per subclass)"
         )
     if name in meta.fields_map or (not name.startswith("_") and name in vars(owner)):
         raise ConfigurationError(
-            f"related_name collision: {owner.__name__} already has an attribute {name!r}; "
-            f"choose another related_name for the relation to {relation.target.__name__}"
+            f"related_name collision: {owner.__name__}.{name} is already used by attribute {name!r}; "
+            f"choose another related_name for the relation to {relation.target.__name__} "
+            f"(declared at {_declared_at(relation)})"
         )
     meta.relations[name] = relation
     setattr(owner, name, descriptor)
@@ -245,3 +252,7 @@ def _setup_m2m(
     rname = _placeholders(str(rname), model)
     back = Relation(M2M, target, str(rname), model, m2m=m2m)
     _attach(target, str(rname), back, ManyDescriptor(back))
+
+
+# ``registry.resolve_relations()`` (yara-orm 1.19) wires every registered model through this.
+set_relation_resolver(setup)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import fields
-from ..exceptions import ConfigurationError, FieldError, ParamsError
+from ..exceptions import ConfigurationError, FieldError, ParamsError, UnSupportedError
 from . import decode, ir, joins
 from .cache import ShapeKey
 from .compiler import Compiler
@@ -163,7 +163,7 @@ def build_select(
     ctx = QueryContext(model, dialect, parent)
     for name, expr in qs._annotations.items():
         if name in meta.fields_map or name == "pk":
-            raise FieldError(f"annotation {name!r} conflicts with a field of {model.__name__}")
+            raise FieldError(f"annotation {name!r} collides with a field of {model.__name__}; rename it")
         ctx.annotations[name] = expr.resolve(ctx)
     if collect and not qs._annotations:
         ctx.builders = []
@@ -248,8 +248,16 @@ def build_select(
     select.limit = qs._limit
     select.offset = qs._offset
     select.distinct = qs._distinct
-    if qs._for_update is not None and dialect.supports_for_update:
-        select.for_update = qs._for_update
+    if qs._for_update is not None:
+        for name, node in ctx.annotations.items():
+            # Grouped rows and window results are no table rows to lock; raw SQL may be either.
+            if node.contains_aggregate or isinstance(node, ir.Raw):
+                raise UnSupportedError(
+                    f"select_for_update() cannot lock rows annotated with {name!r} (an aggregate "
+                    "or raw SQL, which may group or window the rows); annotate without locking"
+                )
+        if dialect.supports_for_update:
+            select.for_update = qs._for_update
     plan = SelectPlan(select, ctx, names, converters, loaded)
     plan.related = related
     plan.base_count = base_count

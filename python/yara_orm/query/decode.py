@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import _engine
+from ..fields.deferred import guard_unloaded_fields
 from . import ir
 
 if TYPE_CHECKING:
@@ -123,6 +124,8 @@ def instance_decoder(
     The generated loop unpacks each row into locals and assigns one dict display as the
     instance's ``__dict__``: no ``__init__``, no per-cell calls for columns that need no
     conversion."""
+    if loaded is not None:
+        guard_unloaded_fields(cls)
     namespace: dict[str, Any] = {"cls": cls, "new": object.__new__, "loaded": loaded}
     cells = []
     for i, conv in enumerate(converters):
@@ -192,6 +195,8 @@ def generic_instance_decoder(
     cls: type, names: Sequence[str], converters: Sequence[Converter | None], loaded: frozenset[str] | None
 ) -> RowsDecoder:
     """Like :func:`instance_decoder` without generating code (for one-off query shapes)."""
+    if loaded is not None:
+        guard_unloaded_fields(cls)
     new = object.__new__
     keys = tuple(names)
     conv = [(i, c) for i, c in enumerate(converters) if c is not None]
@@ -346,7 +351,10 @@ class DecodePlan:
             return None
         spec = self._spec
         if spec is None:
-            extra = None if self.loaded is None else {"_loaded": self.loaded}
+            extra = None
+            if self.loaded is not None:
+                guard_unloaded_fields(self.cls)
+                extra = {"_loaded": self.loaded}
             spec = self._spec = _engine.InstanceSpec(self.cls, self.names, self.converters, extra)
         return spec
 
@@ -362,7 +370,25 @@ class DecodePlan:
         return self.python(rows)
 
     def _build_python(self) -> RowsDecoder:
-        names, converters, mode = self.names, self.converters, self.mode
+        if self.mode is ResultMode.INSTANCES:
+            return self._build_python_unchecked(self.converters)
+        # Range checks run over all rows in one engine call, not as a call per cell.
+        checks = [(i, c) for i, c in enumerate(self.converters) if isinstance(c, _engine.StoredRange)]
+        if not checks:
+            return self._build_python_unchecked(self.converters)
+        decode = self._build_python_unchecked(
+            [None if isinstance(c, _engine.StoredRange) else c for c in self.converters]
+        )
+        check_rows = _engine.StoredRange.check_rows
+
+        def checked(rows: list[Row]) -> list[Any]:
+            check_rows(rows, checks)
+            return decode(rows)
+
+        return checked
+
+    def _build_python_unchecked(self, converters: Sequence[Converter | None]) -> RowsDecoder:
+        names, mode = self.names, self.mode
         if mode is ResultMode.INSTANCES and self.related:
             n = self.base_count
             decode_base = instance_decoder(self.cls, names[:n], converters[:n], self.loaded)[1]

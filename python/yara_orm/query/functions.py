@@ -7,12 +7,13 @@ The first argument names a field (or is an expression); later plain arguments ar
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import fields
 from ..exceptions import ParamsError
 from . import ir
-from .expressions import Expression, Value, field_or_expression, to_expression
+from .expressions import Expression, F, Value, field_or_expression, to_expression
 
 if TYPE_CHECKING:
     from ..fields.base import Field
@@ -52,6 +53,10 @@ DATE_PARTS = (
     "day_of_year",
 )
 TRUNC_KINDS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
+
+
+# ``resolve`` of yara-orm 1.19's ``Function.render(resolve)``: a field name -> its column's SQL.
+ColumnResolver = Callable[[str], str]
 
 
 # A function name spliced into SQL: an identifier, optionally schema-qualified.
@@ -98,22 +103,29 @@ class CustomFunction:
 
 
 class Function(Expression):
-    """A function over one field/expression; subclasses set ``function`` (the dialect's name
-    for it) and say what type the result has, or set ``database_func`` to a callable building
-    the SQL call from the arguments (a :class:`CustomFunction`, or a :class:`SqlFunction`
-    subclass)."""
+    """A function over fields/expressions; subclasses set ``function`` (the dialect's name for
+    it) and say what type the result has, or set ``database_func`` to a callable building the
+    SQL call from the arguments (a :class:`CustomFunction`, or a :class:`SqlFunction` subclass).
+
+    yara-orm 1.19's custom functions override :meth:`render` (``resolve`` maps a field name to
+    its column's SQL) instead: such a subclass is compiled through it, as trusted SQL."""
 
     __slots__ = ("args",)
     function: ClassVar[str] = ""
     database_func: ClassVar[Any] = None
 
-    def __init__(self, field: Any, *args: Any) -> None:
-        self.args: tuple[Expression, ...] = (field_or_expression(field), *(to_expression(a) for a in args))
+    def __init__(self, *args: Any) -> None:
+        first, rest = (args[0], args[1:]) if args else (None, ())
+        self.args: tuple[Expression, ...] = (
+            (field_or_expression(first), *(to_expression(a) for a in rest)) if args else ()
+        )
 
     def output(self, args: list[ir.Node]) -> Field[Any] | None:
         return args[0].output_field if args else None
 
     def resolve(self, ctx: QueryContext) -> ir.Node:
+        if type(self).render is not Function.render:
+            return self._resolve_rendered(ctx)
         build = type(self).database_func
         if build is not None:
             call = build(*self.args)
@@ -122,6 +134,57 @@ class Function(Expression):
             return call.resolve(ctx)
         args = [a.resolve(ctx) for a in self.args]
         return ir.Func(self.function, args, self.output(args))
+
+    def _resolve_rendered(self, ctx: QueryContext) -> ir.Node:
+        q = ctx.dialect.quote
+
+        def column_sql(name: str) -> str:
+            node = ctx.resolve_ref(name)
+            if not isinstance(node, ir.Column):
+                raise ParamsError(f"{type(self).__name__}.render: {name!r} is not a column")
+            return f"{q(node.alias)}.{q(node.column)}" if node.alias else q(node.column)
+
+        sql = self.render(column_sql)
+        # The text is trusted SQL without parameters: a literal ``%s`` in it stays as written.
+        return ir.Raw(sql.replace("%", "%%") if "%s" in sql else sql)
+
+    # -- yara-orm 1.19's rendering protocol ---------------------------------------------------
+
+    def render(self, resolve: ColumnResolver) -> str:
+        """This function as SQL, columns named through ``resolve``; a value operand cannot be
+        written without a parameter (see :meth:`render_params`)."""
+        sql, _ = self.render_params(resolve, None, None, 1)
+        return sql
+
+    def render_params(
+        self, resolve: ColumnResolver, dialect: Any, params: list[Any] | None, idx: int
+    ) -> tuple[str, int]:
+        """This function as SQL with its values bound: each appended to ``params`` and written as
+        ``dialect.placeholder(idx)``; returns the SQL and the next parameter index."""
+        if type(self).render is not Function.render:
+            return self.render(resolve), idx
+        parts = []
+        for arg in self.args:
+            sql, idx = _render_operand(arg, resolve, dialect, params, idx)
+            parts.append(sql)
+        if self.function == "concat" and hasattr(dialect, "concat_sql"):
+            return dialect.concat_sql(parts), idx
+        return f"{self.function.upper()}({', '.join(parts)})", idx
+
+
+def _render_operand(
+    arg: Expression, resolve: ColumnResolver, dialect: Any, params: list[Any] | None, idx: int
+) -> tuple[str, int]:
+    if isinstance(arg, Function):
+        return arg.render_params(resolve, dialect, params, idx)
+    if isinstance(arg, F):
+        return resolve(arg.name), idx
+    if isinstance(arg, Value):
+        if params is None or dialect is None:
+            raise ParamsError("a function with a value operand renders through render_params()")
+        params.append(arg.value)
+        return dialect.placeholder(idx), idx + 1
+    raise ParamsError(f"cannot render {type(arg).__name__} operands outside a query")
 
 
 class _TextFunction(Function):

@@ -181,15 +181,25 @@ async def prefetch(
             await prefetch(related, node.children, using_db)
 
 
-def _target_qs(rel: Relation, node: _Node, using_db: Any) -> QuerySet[Any]:
+def _target_qs(rel: Relation, node: _Node, using_db: Any) -> tuple[QuerySet[Any], slice | None]:
+    """The queryset of the related rows, and the slice its ``limit``/``offset`` ask for, which
+    applies to each owner's rows (``Prefetch("books", Book.all()[:2])``: two books per author),
+    so it is taken off the query and applied per owner here."""
     qs = node.queryset if node.queryset is not None else rel.target._default_qs()
     if qs.model is not rel.target:
         raise ParamsError(f"Prefetch({rel.name!r}) needs a queryset of {rel.target.__name__}")
-    return qs.using_db(using_db) if using_db is not None else qs
+    window = None
+    if qs._limit is not None or qs._offset:
+        start = qs._offset or 0
+        window = slice(start, None if qs._limit is None else start + qs._limit)
+        qs = qs._clone()
+        qs._limit = qs._offset = None
+    return (qs.using_db(using_db) if using_db is not None else qs), window
 
 
 async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db: Any) -> list[Model]:
     key = node.to_attr or cache_key(rel.name)
+    target_qs, window = _target_qs(rel, node, using_db)
     if rel.kind == FORWARD:
         assert rel.field is not None and rel.field.id_field is not None
         id_attr = rel.field.id_field.model_field_name
@@ -197,10 +207,12 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
         ids = list(dict.fromkeys(o.__dict__[id_attr] for o in objs if o.__dict__.get(id_attr) is not None))
         found: dict[Any, Model] = {}
         if ids:
-            for obj in await _target_qs(rel, node, using_db).filter(**{f"{key_attr}__in": ids}):
+            for obj in await target_qs.filter(**{f"{key_attr}__in": ids}):
                 found[obj.__dict__[key_attr]] = obj
         for o in objs:
-            o.__dict__[key] = found.get(o.__dict__.get(id_attr))
+            one = found.get(o.__dict__.get(id_attr))
+            # Each owner has at most one related row: a window keeps it or drops it.
+            o.__dict__[key] = one if window is None or [one][window] else None
         return list(found.values())
     # Owners are matched by the key their related rows hold: the primary key, or the field a
     # foreign key's ``to_field`` names.
@@ -211,7 +223,7 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
     pks = list(dict.fromkeys(o.__dict__.get(owner_key) for o in objs))
     if rel.kind == M2M:
         reverse = reverse_name(rel)
-        qs = _target_qs(rel, node, using_db)
+        qs = target_qs
         groups: dict[Any, list[Model]] = {}
         if qs._annotations:
             # The user's annotations may aggregate over the same relation (``Count("events")``):
@@ -228,7 +240,7 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
         assert rel.field is not None and rel.field.id_field is not None
         id_attr = rel.field.id_field.model_field_name
         back_key = cache_key(rel.field.name)
-        rows = await _target_qs(rel, node, using_db).filter(**{f"{id_attr}__in": pks})
+        rows = await target_qs.filter(**{f"{id_attr}__in": pks})
         by_pk = {o.__dict__.get(owner_key): o for o in objs}
         groups = {pk: [] for pk in by_pk}
         for obj in rows:
@@ -241,10 +253,14 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
                 group = groups[owner_pk] = []
             group.append(obj)
     many = rel.kind in (REVERSE, M2M)
+    kept: list[Model] = []
     for o in objs:
         group = groups.get(o.__dict__.get(owner_key), [])
+        if window is not None:
+            group = group[window]
+            kept += group
         o.__dict__[key] = group if many else (group[0] if group else None)
-    return list(rows)
+    return list(rows) if window is None else list(dict.fromkeys(kept))
 
 
 async def _m2m_by_links(

@@ -158,7 +158,9 @@ class QuerySet(Generic[M]):
             if not isinstance(expr, Expression):
                 raise ParamsError(f"annotate({name}=...) needs an expression, got {type(expr).__name__}")
             if name in self.model._meta.fields_map or name == "pk":
-                raise FieldError(f"annotation {name!r} conflicts with a field of {self.model.__name__}")
+                raise FieldError(
+                    f"annotation {name!r} collides with a field of {self.model.__name__}; rename it"
+                )
             if not name.isascii() and _unencodable(name):
                 raise FieldError(f"annotation name {name!r} contains a lone surrogate (no UTF-8 form)")
         clone = self._clone()
@@ -301,9 +303,12 @@ class QuerySet(Generic[M]):
             select.columns = [ir.SelectItem(ir.Literal("1"))]
             select.order_by = []
         elif self._mode == ResultMode.INSTANCES:
-            # ``id__in=Model.filter(...)``: compare against the primary key.
-            pk = self.model._meta.pk
-            select.columns = [ir.SelectItem(plan.ctx.column(pk))]
+            # ``id__in=Model.filter(...)``: compare against the primary key, or against the one
+            # field ``only("col")`` names (yara-orm 1.19's single-column subquery).
+            meta = self.model._meta
+            named = [n for n in self._only or () if n not in ("pk", meta.pk_attr)]
+            field = meta.fields_map.get(named[0]) if len(named) == 1 else None
+            select.columns = [ir.SelectItem(plan.ctx.column(field or meta.pk))]
         elif len(select.columns) != 1:
             raise ParamsError("a subquery must select exactly one column (use values_list('x', flat=True))")
         return select
@@ -449,24 +454,31 @@ class QuerySet(Generic[M]):
         """Like ``Model.get_or_create``; the queryset's own equality filters (``author.books``'
         foreign key, ``filter(kind="x")``) are part of the lookup and of a created row, and
         ``kwargs`` win over them."""
-        lookup = {**equality_filters(self._where), **kwargs}
+        lookup = {**equality_filters(self.model, self._where), **kwargs}
         return await writes.get_or_create(self.model, defaults, using_db or self._db, lookup)
 
     async def update_or_create(
         self, defaults: dict[str, Any] | None = None, using_db: Any = None, **kwargs: Any
     ) -> tuple[M, bool]:
         """Like ``Model.update_or_create``, with the queryset's equality filters in the lookup."""
-        lookup = {**equality_filters(self._where), **kwargs}
+        lookup = {**equality_filters(self.model, self._where), **kwargs}
         return await writes.update_or_create(self.model, defaults, using_db or self._db, lookup)
+
+    def _filter_create_kwargs(self) -> dict[str, Any]:
+        """The field values a row created from this queryset's filters gets (yara-orm 1.19's
+        name; what ``get_or_create`` adds to its lookup)."""
+        return equality_filters(self.model, self._where)
 
     def __repr__(self) -> str:
         return f"<QuerySet {self.model.__name__}>"
 
 
-def equality_filters(where: tuple[Q | Expression, ...]) -> dict[str, Any]:
+def equality_filters(model: Any, where: tuple[Q | Expression, ...]) -> dict[str, Any]:
     """The ``field=value`` conditions every row of a queryset satisfies (plain keyword filters
-    ANDed at the top level; lookups such as ``__gt`` and OR/NOT groups say nothing definite)."""
+    ANDed at the top level; lookups such as ``__gt`` and OR/NOT groups say nothing definite),
+    by field or relation name (``pk`` as the primary key's name; annotations are left out)."""
     out: dict[str, Any] = {}
+    meta = model._meta
 
     def walk(q: Q) -> None:
         if q.negated or (q.connector != Q.AND and len(q.children) > 1):
@@ -475,7 +487,9 @@ def equality_filters(where: tuple[Q | Expression, ...]) -> dict[str, Any]:
             if isinstance(child, Q):
                 walk(child)
             elif "__" not in child[0] and not isinstance(child[1], Expression):
-                out[child[0]] = child[1]
+                name = meta.pk_attr if child[0] == "pk" else child[0]
+                if name in meta.fields_map or name in meta.relations:
+                    out[name] = child[1]
 
     for cond in where:
         if isinstance(cond, Q):

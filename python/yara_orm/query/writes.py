@@ -37,13 +37,19 @@ def _compile(dialect: Dialect, stmt: ir.Statement) -> str:
     return Compiler(dialect).compile(stmt)[0]
 
 
-def _stamp(obj: Model, creating: bool) -> None:
+def _stamp(obj: Model, creating: bool, written: Iterable[str] | None = None) -> None:
+    """Set the auto_now (and empty auto_now_add) fields of a row being written; with
+    ``written``, only those of the fields named there (``save(update_fields=...)`` leaves the
+    others as they are, in the row and on the instance)."""
     meta = obj._meta
     if not meta.auto_now_add_fields:
         return
     d = obj.__dict__
     stamp = now()
+    names = None if written is None else set(written)
     for field in meta.auto_now_add_fields:
+        if names is not None and field.model_field_name not in names:
+            continue
         # An auto_now_add field still empty when its row is written (created, or force-updated
         # from a fresh instance) gets the time too: the column is NOT NULL.
         if getattr(field, "auto_now", False) or d.get(field.model_field_name, 0) is None:
@@ -189,10 +195,12 @@ async def update_instance(
     model = type(obj)
     meta = model._meta
     executor, dialect = executor_for(model, using_db, write=True)
-    _stamp(obj, creating=False)
     d = obj.__dict__
     loaded: frozenset[str] | None = d.get("_loaded")
-    if update_fields is not None:
+    if update_fields is None:
+        _stamp(obj, creating=False)
+        fields = [f for f in meta.fields if not f.pk and (loaded is None or f.model_field_name in loaded)]
+    else:
         names = list(update_fields)
         fields = []
         for name in names:
@@ -210,13 +218,14 @@ async def update_instance(
                     f"{model.__name__}: field {name!r} is not available (the instance was loaded "
                     "with only()/defer() without it)"
                 )
-            if field.pk:
-                # Silently skipping it would lose the new key the caller meant to write.
-                raise OperationalError(f"Can't update pk field, use `{model.__name__}.create` instead.")
-            fields.append(field)
-        fields += [f for f in meta.auto_now_fields if f not in fields and getattr(f, "auto_now", False)]
-    else:
-        fields = [f for f in meta.fields if not f.pk and (loaded is None or f.model_field_name in loaded)]
+            if not field.pk and field not in fields:
+                fields.append(field)
+        if not fields and names:
+            # Only the primary key named: the caller meant to write a new key, which an UPDATE
+            # by that key cannot do (Tortoise's rule). Named beside other fields it is skipped,
+            # as yara-orm 1.19 does.
+            raise OperationalError(f"Can't update pk field, use `{model.__name__}.create` instead.")
+        _stamp(obj, creating=False, written=[f.model_field_name for f in fields])
     if not fields:
         return 1
     pk_value = d.get(meta.pk_attr)
@@ -745,11 +754,17 @@ async def bulk_update(
         if field.pk:
             raise ParamsError("bulk_update() cannot change primary keys")
         targets.append(field)
+    # auto_now columns are bumped by every bulk_update, listed or not (yara-orm 1.19's rule).
+    bumped = [f for f in meta.auto_now_fields if getattr(f, "auto_now", False) and f not in targets]
+    targets += bumped
+    stamp = now() if bumped else None
     executor, dialect = executor_for(model, using_db, write=True)
     pk = meta.pk
     rows = []
     for obj in objs:
         d = obj.__dict__
+        for field in bumped:
+            d[field.model_field_name] = stamp
         pk_value = d.get(pk.model_field_name)
         if pk_value is None:
             raise ParamsError("bulk_update() needs saved instances (with a primary key)")
