@@ -76,13 +76,15 @@ async def test_sqlite_cancelled_statement_in_a_transaction_rolls_back(sq: Pool) 
     assert time.monotonic() - start < 0.5
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-async def test_cancel_inside_a_savepoint_is_a_cancellation(backend: str, sq: Pool, pg_url: str) -> None:
-    if backend == "postgres":
-        pool = await connect(pg_url, max_size=2)
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "mysql"])
+async def test_cancel_inside_a_savepoint_is_a_cancellation(
+    backend: str, sq: Pool, pg_url: str, mysql_url: str
+) -> None:
+    if backend != "sqlite":
+        pool = await connect(pg_url if backend == "postgres" else mysql_url, max_size=2)
         await pool.execute("DROP TABLE IF EXISTS rel_big")
         await pool.execute("CREATE TABLE rel_big (v INTEGER)")
-        slow = PG_SLOW_INSERT
+        slow = PG_SLOW_INSERT if backend == "postgres" else MYSQL_SLOW_INSERT
     else:
         pool, slow = sq, SLOW_INSERT
     try:
@@ -112,7 +114,7 @@ async def test_cancel_inside_a_savepoint_is_a_cancellation(backend: str, sq: Poo
             await task
         assert await count(pool) == 0
     finally:
-        if backend == "postgres":
+        if backend != "sqlite":
             await pool.execute("DROP TABLE IF EXISTS rel_big")
             await pool.close()
 

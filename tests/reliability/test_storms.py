@@ -1,6 +1,6 @@
 """Cancellation storms in and out of nested transactions, checked in the database afterwards:
 nothing a cancelled transaction wrote is committed, no session stays idle in transaction, and
-the connection count stays bounded (defects 1, 4 and 11)."""
+the connection count stays bounded (defects 1, 4 and 11), on every backend."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import contextlib
 import random
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from yara_orm import Pool, connect
+
+from .._mysql_provision import find_mysql_admin_url
 
 TASKS = 300
 POOL = 5
@@ -127,3 +130,51 @@ async def test_sqlite_cancellation_storm(tmp_path: Path) -> None:
         assert status["available"] == status["size"]
     finally:
         await pool.close()
+
+
+async def test_mysql_cancellation_storm() -> None:
+    """MariaDB stops an abandoned statement with KILL QUERY from a second connection and discards
+    the connection it ran on: afterwards no session of the pool is still running, none holds an
+    open transaction, and only the pool's own connections are left."""
+    admin_url = find_mysql_admin_url()
+    name = f"yara_storm_{uuid.uuid4().hex[:8]}"
+    admin = await connect(admin_url, max_size=1)
+    await admin.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    pool = await connect(urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}")), max_size=POOL)
+
+    async def sessions(where: str = "") -> list[tuple[object, ...]]:
+        return await admin.fetch(
+            "SELECT p.ID, p.COMMAND, p.STATE, t.trx_id FROM information_schema.PROCESSLIST p "
+            "LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID "
+            f"WHERE p.DB = ? {where}",
+            [name],
+        )
+
+    try:
+        await pool.execute("CREATE TABLE rel_storm (tag VARCHAR(20) NOT NULL)")
+        await pool.execute("CREATE TABLE rel_big (v INTEGER)")
+        # MariaDB caps recursive CTEs at depth 1000: a sleeping row keeps the INSERT running.
+        slow = "INSERT INTO rel_big (v) SELECT SLEEP(10)"
+        committed, maybe = await storm(pool, slow, "?")
+        await check_table(pool, committed, maybe)
+        # Killed statements end and discarded connections close within moments.
+        busy: list[tuple[object, ...]] = []
+        for _ in range(100):
+            busy = await sessions("AND (p.COMMAND <> 'Sleep' OR t.trx_id IS NOT NULL)")
+            if not busy:
+                break
+            await asyncio.sleep(0.02)
+        assert busy == [], f"sessions still running or in a transaction 2 s after the storm: {busy}"
+        left: list[tuple[object, ...]] = []
+        for _ in range(100):
+            left = await sessions()
+            if len(left) <= POOL:
+                break
+            await asyncio.sleep(0.02)
+        assert len(left) <= POOL, f"{len(left)} sessions left for a pool of {POOL}"
+        status = pool.status()
+        assert status["size"] <= POOL and status["available"] == status["size"]
+    finally:
+        await pool.close()
+        await admin.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        await admin.close()
