@@ -451,10 +451,13 @@ fn run_case<B: Backend>(suite: Arc<Suite<B>>, name: String, isolated: bool, body
     if isolated {
         backend.close();
         if let Some(teardown) = teardown {
+            // Provisioning's limit, not the table cleanup's: dropping a scratch database waits
+            // for a checkpoint on PostgreSQL, which took over 10 s while other work loaded the disk.
+            let limit = suite.settings.timeout;
             torn = suite.rt.block_on(async {
-                match tokio::time::timeout(CLEANUP_TIMEOUT, teardown()).await {
+                match tokio::time::timeout(limit, teardown()).await {
                     Ok(r) => r,
-                    Err(_) => Err(format!("did not finish within {}s", CLEANUP_TIMEOUT.as_secs())),
+                    Err(_) => Err(format!("did not finish within {}s", limit.as_secs())),
                 }
             });
             torn = torn.map_err(|e| format!("teardown of this test's backend failed: {e}"));

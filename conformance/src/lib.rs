@@ -94,6 +94,7 @@
 
 pub mod equality;
 mod harness;
+pub mod server;
 pub mod strategies;
 pub mod types;
 

@@ -4,43 +4,13 @@
 //! Each fixture is a scratch database `yara_conf_<random>`, created here and dropped afterwards.
 //! An unreachable server fails the run; it is never skipped.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
+use yara_conformance::server::{redacted, scratch_name, server_url};
 use yara_conformance::{Fixture, TypeNames};
 use yara_engine::config::{self, BackendConfig};
 use yara_engine::postgres::PgBackend;
 use yara_engine::{Backend, EngineError};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn server_url() -> String {
-    std::env::var("YARA_PG_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_URL.to_string())
-}
-
-/// The URL without its password, for messages.
-fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "<unparseable URL>".into();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
-fn unique_suffix() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{:x}_{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
-}
 
 async fn connect(url: &str, options: &[(&str, &str)]) -> Result<PgBackend, EngineError> {
     let options: Vec<(String, String)> = options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -54,7 +24,7 @@ async fn connect(url: &str, options: &[(&str, &str)]) -> Result<PgBackend, Engin
 
 /// A fresh PostgreSQL backend on a scratch database of its own.
 async fn postgres() -> Result<Fixture<PgBackend>, String> {
-    let url = server_url();
+    let url = server_url("YARA_PG_URL", DEFAULT_URL);
     let admin = connect(&url, &[("max_size", "1"), ("connect_timeout", "5")])
         .await
         .map_err(|e| {
@@ -65,7 +35,7 @@ async fn postgres() -> Result<Fixture<PgBackend>, String> {
                 e.kind
             )
         })?;
-    let name = format!("yara_conf_{}", unique_suffix());
+    let name = scratch_name();
     admin
         .execute(&format!("CREATE DATABASE {name}"), vec![])
         .await

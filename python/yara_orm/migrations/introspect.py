@@ -119,6 +119,32 @@ def sqlite_checks(create_sql: str) -> list[str]:
         i = k
 
 
+def _schema(
+    tables: dict[str, Any],
+    columns: dict[str, dict[str, Any]],
+    pks: dict[str, list[str]],
+    indexes: dict[str, list[Any]],
+    fks: dict[str, list[Any]],
+    index_names: dict[str, list[tuple[str, tuple[str, ...]]]],
+    checks: dict[str, list[str]],
+) -> Schema:
+    """The schema of the server introspectors: per-table facts (keyed by table) assembled with
+    ``_table``; ``tables`` maps each table to its comment."""
+    return {
+        t: _table(
+            columns.get(t, {}),
+            pks.get(t, []),
+            indexes.get(t, []),
+            fks.get(t, []),
+            comment,
+            index_names.get(t, []),
+            checks.get(t, []),
+        )
+        for t, comment in tables.items()
+        if t not in IGNORED_TABLES
+    }
+
+
 class SQLiteIntrospector(Introspector):
     async def tables(self, conn: Connection) -> list[str]:
         rows = await conn.pool.fetch(
@@ -258,19 +284,7 @@ class PostgresIntrospector(Introspector):
         checks: dict[str, list[str]] = {t: [] for t in tables}
         for table, definition in await conn.pool.fetch(_PG_CHECKS):
             checks.setdefault(str(table), []).append(str(definition))
-        return {
-            t: _table(
-                columns.get(t, {}),
-                pks.get(t, []),
-                indexes.get(t, []),
-                fks.get(t, []),
-                comment,
-                index_names.get(t, []),
-                checks.get(t, []),
-            )
-            for t, comment in tables.items()
-            if t not in IGNORED_TABLES
-        }
+        return _schema(tables, columns, pks, indexes, fks, index_names, checks)
 
     async def scratch(self, conn: Connection, statements: Iterable[str]) -> Schema:
         name = f"yara_check_{uuid.uuid4().hex[:12]}"
@@ -391,19 +405,7 @@ class MySQLIntrospector(Introspector):
         checks: dict[str, list[str]] = {t: [] for t in tables}
         for table, clause in await conn.pool.fetch(_MY_CHECKS, db):
             checks.setdefault(str(table), []).append(str(clause))
-        return {
-            t: _table(
-                columns.get(t, {}),
-                pks.get(t, []),
-                indexes.get(t, []),
-                fks.get(t, []),
-                comment,
-                index_names.get(t, []),
-                checks.get(t, []),
-            )
-            for t, comment in tables.items()
-            if t not in IGNORED_TABLES
-        }
+        return _schema(tables, columns, pks, indexes, fks, index_names, checks)
 
     async def scratch(self, conn: Connection, statements: Iterable[str]) -> Schema:
         (home,) = await self._database(conn)

@@ -311,9 +311,42 @@ class AlterModelComment(Operation):
 # -- fields ------------------------------------------------------------------------------------
 
 
-class _FieldOperation(Operation):
-    """An operation on one field of one model. Adding and removing a field are each other's
-    backward step: the helpers take the state without the field and the state with it."""
+class _AddOrRemove(Operation):
+    """An operation that adds something (``adds = True``) or removes it. Adding and removing are
+    each other's backward step, so both directions come down to the subclass's ``_add`` (given
+    the state without the thing and the state with it) and ``_remove``."""
+
+    adds: ClassVar[bool]
+
+    async def _add(self, app: str, editor: SchemaEditor, without: ProjectState, with_: ProjectState) -> None:
+        raise NotImplementedError
+
+    async def _remove(
+        self, app: str, editor: SchemaEditor, with_: ProjectState, without: ProjectState
+    ) -> None:
+        raise NotImplementedError
+
+    async def forwards(
+        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
+    ) -> None:
+        await self._step(app, editor, before, after, adding=self.adds)
+
+    async def backwards(
+        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
+    ) -> None:
+        await self._step(app, editor, after, before, adding=not self.adds)
+
+    async def _step(
+        self, app: str, editor: SchemaEditor, src: ProjectState, dst: ProjectState, adding: bool
+    ) -> None:
+        if adding:
+            await self._add(app, editor, without=src, with_=dst)
+        else:
+            await self._remove(app, editor, with_=src, without=dst)
+
+
+class _FieldOperation(_AddOrRemove):
+    """An operation on one field of one model."""
 
     model_name: str
     name: str
@@ -340,6 +373,8 @@ class _FieldOperation(Operation):
 
 
 class AddField(_FieldOperation):
+    adds = True
+
     def __init__(self, model_name: str, name: str, field: FieldDecl) -> None:
         self.model_name = model_name
         self.name = name
@@ -351,21 +386,13 @@ class AddField(_FieldOperation):
             raise MigrationError(f"{ms.label} already has a field {self.name!r}")
         ms.fields[self.name] = fresh(self.field, self.name)
 
-    async def forwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._add(app, editor, without=before, with_=after)
-
-    async def backwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._remove(app, editor, with_=after, without=before)
-
     def describe(self) -> str:
         return f"Add field {self.name} to {self.model_name}"
 
 
 class RemoveField(_FieldOperation):
+    adds = False
+
     def __init__(self, model_name: str, name: str) -> None:
         self.model_name = model_name
         self.name = name
@@ -375,16 +402,6 @@ class RemoveField(_FieldOperation):
         if self.name not in ms.fields:
             raise MigrationError(f"{ms.label} has no field {self.name!r} to remove")
         del ms.fields[self.name]
-
-    async def forwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._remove(app, editor, with_=before, without=after)
-
-    async def backwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._add(app, editor, without=after, with_=before)
 
     def describe(self) -> str:
         return f"Remove field {self.name} from {self.model_name}"
@@ -562,9 +579,8 @@ class Unique:
         return f"Unique({', '.join(repr(f) for f in self.fields)})"
 
 
-class _UniqueOperation(Operation):
-    """Adding and removing a unique constraint are each other's backward step: the helpers
-    take the state without the constraint and the state with it."""
+class _UniqueOperation(_AddOrRemove):
+    """An operation on one unique constraint (several columns together) of one model."""
 
     model_name: str
     constraint: Unique
@@ -585,6 +601,8 @@ class _UniqueOperation(Operation):
 
 
 class AddConstraint(_UniqueOperation):
+    adds = True
+
     def __init__(self, model_name: str, constraint: Unique) -> None:
         self.model_name = model_name
         self.constraint = constraint
@@ -593,21 +611,13 @@ class AddConstraint(_UniqueOperation):
         ms = state.get(app, self.model_name)
         ms.unique_together = (*ms.unique_together, self.constraint.fields)
 
-    async def forwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._add(app, editor, without=before, with_=after)
-
-    async def backwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._remove(app, editor, with_=after, without=before)
-
     def describe(self) -> str:
         return f"Add unique constraint on {self.model_name}({', '.join(self.constraint.fields)})"
 
 
 class RemoveConstraint(_UniqueOperation):
+    adds = False
+
     def __init__(self, model_name: str, constraint: Unique) -> None:
         self.model_name = model_name
         self.constraint = constraint
@@ -618,16 +628,6 @@ class RemoveConstraint(_UniqueOperation):
         if len(kept) == len(ms.unique_together):
             raise MigrationError(f"{ms.label} has no unique constraint on {self.constraint.fields}")
         ms.unique_together = kept
-
-    async def forwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._remove(app, editor, with_=before, without=after)
-
-    async def backwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._add(app, editor, without=after, with_=before)
 
     def describe(self) -> str:
         return f"Remove unique constraint on {self.model_name}({', '.join(self.constraint.fields)})"
