@@ -53,6 +53,9 @@ OUT_OF_RANGE = [
     ("small", "40000"),
     ("big", "36893488147419103232.0"),  # a BigIntField overflow, stored as REAL
     ("dec", "300000.00"),  # a DecimalField(6, 2)
+    ("i32", "'abc'"),  # text SQLite keeps as text in an INTEGER column
+    ("small", "'12abc'"),
+    ("big", "x'00ff'"),  # a blob
 ]
 
 

@@ -1,14 +1,14 @@
 //! The read-side range check of a column whose type does not bound its values.
 //!
-//! SQLite keeps any 64-bit integer in an INTEGER column, an overflowing result as a REAL, any
-//! number in a NUMERIC one: a value written outside the ORM (or before the CHECK constraints
-//! existed) can be out of the field's range. Reading it must say so (DataError), as PostgreSQL's
+//! SQLite keeps any 64-bit integer in an INTEGER column, an overflowing result as a REAL, text
+//! that does not look like a number as text, any number in a NUMERIC one: a value written
+//! outside the ORM (or before the CHECK constraints existed) can be out of the field's range. Reading it must say so (DataError), as PostgreSQL's
 //! typed columns never hold it. The ORM's decode plan passes a [`StoredRange`] as the column's
 //! converter on such a backend; [`super::instances::InstanceSpec`] checks the engine value
 //! before it becomes a Python object (an integer compare per cell), the Python decoders call it.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt, PyList, PyTuple};
+use pyo3::types::{PyInt, PyList, PyTuple};
 
 use super::errors::to_pyerr;
 use crate::error::EngineError;
@@ -89,13 +89,8 @@ impl StoredRange {
         }
         let fits = match self.limit {
             Limit::Integer { lo, hi } => {
-                if value.is_instance_of::<PyFloat>() {
-                    false
-                } else if value.is_instance_of::<PyInt>() {
-                    value.extract::<i64>().is_ok_and(|i| lo <= i && i <= hi)
-                } else {
-                    true
-                }
+                // Anything but an int (a float, text, bytes) is not what an integer field holds.
+                value.is_instance_of::<PyInt>() && value.extract::<i64>().is_ok_and(|i| lo <= i && i <= hi)
             }
             Limit::Decimal { int_digits } => {
                 let text = value.str()?;
@@ -116,6 +111,8 @@ impl StoredRange {
             (Limit::Integer { lo, hi }, Value::Int(i)) => lo <= i && i <= hi,
             // A REAL in an integer column: SQLite's result of an overflowing integer operation.
             (Limit::Integer { .. }, Value::Float(_)) => false,
+            // Text or bytes in an INTEGER column: SQLite keeps what does not look like a number.
+            (Limit::Integer { .. }, Value::Text(_) | Value::Bytes(_)) => false,
             (Limit::Decimal { int_digits }, Value::Decimal(text)) => decimal_fits(text, *int_digits),
             _ => true,
         };
@@ -126,6 +123,8 @@ impl StoredRange {
             Value::Int(i) => i.to_string(),
             Value::Float(f) => format!("{f:?}"),
             Value::Decimal(d) => d.clone(),
+            Value::Text(t) => format!("{t:?}"),
+            Value::Bytes(b) => format!("{} bytes", b.len()),
             other => format!("{other:?}"),
         };
         Err(to_pyerr(py, &self.error(&shown)))
