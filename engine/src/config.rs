@@ -196,31 +196,60 @@ fn check_pool(pool: &PoolOptions) -> Result<()> {
     Ok(())
 }
 
-fn parse_postgres(url: &str, options: &[(String, String)]) -> Result<PgConfig> {
+/// What a server URL says (PostgreSQL's or MySQL's), with the options both backends share
+/// applied: one parse, so the two cannot drift in what they accept.
+struct ServerSettings {
+    hosts: Vec<String>,
+    port: u16,
+    user: String,
+    password: Option<String>,
+    dbname: String,
+    pool: PoolOptions,
+    connect_timeout: Duration,
+    statement_timeout: Option<Duration>,
+    statement_cache_size: usize,
+    sslmode: SslMode,
+    sslrootcert: Option<PathBuf>,
+}
+
+/// How one server backend spells its URL: its name in messages, the example shown, defaults, and
+/// the options only it has (listed in the "unknown option" message).
+struct ServerUrl {
+    name: &'static str,
+    example: &'static str,
+    default_port: u16,
+    default_sslmode: SslMode,
+    /// Whether `sslmode=prefer` is offered (the MySQL driver cannot fall back to plain text
+    /// after a failed handshake).
+    prefer: bool,
+    own_options: &'static str,
+}
+
+/// Parse `url` and `options` for a server backend. `own` sees each option the shared set does
+/// not know first and returns whether it took it; anything left is an error naming the known
+/// options.
+fn parse_server(
+    url: &str,
+    options: &[(String, String)],
+    kind: &ServerUrl,
+    mut own: impl FnMut(&str, String) -> Result<bool>,
+) -> Result<ServerSettings> {
     // The url crate reports errors without echoing the input, so no password can leak.
-    let parsed = url::Url::parse(url).map_err(|e| {
-        EngineError::config(format!(
-            "malformed PostgreSQL URL: {e} (expected postgres://user:password@host:port/dbname)"
-        ))
-    })?;
-    let mut hosts: Vec<String> = parsed
-        .host_str()
-        .map(|h| h.trim_matches(['[', ']']).to_string())
-        .into_iter()
-        .collect();
-    let mut port = parsed.port().unwrap_or(5432);
-    let mut user = decode(parsed.username(), "user name")?;
-    let mut password = match parsed.password() {
-        Some(p) => Some(decode(p, "password")?),
-        None => None,
-    };
-    let mut dbname = decode(parsed.path().trim_start_matches('/'), "database name")?;
-    let mut cfg = PgConfig {
-        hosts: Vec::new(),
-        port,
-        user: String::new(),
-        password: None,
-        dbname: String::new(),
+    let parsed = url::Url::parse(url)
+        .map_err(|e| EngineError::config(format!("malformed {} URL: {e} (expected {})", kind.name, kind.example)))?;
+    let mut s = ServerSettings {
+        hosts: parsed
+            .host_str()
+            .map(|h| h.trim_matches(['[', ']']).to_string())
+            .into_iter()
+            .collect(),
+        port: parsed.port().unwrap_or(kind.default_port),
+        user: decode(parsed.username(), "user name")?,
+        password: match parsed.password() {
+            Some(p) => Some(decode(p, "password")?),
+            None => None,
+        },
+        dbname: decode(parsed.path().trim_start_matches('/'), "database name")?,
         pool: PoolOptions {
             max_size: 10,
             min_size: 0,
@@ -230,75 +259,92 @@ fn parse_postgres(url: &str, options: &[(String, String)]) -> Result<PgConfig> {
         connect_timeout: Duration::from_secs(10),
         statement_timeout: None,
         statement_cache_size: 256,
-        sslmode: SslMode::Prefer,
+        sslmode: kind.default_sslmode,
         sslrootcert: None,
-        application_name: "yara_orm".to_string(),
-        search_path: None,
     };
     for (name, value) in merged_options(parsed.query(), options)? {
-        if apply_pool_option(&mut cfg.pool, &name, &value)? {
+        if apply_pool_option(&mut s.pool, &name, &value)? {
             continue;
         }
         match name.as_str() {
-            "host" => hosts = value.split(',').map(str::to_string).collect(),
+            "host" => s.hosts = value.split(',').map(str::to_string).collect(),
             "port" => {
-                port = value
+                s.port = value
                     .trim()
                     .parse()
                     .map_err(|_| EngineError::config(format!("option port: expected a port number, got {value:?}")))?
             }
-            "user" => user = value,
-            "password" => password = Some(value),
-            "dbname" | "database" => dbname = value,
+            "user" => s.user = value,
+            "password" => s.password = Some(value),
+            "dbname" | "database" | "db" => s.dbname = value,
             "connect_timeout" | "timeout" => {
-                cfg.connect_timeout = parse_seconds(&name, &value)?.unwrap_or(Duration::from_secs(3600))
+                s.connect_timeout = parse_seconds(&name, &value)?.unwrap_or(Duration::from_secs(3600))
             }
-            "statement_timeout" | "command_timeout" => cfg.statement_timeout = parse_seconds(&name, &value)?,
-            "statement_cache_size" => cfg.statement_cache_size = parse_usize(&name, &value)?,
-            "application_name" => cfg.application_name = value,
-            "search_path" | "schema" => cfg.search_path = Some(value),
-            "sslrootcert" => cfg.sslrootcert = Some(PathBuf::from(value)),
-            "sslmode" | "ssl" => {
-                cfg.sslmode = match value.to_ascii_lowercase().as_str() {
-                    "disable" | "false" | "allow" => SslMode::Disable,
-                    "prefer" => SslMode::Prefer,
-                    "require" | "true" => SslMode::Require,
-                    "verify-ca" | "verify_ca" => SslMode::VerifyCa,
-                    "verify-full" | "verify_full" => SslMode::VerifyFull,
-                    other => {
-                        return Err(EngineError::config(format!(
-                            "option sslmode: unknown mode {other:?} (disable, prefer, require, verify-ca, verify-full)"
-                        )))
-                    }
-                }
-            }
+            "statement_timeout" | "command_timeout" => s.statement_timeout = parse_seconds(&name, &value)?,
+            "statement_cache_size" => s.statement_cache_size = parse_usize(&name, &value)?,
+            "sslrootcert" => s.sslrootcert = Some(PathBuf::from(value)),
+            "sslmode" | "ssl" => s.sslmode = parse_sslmode(&value, kind.prefer)?,
             other => {
-                return Err(EngineError::config(format!(
-                    "unknown PostgreSQL option {other:?} (known: max_size, min_size, acquire_timeout, connect_timeout, \
-                     statement_timeout, max_lifetime, statement_cache_size, sslmode, sslrootcert, application_name, \
-                     search_path, host, port, user, password, dbname)"
-                )))
+                if !own(other, value)? {
+                    return Err(EngineError::config(format!(
+                        "unknown {} option {other:?} (known: max_size, min_size, acquire_timeout, connect_timeout, \
+                         statement_timeout, max_lifetime, statement_cache_size, sslmode, sslrootcert, {}host, port, \
+                         user, password, dbname)",
+                        kind.name, kind.own_options
+                    )));
+                }
             }
         }
     }
-    if hosts.is_empty() || hosts.iter().any(|h| h.is_empty()) {
-        return Err(EngineError::config(
-            "PostgreSQL URL has no host (expected postgres://user@host:port/dbname)",
-        ));
+    if s.hosts.is_empty() || s.hosts.iter().any(|h| h.is_empty()) {
+        return Err(EngineError::config(format!(
+            "{} URL has no host (expected {})",
+            kind.name, kind.example
+        )));
     }
-    if user.is_empty() {
-        user = "postgres".to_string();
-    }
-    if dbname.is_empty() {
-        dbname = user.clone();
-    }
-    check_pool(&cfg.pool)?;
-    cfg.hosts = hosts;
-    cfg.port = port;
-    cfg.user = user;
-    cfg.password = password;
-    cfg.dbname = dbname;
-    Ok(cfg)
+    check_pool(&s.pool)?;
+    Ok(s)
+}
+
+fn parse_postgres(url: &str, options: &[(String, String)]) -> Result<PgConfig> {
+    const KIND: ServerUrl = ServerUrl {
+        name: "PostgreSQL",
+        example: "postgres://user:password@host:port/dbname",
+        default_port: 5432,
+        default_sslmode: SslMode::Prefer,
+        prefer: true,
+        own_options: "application_name, search_path, ",
+    };
+    let mut application_name = "yara_orm".to_string();
+    let mut search_path = None;
+    let s = parse_server(url, options, &KIND, |name, value| {
+        match name {
+            "application_name" => application_name = value,
+            "search_path" | "schema" => search_path = Some(value),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    let user = if s.user.is_empty() {
+        "postgres".to_string()
+    } else {
+        s.user
+    };
+    Ok(PgConfig {
+        hosts: s.hosts,
+        port: s.port,
+        dbname: if s.dbname.is_empty() { user.clone() } else { s.dbname },
+        user,
+        password: s.password,
+        pool: s.pool,
+        connect_timeout: s.connect_timeout,
+        statement_timeout: s.statement_timeout,
+        statement_cache_size: s.statement_cache_size,
+        sslmode: s.sslmode,
+        sslrootcert: s.sslrootcert,
+        application_name,
+        search_path,
+    })
 }
 
 fn parse_sslmode(value: &str, prefer: bool) -> Result<SslMode> {
@@ -323,83 +369,44 @@ fn parse_sslmode(value: &str, prefer: bool) -> Result<SslMode> {
 
 /// `mysql://user:password@host:port/dbname?options` (`mariadb://` is the same backend).
 fn parse_mysql(url: &str, options: &[(String, String)]) -> Result<MySqlConfig> {
-    let parsed = url::Url::parse(url).map_err(|e| {
-        EngineError::config(format!(
-            "malformed MySQL URL: {e} (expected mysql://user:password@host:port/dbname)"
-        ))
-    })?;
-    let mut cfg = MySqlConfig {
-        host: parsed
-            .host_str()
-            .map(|h| h.trim_matches(['[', ']']).to_string())
-            .unwrap_or_default(),
-        port: parsed.port().unwrap_or(3306),
-        user: decode(parsed.username(), "user name")?,
-        password: match parsed.password() {
-            Some(p) => Some(decode(p, "password")?),
-            None => None,
-        },
-        dbname: decode(parsed.path().trim_start_matches('/'), "database name")?,
-        pool: PoolOptions {
-            max_size: 10,
-            min_size: 0,
-            acquire_timeout: Some(Duration::from_secs(30)),
-            max_lifetime: None,
-        },
-        connect_timeout: Duration::from_secs(10),
-        statement_timeout: None,
-        statement_cache_size: 256,
-        sslmode: SslMode::Disable,
-        sslrootcert: None,
-        returning: true,
+    const KIND: ServerUrl = ServerUrl {
+        name: "MySQL",
+        example: "mysql://user:password@host:port/dbname",
+        default_port: 3306,
+        default_sslmode: SslMode::Disable,
+        prefer: false,
+        own_options: "returning, ",
     };
-    for (name, value) in merged_options(parsed.query(), options)? {
-        if apply_pool_option(&mut cfg.pool, &name, &value)? {
-            continue;
+    let mut returning = true;
+    let s = parse_server(url, options, &KIND, |name, value| {
+        if name != "returning" {
+            return Ok(false);
         }
-        match name.as_str() {
-            "host" => cfg.host = value,
-            "port" => {
-                cfg.port = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| EngineError::config(format!("option port: expected a port number, got {value:?}")))?
-            }
-            "user" => cfg.user = value,
-            "password" => cfg.password = Some(value),
-            "dbname" | "database" | "db" => cfg.dbname = value,
-            "connect_timeout" | "timeout" => {
-                cfg.connect_timeout = parse_seconds(&name, &value)?.unwrap_or(Duration::from_secs(3600))
-            }
-            "statement_timeout" | "command_timeout" => cfg.statement_timeout = parse_seconds(&name, &value)?,
-            "statement_cache_size" => cfg.statement_cache_size = parse_usize(&name, &value)?,
-            "sslrootcert" => cfg.sslrootcert = Some(PathBuf::from(value)),
-            "sslmode" | "ssl" => cfg.sslmode = parse_sslmode(&value, false)?,
-            "returning" => cfg.returning = parse_bool(&name, &value)?,
-            other => {
-                return Err(EngineError::config(format!(
-                    "unknown MySQL option {other:?} (known: max_size, min_size, acquire_timeout, connect_timeout, \
-                     statement_timeout, max_lifetime, statement_cache_size, sslmode, sslrootcert, returning, host, \
-                     port, user, password, dbname)"
-                )))
-            }
-        }
+        returning = parse_bool(name, &value)?;
+        Ok(true)
+    })?;
+    let [host] = <[String; 1]>::try_from(s.hosts)
+        .map_err(|_| EngineError::config("MySQL URL names several hosts; the MySQL backend connects to one"))?;
+    if s.dbname.is_empty() {
+        return Err(EngineError::config(format!(
+            "MySQL URL has no database name (expected {})",
+            KIND.example
+        )));
     }
-    if cfg.host.is_empty() {
-        return Err(EngineError::config(
-            "MySQL URL has no host (expected mysql://user@host:port/dbname)",
-        ));
-    }
-    if cfg.user.is_empty() {
-        cfg.user = "root".to_string();
-    }
-    if cfg.dbname.is_empty() {
-        return Err(EngineError::config(
-            "MySQL URL has no database name (expected mysql://user@host:port/dbname)",
-        ));
-    }
-    check_pool(&cfg.pool)?;
-    Ok(cfg)
+    Ok(MySqlConfig {
+        host,
+        port: s.port,
+        user: if s.user.is_empty() { "root".to_string() } else { s.user },
+        password: s.password,
+        dbname: s.dbname,
+        pool: s.pool,
+        connect_timeout: s.connect_timeout,
+        statement_timeout: s.statement_timeout,
+        statement_cache_size: s.statement_cache_size,
+        sslmode: s.sslmode,
+        sslrootcert: s.sslrootcert,
+        returning,
+    })
 }
 
 fn parse_sqlite(url: &str, options: &[(String, String)]) -> Result<SqliteConfig> {
@@ -537,6 +544,7 @@ mod tests {
         assert_eq!((c.port, c.user.as_str()), (3306, "root"));
         assert!(parse("mysql://127.0.0.1/", &[]).is_err());
         assert!(parse("mysql://127.0.0.1/test?sslmode=prefer", &[]).is_err());
+        assert!(parse("mysql://127.0.0.1/test?host=a,b", &[]).is_err());
         let err = parse("mysql://u:hunter2@h/db?bogus=1", &[]).unwrap_err();
         assert!(!err.message.contains("hunter2") && err.message.contains("bogus"));
     }

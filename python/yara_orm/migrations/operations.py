@@ -89,10 +89,62 @@ def _replace_decl(decl: FieldDecl, name: str, **changes: Any) -> FieldDecl:
     return construct(constructor, kwargs)
 
 
+class _AddOrRemove(Operation):
+    """An operation that adds something (``adds = True``) or removes it. Adding and removing are
+    each other's backward step, so both directions come down to the subclass's ``_add`` (given
+    the state without the thing and the state with it) and ``_remove``."""
+
+    adds: ClassVar[bool]
+
+    async def _add(self, app: str, editor: SchemaEditor, without: ProjectState, with_: ProjectState) -> None:
+        raise NotImplementedError
+
+    async def _remove(
+        self, app: str, editor: SchemaEditor, with_: ProjectState, without: ProjectState
+    ) -> None:
+        raise NotImplementedError
+
+    async def forwards(
+        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
+    ) -> None:
+        await self._step(app, editor, before, after, adding=self.adds)
+
+    async def backwards(
+        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
+    ) -> None:
+        await self._step(app, editor, after, before, adding=not self.adds)
+
+    async def _step(
+        self, app: str, editor: SchemaEditor, src: ProjectState, dst: ProjectState, adding: bool
+    ) -> None:
+        if adding:
+            await self._add(app, editor, without=src, with_=dst)
+        else:
+            await self._remove(app, editor, with_=src, without=dst)
+
+
 # -- models ------------------------------------------------------------------------------------
 
 
-class CreateModel(Operation):
+class _ModelOperation(_AddOrRemove):
+    """Creating or deleting a whole model (its table, and the join tables it declares)."""
+
+    name: str
+
+    async def _add(self, app: str, editor: SchemaEditor, without: ProjectState, with_: ProjectState) -> None:
+        apps = _render(with_, editor)
+        await editor.create_model(apps.get_model(app, self.name), apps)
+
+    async def _remove(
+        self, app: str, editor: SchemaEditor, with_: ProjectState, without: ProjectState
+    ) -> None:
+        apps = _render(with_, editor)
+        await editor.delete_model(apps.get_model(app, self.name), apps)
+
+
+class CreateModel(_ModelOperation):
+    adds = True
+
     def __init__(
         self,
         name: str,
@@ -123,40 +175,18 @@ class CreateModel(Operation):
     def state_forwards(self, app: str, state: ProjectState) -> None:
         state.add(self.model_state(app))
 
-    async def forwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        apps = _render(after, editor)
-        await editor.create_model(apps.get_model(app, self.name), apps)
-
-    async def backwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        apps = _render(after, editor)
-        await editor.delete_model(apps.get_model(app, self.name), apps)
-
     def describe(self) -> str:
         return f"Create model {self.name}"
 
 
-class DeleteModel(Operation):
+class DeleteModel(_ModelOperation):
+    adds = False
+
     def __init__(self, name: str) -> None:
         self.name = name
 
     def state_forwards(self, app: str, state: ProjectState) -> None:
         state.remove(app, self.name)
-
-    async def forwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        apps = _render(before, editor)
-        await editor.delete_model(apps.get_model(app, self.name), apps)
-
-    async def backwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        apps = _render(before, editor)
-        await editor.create_model(apps.get_model(app, self.name), apps)
 
     def describe(self) -> str:
         return f"Delete model {self.name}"
@@ -309,40 +339,6 @@ class AlterModelComment(Operation):
 
 
 # -- fields ------------------------------------------------------------------------------------
-
-
-class _AddOrRemove(Operation):
-    """An operation that adds something (``adds = True``) or removes it. Adding and removing are
-    each other's backward step, so both directions come down to the subclass's ``_add`` (given
-    the state without the thing and the state with it) and ``_remove``."""
-
-    adds: ClassVar[bool]
-
-    async def _add(self, app: str, editor: SchemaEditor, without: ProjectState, with_: ProjectState) -> None:
-        raise NotImplementedError
-
-    async def _remove(
-        self, app: str, editor: SchemaEditor, with_: ProjectState, without: ProjectState
-    ) -> None:
-        raise NotImplementedError
-
-    async def forwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._step(app, editor, before, after, adding=self.adds)
-
-    async def backwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        await self._step(app, editor, after, before, adding=not self.adds)
-
-    async def _step(
-        self, app: str, editor: SchemaEditor, src: ProjectState, dst: ProjectState, adding: bool
-    ) -> None:
-        if adding:
-            await self._add(app, editor, without=src, with_=dst)
-        else:
-            await self._remove(app, editor, with_=src, without=dst)
 
 
 class _FieldOperation(_AddOrRemove):
@@ -499,9 +495,10 @@ def _index_columns(model: Any, index: Index) -> tuple[list[str], str]:
     return cols, index.name or schema.index_name(model._meta.table, cols, index.unique)
 
 
-class AddIndex(Operation):
-    """Add an index. ``concurrently=True`` (PostgreSQL) builds it without blocking writes; it
-    cannot run in a transaction, so its migration runs outside one (keep it alone there)."""
+class _IndexOperation(_AddOrRemove):
+    """Adding or removing one index. ``concurrently=True`` (PostgreSQL) builds or drops it without
+    blocking writes; that cannot run in a transaction, so its migration runs outside one (keep it
+    alone there)."""
 
     def __init__(self, model_name: str, index: Index, concurrently: bool = False) -> None:
         self.model_name = model_name
@@ -509,23 +506,27 @@ class AddIndex(Operation):
         self.concurrently = concurrently
         self.atomic = not concurrently
 
-    def state_forwards(self, app: str, state: ProjectState) -> None:
-        ms = state.get(app, self.model_name)
-        ms.indexes = (*ms.indexes, self.index)
-
-    async def forwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        model = _render(after, editor).get_model(app, self.model_name)
+    async def _add(self, app: str, editor: SchemaEditor, without: ProjectState, with_: ProjectState) -> None:
+        model = _render(with_, editor).get_model(app, self.model_name)
         cols, name = _index_columns(model, self.index)
         await editor.add_index(model, cols, name, self.index.unique, self.concurrently, self.index.kind)
 
-    async def backwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
+    async def _remove(
+        self, app: str, editor: SchemaEditor, with_: ProjectState, without: ProjectState
     ) -> None:
-        model = _render(after, editor).get_model(app, self.model_name)
+        model = _render(with_, editor).get_model(app, self.model_name)
         _cols, name = _index_columns(model, self.index)
         await editor.remove_index(model, name, self.concurrently)
+
+
+class AddIndex(_IndexOperation):
+    """Add an index (``concurrently=True`` on PostgreSQL builds it without blocking writes)."""
+
+    adds = True
+
+    def state_forwards(self, app: str, state: ProjectState) -> None:
+        ms = state.get(app, self.model_name)
+        ms.indexes = (*ms.indexes, self.index)
 
     def describe(self) -> str:
         return f"Add index on {self.model_name}({', '.join(self.index.fields)})"
@@ -535,12 +536,8 @@ def _same_index(a: Index, b: Index) -> bool:
     return (a.fields, a.name, a.unique) == (b.fields, b.name, b.unique)
 
 
-class RemoveIndex(Operation):
-    def __init__(self, model_name: str, index: Index, concurrently: bool = False) -> None:
-        self.model_name = model_name
-        self.index = index
-        self.concurrently = concurrently
-        self.atomic = not concurrently
+class RemoveIndex(_IndexOperation):
+    adds = False
 
     def state_forwards(self, app: str, state: ProjectState) -> None:
         ms = state.get(app, self.model_name)
@@ -548,20 +545,6 @@ class RemoveIndex(Operation):
         if len(kept) == len(ms.indexes):
             raise MigrationError(f"{ms.label} has no index on ({', '.join(self.index.fields)}) to remove")
         ms.indexes = kept
-
-    async def forwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        model = _render(before, editor).get_model(app, self.model_name)
-        _cols, name = _index_columns(model, self.index)
-        await editor.remove_index(model, name, self.concurrently)
-
-    async def backwards(
-        self, app: str, editor: SchemaEditor, before: ProjectState, after: ProjectState
-    ) -> None:
-        model = _render(before, editor).get_model(app, self.model_name)
-        cols, name = _index_columns(model, self.index)
-        await editor.add_index(model, cols, name, self.index.unique, self.concurrently, self.index.kind)
 
     def describe(self) -> str:
         return f"Remove index on {self.model_name}({', '.join(self.index.fields)})"
