@@ -50,7 +50,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from . import _engine
 from .dialects import register_dialect
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, ConnectionConfigError
 
 __all__ = [
     "BUILTIN_SCHEMES",
@@ -433,7 +433,7 @@ def scheme_of(url: str) -> str:
     scheme, sep, _ = url.partition("://")
     if not sep:
         # Never echo the URL: it may hold a password.
-        raise ConfigurationError("not a database URL: it has no scheme:// prefix")
+        raise ConnectionConfigError("not a database URL: it has no scheme:// prefix")
     return scheme.lower()
 
 
@@ -467,7 +467,7 @@ def find_backend(scheme: str) -> BackendSpec:
         _REGISTRY[scheme] = loaded
         return loaded
     known = sorted(BUILTIN_SCHEMES | set(_REGISTRY))
-    raise ConfigurationError(
+    raise ConnectionConfigError(
         f"no backend for URL scheme {scheme!r} (known: {known}); install a package that registers "
         f"one under the {ENTRY_POINT_GROUP!r} entry point group, or call "
         "yara_orm.backends.register_backend()"

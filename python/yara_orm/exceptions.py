@@ -22,6 +22,13 @@ class ConfigurationError(BaseORMException):
     """The library is misconfigured: a bad URL, an unknown option, a model used before init."""
 
 
+class ConnectionConfigError(ConfigurationError, ValueError):
+    """A connection's URL, options or credentials are invalid (an unknown option, a malformed
+    value, a URL without a scheme): a ConfigurationError, and a ValueError as yara-orm 1.19
+    raises for a bad URL. Other configuration errors (the engine runtime's settings, a model
+    used before init) are plain ConfigurationErrors."""
+
+
 class FieldError(BaseORMException):
     """A field or lookup name that does not exist, or a field declared wrongly."""
 

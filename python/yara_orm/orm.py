@@ -23,7 +23,7 @@ from urllib.parse import quote
 from . import schema, timezone
 from .connection import Connection, connections
 from .dialects import get_dialect
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, ConnectionConfigError
 from .models import wiring
 from .models.model import Model
 from .pool import connect
@@ -80,7 +80,7 @@ def _url_from_credentials(name: str, spec: dict[str, Any]) -> tuple[str, dict[st
     if any(key in engine for key in _SQLITE_ENGINES):
         path = creds.pop("file_path", None)
         if not path:
-            raise ConfigurationError(f"connection {name!r}: sqlite credentials need file_path")
+            raise ConnectionConfigError(f"connection {name!r}: sqlite credentials need file_path")
         # ``sqlite://`` + the path as given: the engine reads ``sqlite://db.sqlite3`` as relative
         # and ``sqlite:///abs/db.sqlite3`` as absolute.
         url = f"sqlite://{path}"
@@ -104,7 +104,7 @@ def _url_from_credentials(name: str, spec: dict[str, Any]) -> tuple[str, dict[st
             # In the URL, not the options: the migrations CLI connects by URL alone.
             url += f"?search_path={quote(str(schema), safe='')}"
         return url, creds
-    raise ConfigurationError(
+    raise ConnectionConfigError(
         f"connection {name!r}: unknown engine {engine!r}; use a URL (postgres://..., sqlite:///...)"
     )
 
@@ -193,7 +193,7 @@ class YaraOrm:
                 elif isinstance(spec, dict):
                     url, conn_options = _url_from_credentials(name, spec)
                 else:
-                    raise ConfigurationError(
+                    raise ConnectionConfigError(
                         f"connection {name!r} must be a URL or an engine/credentials dict"
                     )
                 pool = await connect(url, **{**options, **conn_options})

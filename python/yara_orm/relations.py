@@ -4,7 +4,8 @@
 foreign key, reverse one-to-one or many-to-many) — what query traversal and eager loading read.
 A leaf of the model graph (below the query layer, which traverses it). Instance access goes
 through the descriptors of ``models/related.py``; fetched related objects
-are cached in the instance ``__dict__`` under ``_rel_<name>`` so a second access costs no query.
+are cached in the instance ``__dict__["_prefetch"][<name>]`` (see :data:`CACHE`) so a second
+access costs no query.
 Class set-up (collecting declarations, adding reverse sides) is ``models/wiring.py``.
 """
 
@@ -63,8 +64,45 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-def cache_key(name: str) -> str:
-    return "_rel_" + name
+# -- the relation cache ---------------------------------------------------------------------------
+# Related objects an instance holds (select_related, prefetch_related, fetch_related, an awaited
+# relation, an assigned instance) live in ``instance.__dict__["_prefetch"][name]``: yara-orm
+# 1.19's layout, which its users' code reads. The dict is created on first use, so an instance
+# that never cached a relation carries none. Every reader and writer goes through the functions
+# below, except the two hot paths that inline them (``ForwardDescriptor.__get__`` and the
+# select_related decoder), which use :data:`CACHE` too.
+CACHE = "_prefetch"
+
+
+def get_cached(d: dict[str, Any], name: str) -> Any:
+    """The cached value of relation ``name`` in instance dict ``d`` (``None`` is a fetched empty
+    relation), or :data:`MISSING`."""
+    cache = d.get(CACHE)
+    return MISSING if cache is None else cache.get(name, MISSING)
+
+
+def set_cached(d: dict[str, Any], name: str, value: Any) -> None:
+    cache = d.get(CACHE)
+    if cache is None:
+        d[CACHE] = {name: value}
+    else:
+        cache[name] = value
+
+
+def drop_cached(d: dict[str, Any], name: str) -> None:
+    cache = d.get(CACHE)
+    if cache is not None:
+        cache.pop(name, None)
+
+
+def copy_state(d: dict[str, Any]) -> dict[str, Any]:
+    """A copy of instance dict ``d`` whose relation cache is a dict of its own (a shallow copy
+    would share it: caching a relation on the copy would change the original)."""
+    state = dict(d)
+    cache = state.get(CACHE)
+    if cache is not None:
+        state[CACHE] = dict(cache)
+    return state
 
 
 class Relation:

@@ -121,7 +121,7 @@ async def test_streaming_and_single_results_load_relations(rel_orm: Connection) 
     author = await Author.first().prefetch_related("books")
     assert author is not None and [b.title for b in author.books] == ["a0b0", "a0b1"]
     clone = book.clone()
-    assert "_rel_author" not in clone.__dict__
+    assert "_prefetch" not in clone.__dict__
 
 
 async def test_prefetch_slice_applies_to_each_owner(rel_orm: Connection) -> None:

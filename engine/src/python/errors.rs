@@ -7,7 +7,8 @@ use crate::error::{EngineError, ErrorKind};
 
 fn class_name(kind: ErrorKind) -> &'static str {
     match kind {
-        ErrorKind::Configuration => "ConfigurationError",
+        // A bad URL or option: also a ValueError on the Python side.
+        ErrorKind::Configuration => "ConnectionConfigError",
         ErrorKind::Connection => "DBConnectionError",
         ErrorKind::PoolTimeout => "PoolTimeoutError",
         ErrorKind::QueryTimeout => "QueryTimeoutError",
@@ -27,9 +28,12 @@ fn is_operational(kind: ErrorKind) -> bool {
     !matches!(kind, ErrorKind::Configuration | ErrorKind::Params)
 }
 
+fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("yara_orm.exceptions")?.getattr(name)
+}
+
 fn build(py: Python<'_>, err: &EngineError) -> PyResult<PyErr> {
-    let module = py.import("yara_orm.exceptions")?;
-    let class = module.getattr(class_name(err.kind))?;
+    let class = class(py, class_name(err.kind))?;
     let instance = if is_operational(err.kind) {
         let kwargs = PyDict::new(py);
         kwargs.set_item("sqlstate", err.sqlstate.as_deref())?;
@@ -46,6 +50,15 @@ fn build(py: Python<'_>, err: &EngineError) -> PyResult<PyErr> {
 
 pub fn to_pyerr(py: Python<'_>, err: &EngineError) -> PyErr {
     build(py, err).unwrap_or_else(|e| e)
+}
+
+/// A plain `ConfigurationError`: a bad setting that is not a connection's (the runtime's worker
+/// threads and busy-poll window), so not the `ConnectionConfigError` of `ErrorKind::Configuration`.
+pub fn configuration_error(py: Python<'_>, message: String) -> PyErr {
+    match class(py, "ConfigurationError").and_then(|c| c.call1((message,))) {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(e) => e,
+    }
 }
 
 /// A Python exception from our hierarchy for a bad parameter, raised before anything runs.

@@ -22,8 +22,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tokio::runtime::Runtime;
 
-use crate::error::EngineError;
-
 /// Environment variables read when the module is imported.
 const THREADS_ENV: &str = "YARA_ENGINE_THREADS";
 const BUSY_POLL_ENV: &str = "YARA_ENGINE_BUSY_POLL_US";
@@ -104,7 +102,7 @@ async fn busy_poll() {
 }
 
 fn config_error(py: Python<'_>, message: String) -> PyErr {
-    super::errors::to_pyerr(py, &EngineError::config(message))
+    super::errors::configuration_error(py, message)
 }
 
 fn set_threads(py: Python<'_>, threads: usize) -> PyResult<()> {

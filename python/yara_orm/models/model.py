@@ -31,7 +31,7 @@ from ..query.prefetch import prefetch
 from ..query.queryset import QuerySet, class_routes
 from ..query.single import QuerySetSingle, SingleMode
 from ..registry import is_model
-from ..relations import FORWARD, REVERSE_O2O, cache_key
+from ..relations import CACHE, FORWARD, REVERSE_O2O, copy_state, drop_cached, set_cached
 from .manager import Manager
 from .meta import MetaInfo, ModelMeta
 
@@ -151,13 +151,13 @@ class Model(metaclass=ModelMeta):
         explicit = d.get(id_field.model_field_name)
         if explicit is not None and rel.field.default is NO_DEFAULT:
             if is_model(value) and value.__dict__.get(id_field.key_attr) == explicit:
-                d[cache_key(rel.name)] = value
+                set_cached(d, rel.name, value)
             return
         if value is None or is_model(value):
             setattr(self, rel.name, value)
         else:
             d[id_field.model_field_name] = id_field.coerce(value)
-            d.pop(cache_key(rel.name), None)
+            drop_cached(d, rel.name)
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         """``dict(instance)``: the loaded fields as ``(name, value)`` pairs (yara-orm 1.19 and
@@ -251,11 +251,11 @@ class Model(metaclass=ModelMeta):
                 d[id_field.model_field_name] = (
                     None if value is None else value.__dict__.get(id_field.key_attr)
                 )
-                d[cache_key(name)] = value
+                set_cached(d, name, value)
             elif rel.kind == REVERSE_O2O:
-                d[cache_key(name)] = value
+                set_cached(d, name, value)
             else:
-                d[cache_key(name)] = list(value)
+                set_cached(d, name, list(value))
         return obj
 
     def __await__(self) -> Generator[Any, None, Self]:
@@ -263,7 +263,8 @@ class Model(metaclass=ModelMeta):
         return _self_awaitable(self).__await__()
 
     def __getstate__(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        # Also what copy.copy() uses: the copy gets a relation cache of its own.
+        return copy_state(self.__dict__)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -361,7 +362,7 @@ class Model(metaclass=ModelMeta):
         """A copy that saves as a new row (with ``pk``, or a generated one)."""
         new = copy.copy(self)
         # Cached related objects belong to the original row, not to the copy.
-        new.__dict__ = copy.deepcopy({k: v for k, v in self.__dict__.items() if not k.startswith("_rel_")})
+        new.__dict__ = copy.deepcopy({k: v for k, v in self.__dict__.items() if k != CACHE})
         pk_field = self._meta.pk
         if pk is None and pk_field.required:
             # The copy would collide with the original's key (or save with none).

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..exceptions import NoValuesFetched, OperationalError, ParamsError, UnsavedRelatedError
 from ..query.queryset import QuerySet, route_to_queryset
 from ..registry import is_model
-from ..relations import FORWARD, M2M, MISSING, Relation, cache_key, reverse_name
+from ..relations import (
+    CACHE,
+    FORWARD,
+    M2M,
+    MISSING,
+    Relation,
+    drop_cached,
+    get_cached,
+    reverse_name,
+    set_cached,
+)
 
 if TYPE_CHECKING:
     from .model import Model
@@ -71,7 +81,7 @@ class _Unfetched:
                 .filter(**{id_field.model_field_name: d.get(id_field.key_attr)})
                 .first()
             )
-        d[cache_key(rel.name)] = obj
+        set_cached(d, rel.name, obj)
         return obj
 
     def __getattr__(self, name: str) -> Any:
@@ -92,39 +102,51 @@ class ForwardDescriptor:
 
     def __init__(self, relation: Relation) -> None:
         self.relation = relation
+        self.name = relation.name
         field = relation.field
         assert field is not None and field.id_field is not None
         self.id_field = field.id_field
         self.id_attr = field.id_field.model_field_name
-        self.key = cache_key(relation.name)
+        # The target's attribute the key column holds; resolved on first read (the target model
+        # may not exist yet when this class is created).
+        self._key_attr: str | None = None
 
     def __get__(self, instance: Model | None, owner: type) -> Any:
         if instance is None:
             return self.relation.field
         d = instance.__dict__
         value = d.get(self.id_attr, MISSING)
-        cached = d.get(self.key, MISSING)
-        # A changed ``author_id`` makes the cached object stale (an unsaved object given to
-        # ``construct()`` matches a NULL key); a key column only() left out has nothing to
-        # compare with, so a joined object is trusted.
-        if cached is not MISSING and (
-            value is MISSING
-            or (value is None if cached is None else cached.__dict__.get(self.id_field.key_attr) == value)
-        ):
-            return cached
-        if value is MISSING:
-            value = None
-        if value is None:
+        # The relation cache (relations.CACHE), read inline: this is the hot path.
+        cache = d.get(CACHE)
+        if cache is not None:
+            cached = cache.get(self.name, MISSING)
+            # A changed ``author_id`` makes the cached object stale (an unsaved object given to
+            # ``construct()`` matches a NULL key); a key column only() left out has nothing to
+            # compare with, so a joined object is trusted.
+            if cached is not MISSING and (
+                value is MISSING
+                or (
+                    value is None
+                    if cached is None
+                    else cached.__dict__.get(self._key_attr or self._resolve_key_attr()) == value
+                )
+            ):
+                return cached
+        if value is MISSING or value is None:
             # Not fetched and no key: falsy, and None when awaited (Tortoise's NoneAwaitable), so
             # ``await book.author`` works whether or not the relation was loaded.
             return NoneAwaitable
         return _Unfetched(instance, self.relation)
 
+    def _resolve_key_attr(self) -> str:
+        key_attr = self._key_attr = self.id_field.key_attr
+        return key_attr
+
     def __set__(self, instance: Model, value: Any) -> None:
         d = instance.__dict__
         if value is None:
             d[self.id_attr] = None
-            d.pop(self.key, None)
+            drop_cached(d, self.name)
             return
         if is_model(value):
             if not isinstance(value, self.relation.target):
@@ -132,7 +154,7 @@ class ForwardDescriptor:
                     f"{self.relation.owner.__name__}.{self.relation.name} must be a "
                     f"{self.relation.target.__name__}, got {type(value).__name__}"
                 )
-            key = value.__dict__.get(self.id_field.key_attr)
+            key = value.__dict__.get(self._key_attr or self._resolve_key_attr())
             if key is None:
                 raise UnsavedRelatedError(
                     f"You should first call .save() on {type(value).__name__} before assigning "
@@ -140,11 +162,16 @@ class ForwardDescriptor:
                     "isn't saved in the database yet)"
                 )
             d[self.id_attr] = key
-            d[self.key] = value
+            # relations.set_cached inline: this runs per constructed instance (``Book(author=a)``).
+            cache = d.get(CACHE)
+            if cache is None:
+                d[CACHE] = {self.name: value}
+            else:
+                cache[self.name] = value
             return
         # A raw key (yara-orm 1.19): stored in the key column; the related object loads on await.
         d[self.id_attr] = self.id_field.to_python(value)
-        d.pop(self.key, None)
+        drop_cached(d, self.name)
 
 
 class ReverseOneDescriptor:
@@ -152,12 +179,11 @@ class ReverseOneDescriptor:
 
     def __init__(self, relation: Relation) -> None:
         self.relation = relation
-        self.key = cache_key(relation.name)
 
     def __get__(self, instance: Model | None, owner: type) -> Any:
         if instance is None:
             return self
-        cached = instance.__dict__.get(self.key, MISSING)
+        cached = get_cached(instance.__dict__, self.relation.name)
         if cached is not MISSING:
             # Fetched and absent: still awaitable (``await user.profile is None``).
             return NoneAwaitable if cached is None else cached
@@ -174,12 +200,13 @@ class ManyDescriptor:
 
     def __init__(self, relation: Relation) -> None:
         self.relation = relation
-        self.key = cache_key(relation.name)
 
     def __get__(self, instance: Model | None, owner: type) -> Any:
         if instance is None:
             return self
-        fetched = instance.__dict__.get(self.key)
+        fetched = get_cached(instance.__dict__, self.relation.name)
+        if fetched is MISSING:
+            fetched = None
         if self.relation.kind == M2M:
             return ManyToManyManager(instance, self.relation, fetched)
         return ReverseManager(instance, self.relation, fetched)
@@ -244,7 +271,7 @@ class ReverseManager(QuerySet[M]):
     async def _load(self) -> list[M]:
         if self.related_objects is None:
             self.related_objects = await self.get_queryset()
-            self.instance.__dict__[cache_key(self.relation.name)] = self.related_objects
+            set_cached(self.instance.__dict__, self.relation.name, self.related_objects)
             self._fetched = True
         return self.related_objects
 
@@ -289,7 +316,7 @@ class ReverseManager(QuerySet[M]):
 
     def _invalidate(self) -> None:
         self.related_objects = None
-        self.instance.__dict__.pop(cache_key(self.relation.name), None)
+        drop_cached(self.instance.__dict__, self.relation.name)
 
 
 class ManyToManyManager(ReverseManager[M]):

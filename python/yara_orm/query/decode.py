@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _engine
 from ..fields.deferred import guard_unloaded_fields
+from ..relations import CACHE
 from . import ir
 
 if TYPE_CHECKING:
@@ -260,11 +261,11 @@ def generic_tuple_decoder(converters: Sequence[Converter | None]) -> RowsDecoder
 class RelatedColumns:
     """Where one select_related relation's columns sit in the row."""
 
-    __slots__ = ("decode_row", "key", "parent", "pk_index", "start", "stop")
+    __slots__ = ("decode_row", "name", "parent", "pk_index", "start", "stop")
 
-    def __init__(self, parent: int, key: str, start: int, stop: int, pk_index: int) -> None:
+    def __init__(self, parent: int, name: str, start: int, stop: int, pk_index: int) -> None:
         self.parent = parent  # index into the decoded objects of the row (0 = the main instance)
-        self.key = key
+        self.name = name  # the relation's name on the parent
         self.start = start
         self.stop = stop
         self.pk_index = pk_index
@@ -274,20 +275,43 @@ class RelatedColumns:
 def related_decoder(
     base_count: int, decode_base: Callable[[Row], Any], related: list[RelatedColumns]
 ) -> Callable[[list[Row]], list[Any]]:
-    """Decode rows into main instances whose select_related relations are filled in."""
-    plan = [(r.parent, r.key, r.start, r.stop, r.start + r.pk_index, r.decode_row) for r in related]
+    """Decode rows into main instances whose select_related relations are filled in.
+
+    Each joined object goes into its parent's relation cache (``__dict__[relations.CACHE]``),
+    written here inline rather than through ``relations.set_cached`` (a call per row and
+    relation)."""
+    plan = [(r.parent, r.name, r.start, r.stop, r.start + r.pk_index, r.decode_row) for r in related]
+    if len(plan) == 1:
+        # The common case, one relation: one dict display per row.
+        _, name, start, stop, pk_at, decode_row = plan[0]
+        assert decode_row is not None
+
+        def decode_one(rows: list[Row]) -> list[Any]:
+            out = []
+            for row in rows:
+                obj = decode_base(row[:base_count])
+                obj.__dict__[CACHE] = {name: None if row[pk_at] is None else decode_row(row[start:stop])}
+                out.append(obj)
+            return out
+
+        return decode_one
 
     def decode(rows: list[Row]) -> list[Any]:
         out = []
         for row in rows:
             obj = decode_base(row[:base_count])
             objs = [obj]
-            for parent, key, start, stop, pk_at, decode_row in plan:
+            for parent, name, start, stop, pk_at, decode_row in plan:
                 owner = objs[parent]
                 child = None if row[pk_at] is None else decode_row(row[start:stop])  # type: ignore[misc]
                 objs.append(child)
                 if owner is not None:
-                    owner.__dict__[key] = child
+                    d = owner.__dict__
+                    cache = d.get(CACHE)
+                    if cache is None:
+                        d[CACHE] = {name: child}
+                    else:
+                        cache[name] = child
             out.append(obj)
         return out
 

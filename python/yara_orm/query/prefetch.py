@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FieldError, ParamsError
-from ..relations import FORWARD, M2M, REVERSE, REVERSE_O2O, Relation, cache_key, reverse_name
+from ..relations import CACHE, FORWARD, M2M, REVERSE, REVERSE_O2O, Relation, reverse_name
 from . import ir, joins
 from .decode import RelatedColumns, column_converter, instance_decoder
 from .expressions import F
@@ -86,7 +86,7 @@ def add_select_related(
                 field_convs.append(column_converter(field, ctx.dialect))
             names.extend(f"{'__'.join(prefix)}__{n}" for n in field_names)
             converters.extend(field_convs)
-            entry = RelatedColumns(parent, cache_key(name), start, len(items), chosen.index(meta.pk))
+            entry = RelatedColumns(parent, name, start, len(items), chosen.index(meta.pk))
             entry.decode_row = instance_decoder(model, field_names, field_convs, loaded)[1]
             placed[prefix] = len(out) + 1
             out.append(entry)
@@ -198,21 +198,31 @@ def _target_qs(rel: Relation, node: _Node, using_db: Any) -> tuple[QuerySet[Any]
 
 
 async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db: Any) -> list[Model]:
-    key = node.to_attr or cache_key(rel.name)
+    # ``Prefetch(..., to_attr=)`` fills a plain attribute; otherwise the relation cache, written
+    # inline (relations.set_cached's body, without a call per owner).
+    to_attr, name = node.to_attr, rel.name
     target_qs, window = _target_qs(rel, node, using_db)
     if rel.kind == FORWARD:
         assert rel.field is not None and rel.field.id_field is not None
         id_attr = rel.field.id_field.model_field_name
         key_attr = rel.field.id_field.key_attr
-        ids = list(dict.fromkeys(o.__dict__[id_attr] for o in objs if o.__dict__.get(id_attr) is not None))
+        dicts = [o.__dict__ for o in objs]
+        ids = list(dict.fromkeys(v for d in dicts if (v := d.get(id_attr)) is not None))
         found: dict[Any, Model] = {}
         if ids:
             for obj in await target_qs.filter(**{f"{key_attr}__in": ids}):
                 found[obj.__dict__[key_attr]] = obj
-        for o in objs:
-            one = found.get(o.__dict__.get(id_attr))
+        for d in dicts:
+            one = found.get(d.get(id_attr))
             # Each owner has at most one related row: a window keeps it or drops it.
-            o.__dict__[key] = one if window is None or [one][window] else None
+            if window is not None and not [one][window]:
+                one = None
+            if to_attr:
+                d[to_attr] = one
+            elif (cache := d.get(CACHE)) is None:
+                d[CACHE] = {name: one}
+            else:
+                cache[name] = one
         return list(found.values())
     # Owners are matched by the key their related rows hold: the primary key, or the field a
     # foreign key's ``to_field`` names.
@@ -239,7 +249,7 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
     else:
         assert rel.field is not None and rel.field.id_field is not None
         id_attr = rel.field.id_field.model_field_name
-        back_key = cache_key(rel.field.name)
+        back_name = rel.field.name
         rows = await target_qs.filter(**{f"{id_attr}__in": pks})
         by_pk = {o.__dict__.get(owner_key): o for o in objs}
         groups = {pk: [] for pk in by_pk}
@@ -247,7 +257,11 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
             d = obj.__dict__
             owner_pk = d[id_attr]
             # The other side is already in memory: link it so obj.<fk> costs no query.
-            d[back_key] = by_pk.get(owner_pk)
+            # (The rows may carry a cache already: a queryset with select_related.)
+            if (cache := d.get(CACHE)) is None:
+                d[CACHE] = {back_name: by_pk.get(owner_pk)}
+            else:
+                cache[back_name] = by_pk.get(owner_pk)
             group = groups.get(owner_pk)
             if group is None:  # an id that compares equal to no owner's pk as given
                 group = groups[owner_pk] = []
@@ -259,7 +273,14 @@ async def _prefetch_one(objs: list[Model], rel: Relation, node: _Node, using_db:
         if window is not None:
             group = group[window]
             kept += group
-        o.__dict__[key] = group if many else (group[0] if group else None)
+        value = group if many else (group[0] if group else None)
+        d = o.__dict__
+        if to_attr:
+            d[to_attr] = value
+        elif (cache := d.get(CACHE)) is None:
+            d[CACHE] = {name: value}
+        else:
+            cache[name] = value
     return list(rows) if window is None else list(dict.fromkeys(kept))
 
 
