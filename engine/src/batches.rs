@@ -29,7 +29,7 @@ impl<'a, 's> Batcher<'a, 's> {
     pub fn new(columns: Vec<String>, sink: &'a mut RowSink<'s>) -> Self {
         Batcher {
             sink,
-            rows: Rows::new(columns.clone()),
+            rows: Rows::with_capacity(columns.clone(), FIRST_BATCH),
             columns,
             in_batch: 0,
             target: FIRST_BATCH,
@@ -47,6 +47,9 @@ impl<'a, 's> Batcher<'a, 's> {
         if self.in_batch >= self.target {
             self.flush();
             self.target = (self.target * 2).min(MAX_BATCH);
+            // Sized for the whole batch up front: grown cell by cell, a 512-row batch of 10
+            // columns (160 KB of cells) was reallocated and copied ~10 times.
+            self.rows.values.reserve(self.target * self.rows.width);
         }
     }
 

@@ -120,6 +120,16 @@ impl Rows {
         }
     }
 
+    /// Room for `rows` rows of `columns.len()` cells.
+    pub fn with_capacity(columns: Vec<String>, rows: usize) -> Self {
+        let width = columns.len();
+        Rows {
+            columns,
+            width,
+            values: Vec::with_capacity(width.saturating_mul(rows)),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.values.len().checked_div(self.width).unwrap_or(0)
     }

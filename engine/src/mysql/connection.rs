@@ -9,7 +9,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 
 use super::error::map_my_error;
-use super::types::{bind_all, decode};
+use super::types::{bind_all, RowPlan};
 use crate::batches::{Batcher, RowSink};
 use crate::config::{MySqlConfig, SslMode};
 use crate::error::{EngineError, Result};
@@ -295,24 +295,23 @@ async fn count_rows<P: mysql_async::prelude::Protocol>(
     Ok(returned)
 }
 
+/// The decode plan of the result set `result` is positioned on (none for a statement without one).
+fn plan_of<P: mysql_async::prelude::Protocol>(result: &mysql_async::QueryResult<'_, 'static, P>) -> RowPlan {
+    RowPlan::new(result.columns().unwrap_or_else(|| Vec::new().into()))
+}
+
 async fn read_all(conn: &mut Conn, sql: &str, params: mysql_async::Params, limit: usize) -> Result<Rows> {
     let mut result = conn.exec_iter(sql, params).await.map_err(map_my_error)?;
-    let columns = result.columns().unwrap_or_else(|| Vec::new().into());
-    let mut out = Rows::new(columns.iter().map(|c| c.name_str().into_owned()).collect());
+    let plan = plan_of(&result);
+    let mut out = Rows::new(plan.names());
     let mut taken = 0usize;
     let mut failure = None;
     while let Some(row) = result.next().await.map_err(map_my_error)? {
         if taken >= limit || failure.is_some() {
             continue; // drain: the connection must end this reply before its next statement
         }
-        for (value, column) in row.unwrap_raw().into_iter().zip(columns.iter()) {
-            match decode(value.unwrap_or(mysql_async::Value::NULL), column) {
-                Ok(v) => out.values.push(v),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
+        if let Err(e) = plan.decode_row(row, &mut out.values) {
+            failure = Some(e);
         }
         taken += 1;
     }
@@ -324,14 +323,14 @@ async fn read_all(conn: &mut Conn, sql: &str, params: mysql_async::Params, limit
 
 async fn read_batched(conn: &mut Conn, sql: &str, params: mysql_async::Params, sink: &mut RowSink<'_>) -> Result<()> {
     let mut result = conn.exec_iter(sql, params).await.map_err(map_my_error)?;
-    let columns = result.columns().unwrap_or_else(|| Vec::new().into());
-    let mut batcher = Batcher::new(columns.iter().map(|c| c.name_str().into_owned()).collect(), sink);
+    let plan = plan_of(&result);
+    let mut batcher = Batcher::new(plan.names(), sink);
     let mut failure = None;
     while let Some(row) = result.next().await.map_err(map_my_error)? {
         if failure.is_some() {
             continue; // drain: the connection must end this reply before its next statement
         }
-        match decode_row(row, &columns, batcher.cells()) {
+        match plan.decode_row(row, batcher.cells()) {
             Ok(()) => batcher.row_done(),
             // The batch holding a part row is never handed over: the fetch fails whole.
             Err(e) => failure = Some(e),
@@ -354,11 +353,4 @@ pub async fn stream_open<'c>(
 ) -> Result<mysql_async::QueryResult<'c, 'static, mysql_async::BinaryProtocol>> {
     let bound = bind_all(params)?;
     conn.exec_iter(sql, bound).await.map_err(map_my_error)
-}
-
-pub fn decode_row(row: mysql_async::Row, columns: &[mysql_async::Column], out: &mut Vec<Value>) -> Result<()> {
-    for (value, column) in row.unwrap_raw().into_iter().zip(columns.iter()) {
-        out.push(decode(value.unwrap_or(mysql_async::Value::NULL), column)?);
-    }
-    Ok(())
 }

@@ -22,7 +22,8 @@ use crate::error::{EngineError, ErrorKind, Result};
 use crate::pool_errors::map_pool_error;
 use crate::pooled;
 use crate::value::{Rows, Value};
-use connection::{decode_row, stream_open, InFlight, MyManager};
+use connection::{stream_open, InFlight, MyManager};
+use types::RowPlan;
 
 type MyObject = Object<MyManager>;
 
@@ -341,8 +342,8 @@ impl MySqlCursor {
                         return;
                     }
                 };
-                let meta = result.columns().unwrap_or_else(|| Vec::new().into());
-                let columns: Vec<String> = meta.iter().map(|c| c.name_str().into_owned()).collect();
+                let plan = RowPlan::new(result.columns().unwrap_or_else(|| Vec::new().into()));
+                let columns = plan.names();
                 if ready_tx.send(Ok(columns.clone())).is_ok() {
                     while let Some(reply) = req_rx.recv().await {
                         let mut out = Rows::new(columns.clone());
@@ -350,7 +351,7 @@ impl MySqlCursor {
                         while out.len() < chunk {
                             match result.next().await {
                                 Ok(Some(row)) => {
-                                    if let Err(e) = decode_row(row, &meta, &mut out.values) {
+                                    if let Err(e) = plan.decode_row(row, &mut out.values) {
                                         outcome = Err(e);
                                         break;
                                     }

@@ -1,6 +1,8 @@
 //! Values in and out of the binary protocol: engine `Value`s become MySQL parameters, and each
 //! cell is decoded by its column's type (positionally, no per-row name lookup).
 
+use std::sync::Arc;
+
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value as MyValue};
@@ -140,20 +142,119 @@ fn naive_datetime((y, mo, d, h, mi, s, us): DateParts, column: &Column) -> Resul
     )))
 }
 
+/// What a cell the driver hands over as bytes means, by its column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BytesAs {
+    Decimal,
+    Json,
+    Bit,
+    /// An integer column read through the text protocol.
+    Integer,
+    /// A FLOAT/DOUBLE column read through the text protocol.
+    Float,
+    Binary,
+    Uuid,
+    Text,
+}
+
+/// How one column's cells decode: every question `decode_cell` would otherwise ask the column
+/// metadata for each cell (type, flags, length, character set), answered once per result set.
+#[derive(Clone, Copy, Debug)]
+pub struct CellPlan {
+    /// TINYINT(1): integers read as bools.
+    bool_int: bool,
+    /// DATE (no time part): the driver's date-and-time value reads as a date.
+    date_only: bool,
+    bytes: BytesAs,
+}
+
+impl CellPlan {
+    pub fn for_column(column: &Column) -> Self {
+        let ty = column.column_type();
+        let bytes = match ty {
+            ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => BytesAs::Decimal,
+            ColumnType::MYSQL_TYPE_JSON => BytesAs::Json,
+            ColumnType::MYSQL_TYPE_BIT => BytesAs::Bit,
+            ColumnType::MYSQL_TYPE_LONGLONG
+            | ColumnType::MYSQL_TYPE_LONG
+            | ColumnType::MYSQL_TYPE_INT24
+            | ColumnType::MYSQL_TYPE_SHORT
+            | ColumnType::MYSQL_TYPE_TINY
+            | ColumnType::MYSQL_TYPE_YEAR => BytesAs::Integer,
+            ColumnType::MYSQL_TYPE_FLOAT | ColumnType::MYSQL_TYPE_DOUBLE => BytesAs::Float,
+            _ if column.character_set() == BINARY_CHARSET => BytesAs::Binary,
+            // MariaDB's JSON is LONGTEXT with a binary collation (utf8mb4_bin): the BLOB type at
+            // LONGTEXT's length with the BINARY flag on a text character set. (A user's own
+            // LONGTEXT `_bin` column reads as JSON too; the ORM's text columns are MEDIUMTEXT.)
+            ColumnType::MYSQL_TYPE_BLOB | ColumnType::MYSQL_TYPE_LONG_BLOB
+                if column.flags().contains(ColumnFlags::BINARY_FLAG) && column.column_length() == u32::MAX =>
+            {
+                BytesAs::Json
+            }
+            // A UUID: MariaDB's native UUID (a string column flagged UNSIGNED) or the CHAR(36)
+            // ascii_bin column the dialect declares (a binary-collated 36-character string).
+            ColumnType::MYSQL_TYPE_STRING if is_uuid_column(column) => BytesAs::Uuid,
+            _ => BytesAs::Text,
+        };
+        CellPlan {
+            bool_int: ty == ColumnType::MYSQL_TYPE_TINY && column.column_length() == 1,
+            date_only: ty == ColumnType::MYSQL_TYPE_DATE || ty == ColumnType::MYSQL_TYPE_NEWDATE,
+            bytes,
+        }
+    }
+}
+
+/// A result set's decode plan: one [`CellPlan`] per column, made when its column definitions
+/// arrive and used for every row (the column is only read again to name it in an error).
+pub struct RowPlan {
+    cells: Vec<CellPlan>,
+    columns: Arc<[Column]>,
+}
+
+impl RowPlan {
+    pub fn new(columns: Arc<[Column]>) -> Self {
+        RowPlan {
+            cells: columns.iter().map(CellPlan::for_column).collect(),
+            columns,
+        }
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name_str().into_owned()).collect()
+    }
+
+    /// Decode every cell of `row` onto the end of `out`.
+    pub fn decode_row(&self, row: mysql_async::Row, out: &mut Vec<Value>) -> Result<()> {
+        out.reserve(self.cells.len());
+        for ((value, plan), column) in row.unwrap_raw().into_iter().zip(&self.cells).zip(self.columns.iter()) {
+            out.push(match value {
+                // Taken cells (`Row::take`) never happen here: the row comes straight off the wire.
+                None | Some(MyValue::NULL) => Value::Null,
+                Some(value) => decode_cell(value, plan, column)?,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// One cell, by its column's type.
 pub fn decode(value: MyValue, column: &Column) -> Result<Value> {
-    let ty = column.column_type();
+    decode_cell(value, &CellPlan::for_column(column), column)
+}
+
+/// One cell, by its column's plan (`column` only names it in an error).
+fn decode_cell(value: MyValue, plan: &CellPlan, column: &Column) -> Result<Value> {
     Ok(match value {
         MyValue::NULL => Value::Null,
         MyValue::Int(i) => {
-            if ty == ColumnType::MYSQL_TYPE_TINY && column.column_length() == 1 {
+            if plan.bool_int {
                 Value::Bool(i != 0)
             } else {
                 Value::Int(i)
             }
         }
         MyValue::UInt(u) => match i64::try_from(u) {
-            Ok(i) if ty == ColumnType::MYSQL_TYPE_TINY && column.column_length() == 1 => Value::Bool(i != 0),
+            Ok(i) if plan.bool_int => Value::Bool(i != 0),
             Ok(i) => Value::Int(i),
             // BIGINT UNSIGNED beyond int64: still an int in Python.
             Err(_) => Value::UInt(u),
@@ -161,7 +262,7 @@ pub fn decode(value: MyValue, column: &Column) -> Result<Value> {
         MyValue::Float(f) => Value::Float(f as f64),
         MyValue::Double(f) => Value::Float(f),
         MyValue::Date(y, mo, d, h, mi, s, us) => {
-            if ty == ColumnType::MYSQL_TYPE_DATE || ty == ColumnType::MYSQL_TYPE_NEWDATE {
+            if plan.date_only {
                 match NaiveDate::from_ymd_opt(y as i32, mo as u32, d as u32) {
                     Some(date) => Value::Date(date),
                     None if y == 0 => Value::Null,
@@ -183,16 +284,18 @@ pub fn decode(value: MyValue, column: &Column) -> Result<Value> {
                 Value::Interval(Interval::from_micros(if neg { -micros } else { micros }))
             }
         }
-        MyValue::Bytes(bytes) => match ty {
-            ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => Value::Decimal(text(bytes, column)?),
-            ColumnType::MYSQL_TYPE_JSON => Value::Json(text(bytes, column)?),
-            ColumnType::MYSQL_TYPE_BIT => Value::Int(bytes.iter().fold(0i64, |acc, b| (acc << 8) | *b as i64)),
-            ColumnType::MYSQL_TYPE_LONGLONG
-            | ColumnType::MYSQL_TYPE_LONG
-            | ColumnType::MYSQL_TYPE_INT24
-            | ColumnType::MYSQL_TYPE_SHORT
-            | ColumnType::MYSQL_TYPE_TINY
-            | ColumnType::MYSQL_TYPE_YEAR => {
+        MyValue::Bytes(bytes) => match plan.bytes {
+            BytesAs::Text => Value::Text(text(bytes, column)?),
+            BytesAs::Decimal => Value::Decimal(text(bytes, column)?),
+            BytesAs::Json => Value::Json(text(bytes, column)?),
+            BytesAs::Binary => Value::Bytes(bytes),
+            // Parsed from the bytes: a UUID is ASCII, so no UTF-8 check is needed first.
+            BytesAs::Uuid => match uuid::Uuid::try_parse_ascii(&bytes) {
+                Ok(u) => Value::Uuid(u),
+                Err(_) => Value::Text(text(bytes, column)?),
+            },
+            BytesAs::Bit => Value::Int(bytes.iter().fold(0i64, |acc, b| (acc << 8) | *b as i64)),
+            BytesAs::Integer => {
                 let t = text(bytes, column)?;
                 match (t.parse::<i64>(), t.parse::<u64>()) {
                     (Ok(i), _) => Value::Int(i),
@@ -200,29 +303,10 @@ pub fn decode(value: MyValue, column: &Column) -> Result<Value> {
                     _ => Value::Decimal(t),
                 }
             }
-            ColumnType::MYSQL_TYPE_FLOAT | ColumnType::MYSQL_TYPE_DOUBLE => {
+            BytesAs::Float => {
                 let t = text(bytes, column)?;
                 Value::Float(t.parse().map_err(|_| bad(column, &MyValue::Bytes(t.into_bytes())))?)
             }
-            _ if column.character_set() == BINARY_CHARSET => Value::Bytes(bytes),
-            // MariaDB's JSON is LONGTEXT with a binary collation (utf8mb4_bin): the BLOB type at
-            // LONGTEXT's length with the BINARY flag on a text character set. (A user's own
-            // LONGTEXT `_bin` column reads as JSON too; the ORM's text columns are MEDIUMTEXT.)
-            ColumnType::MYSQL_TYPE_BLOB | ColumnType::MYSQL_TYPE_LONG_BLOB
-                if column.flags().contains(ColumnFlags::BINARY_FLAG) && column.column_length() == u32::MAX =>
-            {
-                Value::Json(text(bytes, column)?)
-            }
-            // A UUID: MariaDB's native UUID (a string column flagged UNSIGNED) or the CHAR(36)
-            // ascii_bin column the dialect declares (a binary-collated 36-character string).
-            ColumnType::MYSQL_TYPE_STRING if is_uuid_column(column) => {
-                let t = text(bytes, column)?;
-                match uuid::Uuid::try_parse(&t) {
-                    Ok(u) => Value::Uuid(u),
-                    Err(_) => Value::Text(t),
-                }
-            }
-            _ => Value::Text(text(bytes, column)?),
         },
     })
 }
