@@ -73,11 +73,23 @@ pub struct SqliteConfig {
     pub journal_mode: String,
     pub foreign_keys: bool,
     pub statement_cache_size: usize,
+    /// How the file is opened (SQLite's own `mode=` URI parameter).
+    pub mode: SqliteMode,
+}
+
+/// SQLite's `mode=` values: `rwc` (the default) creates the file, `rw` needs it to exist, `ro`
+/// opens it read-only, `memory` ignores it and uses a private in-memory database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteMode {
+    ReadWriteCreate,
+    ReadWrite,
+    ReadOnly,
+    Memory,
 }
 
 impl SqliteConfig {
     pub fn is_memory(&self) -> bool {
-        self.path == ":memory:" || self.path.is_empty()
+        self.path == ":memory:" || self.path.is_empty() || self.mode == SqliteMode::Memory
     }
 }
 
@@ -434,6 +446,7 @@ fn parse_sqlite(url: &str, options: &[(String, String)]) -> Result<SqliteConfig>
         journal_mode: "wal".to_string(),
         foreign_keys: true,
         statement_cache_size: 256,
+        mode: SqliteMode::ReadWriteCreate,
     };
     for (name, value) in merged_options(query, options)? {
         if apply_pool_option(&mut cfg.pool, &name, &value)? {
@@ -452,15 +465,32 @@ fn parse_sqlite(url: &str, options: &[(String, String)]) -> Result<SqliteConfig>
             }
             "foreign_keys" => cfg.foreign_keys = parse_bool(&name, &value)?,
             "statement_cache_size" => cfg.statement_cache_size = parse_usize(&name, &value)?,
+            "mode" => {
+                cfg.mode = match value.to_ascii_lowercase().as_str() {
+                    "rwc" => SqliteMode::ReadWriteCreate,
+                    "rw" => SqliteMode::ReadWrite,
+                    "ro" => SqliteMode::ReadOnly,
+                    "memory" => SqliteMode::Memory,
+                    _ => {
+                        return Err(EngineError::config(format!(
+                            "option mode: unknown mode {value:?} (known: rwc, rw, ro, memory)"
+                        )))
+                    }
+                }
+            }
             other => {
                 return Err(EngineError::config(format!(
                     "unknown SQLite option {other:?} (known: max_size, min_size, acquire_timeout, max_lifetime, \
-                     busy_timeout, journal_mode, foreign_keys, statement_cache_size)"
+                     busy_timeout, journal_mode, foreign_keys, statement_cache_size, mode)"
                 )))
             }
         }
     }
-    if memory && cfg.pool.max_size != 1 {
+    if cfg.mode == SqliteMode::Memory {
+        // The path names nothing on disk: the database is a private in-memory one, as `:memory:`.
+        cfg.path = ":memory:".to_string();
+    }
+    if cfg.is_memory() && cfg.pool.max_size != 1 {
         // Every connection to :memory: is its own empty database, so a pool must hold exactly one.
         cfg.pool.max_size = 1;
     }
@@ -562,6 +592,15 @@ mod tests {
         assert!(c.is_memory());
         assert_eq!(c.pool.max_size, 1);
         assert!(parse("sqlite://", &[]).is_err());
+        let BackendConfig::Sqlite(c) = parse("sqlite:///tmp/x.db?mode=memory", &[]).unwrap() else {
+            panic!()
+        };
+        assert!(c.is_memory() && c.path == ":memory:" && c.pool.max_size == 1);
+        let BackendConfig::Sqlite(c) = parse("sqlite:///tmp/x.db?mode=RO", &[]).unwrap() else {
+            panic!()
+        };
+        assert_eq!((c.mode, c.path.as_str()), (SqliteMode::ReadOnly, "/tmp/x.db"));
+        assert!(parse("sqlite:///tmp/x.db?mode=rwx", &[]).is_err());
     }
 
     #[test]

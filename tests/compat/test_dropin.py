@@ -18,6 +18,7 @@ from yara_orm import (
     Q,
     RawSQL,
     Subquery,
+    Sum,
     YaraOrm,
     connections,
     fields,
@@ -319,6 +320,19 @@ async def test_config_dict_with_connections_and_routers(tmp_path: Path, as_keywo
 async def test_get_parameterized_sql(orm: Connection) -> None:
     sql, params = m.CpBook.filter(title="x").get_parameterized_sql()
     assert sql.startswith("SELECT") and params == ["x"]
+
+
+async def test_get_parameterized_sql_of_a_grouped_queryset_runs_wrapped(orm: Connection) -> None:
+    # yara-orm 1.19 code counts groups by wrapping the grouped SQL; on PostgreSQL the model's
+    # own columns beside the GROUP BY would be refused.
+    ada, bob, _ = [await m.CpAuthor.create(name=n) for n in ("ada", "bob", "cy")]
+    for author, rank in ((ada, 5), (ada, 4), (bob, 4), (bob, 1)):
+        await m.CpBook.create(title="t", rank=rank, author=author)
+    qs = m.CpBook.filter(rank__gte=3).annotate(total=Sum("rank")).group_by("author_id")
+    sql, params = qs.get_parameterized_sql()
+    assert params == [3] and "GROUP BY" in sql
+    row = await orm.fetch_one(f"SELECT COUNT(*) FROM ({sql}) x", params)
+    assert row is not None and row[0] == 2
 
 
 async def test_add_connection_after_init(orm: Connection, tmp_path: Path) -> None:

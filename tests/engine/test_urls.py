@@ -42,6 +42,7 @@ SECRET = "s3cr3t-Pa55"
         ("sqlite:///tmp/x.db", {"foreign_keys": "maybe"}, "foreign_keys"),
         ("sqlite:///tmp/x.db", {"busy_timeout": "forever"}, "busy_timeout"),
         ("sqlite:///tmp/x.db", {"statement_timeout": 1}, "statement_timeout"),
+        ("sqlite:///tmp/x.db?mode=sometimes", {}, "mode"),
     ],
 )
 async def test_bad_urls(url: str, options: dict[str, object], names: str) -> None:
@@ -100,3 +101,29 @@ async def test_sqlite_url_options(tmp_path: Path) -> None:
     ) as pool:
         assert await pool.fetch("PRAGMA journal_mode") == [("delete",)]
         assert await pool.fetch("PRAGMA foreign_keys") == [(0,)]
+
+
+async def test_sqlite_url_mode(tmp_path: Path) -> None:
+    # SQLite's own mode= URI values: memory uses no file at all (one connection, as :memory:).
+    path = tmp_path / "never.db"
+    async with await connect(f"sqlite:///{path}?mode=memory&max_size=3") as pool:
+        assert pool.status()["max_size"] == 1
+        await pool.execute("CREATE TABLE t (v INTEGER)")
+        await pool.execute("INSERT INTO t VALUES (1)")
+        assert await pool.fetch("SELECT v FROM t") == [(1,)]
+    assert not path.exists()
+    # rw needs the file to exist; ro reads it and refuses writes; rwc (the default) creates it.
+    with pytest.raises(Exception, match="cannot open SQLite database"):
+        async with await connect(f"sqlite:///{path}?mode=rw") as pool:
+            await pool.fetch("SELECT 1")
+    assert not path.exists()
+    async with await connect(f"sqlite:///{path}?mode=rwc") as pool:
+        await pool.execute("CREATE TABLE t (v INTEGER)")
+        await pool.execute("INSERT INTO t VALUES (7)")
+    async with await connect(f"sqlite:///{path}?mode=ro") as pool:
+        assert await pool.fetch("SELECT v FROM t") == [(7,)]
+        with pytest.raises(Exception, match="readonly"):
+            await pool.execute("INSERT INTO t VALUES (8)")
+    async with await connect(f"sqlite:///{path}?mode=rw") as pool:
+        await pool.execute("INSERT INTO t VALUES (8)")
+        assert await pool.fetch("SELECT count(*) FROM t") == [(2,)]

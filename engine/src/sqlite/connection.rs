@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags, Statement};
 
 use super::error::map_sqlite_error;
 use super::types::{from_sqlite, to_sqlite, ColumnKind};
-use crate::config::SqliteConfig;
+use crate::config::{SqliteConfig, SqliteMode};
 use crate::error::{EngineError, Result};
 use crate::value::{Rows, Value};
 
@@ -196,10 +196,14 @@ impl SqliteManager {
     }
 
     fn open(&self) -> Result<SqliteConn> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let access = match self.cfg.mode {
+            SqliteMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            SqliteMode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            SqliteMode::ReadWriteCreate | SqliteMode::Memory => {
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+            }
+        };
+        let flags = access | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(&self.cfg.path, flags).map_err(|e| {
             let mut err = map_sqlite_error(e);
             err.kind = crate::error::ErrorKind::Connection;
@@ -208,7 +212,8 @@ impl SqliteManager {
         })?;
         conn.busy_timeout(self.cfg.busy_timeout).map_err(map_sqlite_error)?;
         conn.set_prepared_statement_cache_capacity(self.cfg.statement_cache_size);
-        if !self.cfg.is_memory() {
+        // A read-only connection cannot change the file's journal mode: it reads the file as is.
+        if !self.cfg.is_memory() && self.cfg.mode != SqliteMode::ReadOnly {
             conn.pragma_update(None, "journal_mode", &self.cfg.journal_mode)
                 .map_err(map_sqlite_error)?;
             if self.cfg.journal_mode == "wal" {

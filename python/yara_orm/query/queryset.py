@@ -324,7 +324,12 @@ class QuerySet(Generic[M]):
         return sql, params
 
     def get_parameterized_sql(self) -> tuple[str, list[Any]]:
-        """yara-orm 1.19's name for :meth:`sql_with_params`."""
+        """yara-orm 1.19's name for :meth:`sql_with_params`. A grouped queryset gives its grouped
+        projection (the group keys and annotations, what ``values()`` returns), the one shape
+        such a query can run as on every backend, so callers can wrap it in
+        ``SELECT COUNT(*) FROM (...)``."""
+        if self._group_by and self._mode == ResultMode.INSTANCES:
+            return self.values().sql_with_params()
         return self.sql_with_params()
 
     # -- running ----------------------------------------------------------------------------------
