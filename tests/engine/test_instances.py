@@ -125,3 +125,33 @@ async def test_lookup_converters_run_inside_the_engine(pool: Pool) -> None:
     assert [t.colour for t in things] == [red, None]
     with pytest.raises(LookupError, match="mauve"):
         await pool.fetch_instances(f"SELECT id, colour FROM {table} ORDER BY id", None, spec)
+
+
+class Described:
+    """A column name that is also a data descriptor on the class, and a shadowed column."""
+
+    @property
+    def label(self) -> str:
+        return "from the property"
+
+
+async def test_data_descriptors_and_shadowed_columns_keep_their_meaning(pool: Pool) -> None:
+    table = await create_table(pool, "id INTEGER PRIMARY KEY, label TEXT, flag INTEGER")
+    await pool.execute(f"INSERT INTO {table} (id, label, flag) VALUES (1, 'stored', 7)")
+    sql = f"SELECT id, label, flag FROM {table}"
+    # A property named like a column: the cell is stored beside it (its __set__ never runs, and
+    # reading the attribute still goes through the property).
+    (obj,) = await pool.fetch_instances(
+        sql, None, _engine.InstanceSpec(Described, ["id", "label", "flag"], [None] * 3)
+    )
+    assert vars(obj) == {"id": 1, "label": "stored", "flag": 7}
+    assert obj.label == "from the property"
+    # An extra entry named like a column wins over the cell, in the column's place.
+    spec = _engine.InstanceSpec(
+        Thing, ["id", "label", "flag"], [None] * 3, {"flag": "extra", "_loaded": None}
+    )
+    (thing,) = await pool.fetch_instances(sql, None, spec)
+    assert list(vars(thing).items()) == [("id", 1), ("label", "stored"), ("flag", "extra"), ("_loaded", None)]
+    # Attributes set later land in the instance's own storage, as for any object.
+    object.__setattr__(thing, "later", 1)
+    assert vars(thing)["later"] == 1

@@ -4,7 +4,9 @@ equal (and of the same Python type); values a backend cannot store fail loudly."
 
 from __future__ import annotations
 
+import gc
 import math
+import pickle
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -300,6 +302,12 @@ def assert_same(got: Any, want: Any, path: str = "value") -> None:
             assert got == want.astimezone(UTC), (
                 f"{path}: expected the instant {want.astimezone(UTC)}, got {got!r}"
             )
+    elif isinstance(want, uuid.UUID):
+        assert got == want and hash(got) == hash(want) and str(got) == str(want), f"{path}: {got!r}"
+        # Built without __init__ and left untracked by the cyclic collector (it cannot be in a
+        # cycle); it must still behave as any UUID.
+        assert not gc.is_tracked(got), f"{path}: a decoded UUID is tracked by the collector"
+        assert pickle.loads(pickle.dumps(got)) == want and got.is_safe is uuid.SafeUUID.unknown
     elif isinstance(want, list):
         assert len(got) == len(want), f"{path}: expected {len(want)} items, got {got!r}"
         for i, (g, w) in enumerate(zip(got, want, strict=True)):

@@ -91,6 +91,34 @@ pub struct InstanceSpec {
     template: Py<PyDict>,
     /// Columns not written per row, because an extra entry of the same name wins.
     shadowed: Vec<bool>,
+    /// Set as attributes instead (see [`AttrFill`]); None when a name is a data descriptor.
+    attrs: Option<AttrFill>,
+}
+
+/// Filling an instance attribute by attribute, in the template's order. An instance made by
+/// `object.__new__` keeps its attributes in the class's shared-key inline storage, so no dict
+/// (nor a copy of the template's keys) is allocated per row, and the collector traverses one
+/// object per row instead of two. Measured: see perf/README.md ("MariaDB fetches").
+struct AttrFill {
+    /// Per column: the extra entry's value that replaces the cell (a shadowed column).
+    shadow: Vec<Option<Py<PyAny>>>,
+    /// Extra entries that are not columns, set after them.
+    tail: Vec<(Py<PyString>, Py<PyAny>)>,
+}
+
+/// Whether `name` on `cls` is a data descriptor (a property, a relation descriptor): setting it
+/// as an attribute would run its `__set__`, where the dict path stores the value beside it.
+fn is_data_descriptor(cls: &Bound<'_, PyType>, name: &Bound<'_, PyString>) -> PyResult<bool> {
+    let py = cls.py();
+    for base in cls.getattr(pyo3::intern!(py, "__mro__"))?.try_iter()? {
+        let base = base?;
+        let found = base.getattr(pyo3::intern!(py, "__dict__"))?.get_item(name).ok();
+        if let Some(attr) = found {
+            let kind = attr.get_type();
+            return Ok(kind.hasattr(pyo3::intern!(py, "__set__"))? || kind.hasattr(pyo3::intern!(py, "__delete__"))?);
+        }
+    }
+    Ok(false)
 }
 
 #[pymethods]
@@ -119,12 +147,25 @@ impl InstanceSpec {
             template.set_item(name.bind(py), py.None())?;
         }
         let mut shadowed = vec![false; names.len()];
+        let mut shadow: Vec<Option<Py<PyAny>>> = names.iter().map(|_| None).collect();
+        let mut tail = Vec::new();
         if let Some(extra) = &extra {
             let extra = extra.bind(py);
-            for (name, hidden) in names.iter().zip(shadowed.iter_mut()) {
-                *hidden = extra.contains(name.bind(py))?;
+            for ((name, hidden), value) in names.iter().zip(shadowed.iter_mut()).zip(shadow.iter_mut()) {
+                *value = extra.get_item(name.bind(py))?.map(Bound::unbind);
+                *hidden = value.is_some();
+            }
+            for (key, value) in extra.iter() {
+                let key = key.cast_into::<PyString>()?;
+                if !template.contains(&key)? {
+                    tail.push((key.unbind(), value.unbind()));
+                }
             }
             template.update(extra.as_mapping())?;
+        }
+        let mut plain = true;
+        for key in template.keys() {
+            plain &= !is_data_descriptor(cls.bind(py), key.cast::<PyString>()?)?;
         }
         Ok(InstanceSpec {
             cls,
@@ -132,6 +173,7 @@ impl InstanceSpec {
             converters,
             template: template.unbind(),
             shadowed,
+            attrs: plain.then_some(AttrFill { shadow, tail }),
         })
     }
 
@@ -159,6 +201,9 @@ impl InstanceSpec {
             )));
         }
         let _pause = super::convert::GcPause::new(py);
+        if let Some(fill) = &self.attrs {
+            return self.build_attrs(py, rows, out, fill);
+        }
         let cls = self.cls.bind(py);
         let template = self.template.bind(py);
         for row in rows.iter().take(rows.len()) {
@@ -188,4 +233,43 @@ impl InstanceSpec {
         }
         Ok(())
     }
+
+    fn build_attrs(&self, py: Python<'_>, rows: &Rows, out: &Bound<'_, PyList>, fill: &AttrFill) -> PyResult<()> {
+        let cls = self.cls.bind(py);
+        let no_args = pyo3::types::PyTuple::empty(py);
+        // SAFETY: object.__new__ is always set on the base object type.
+        let new = unsafe { (*std::ptr::addr_of!(pyo3::ffi::PyBaseObject_Type)).tp_new }
+            .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("object has no __new__"))?;
+        for row in rows.iter().take(rows.len()) {
+            // SAFETY: object.__new__(cls) returns a new reference or NULL with an exception set.
+            let obj = unsafe {
+                Bound::from_owned_ptr_or_err(py, new(cls.as_ptr().cast(), no_args.as_ptr(), std::ptr::null_mut()))?
+            };
+            let cells = row.iter().zip(&self.names).zip(&self.converters).zip(&fill.shadow);
+            for (((value, name), conv), shadow) in cells {
+                let item = match shadow {
+                    Some(v) => v.bind(py).clone(),
+                    None => match conv {
+                        Some(conv) => conv.convert(py, value)?,
+                        None => to_py(py, value)?,
+                    },
+                };
+                set_attr(&obj, name.bind(py), &item)?;
+            }
+            for (name, value) in &fill.tail {
+                set_attr(&obj, name.bind(py), value.bind(py))?;
+            }
+            out.append(obj)?;
+        }
+        Ok(())
+    }
+}
+
+/// `object.__setattr__(obj, name, value)`: the instance's own storage, no `__setattr__` override.
+fn set_attr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: all three are live objects; the call borrows them and reports failure with -1.
+    if unsafe { pyo3::ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) } != 0 {
+        return Err(PyErr::fetch(obj.py()));
+    }
+    Ok(())
 }

@@ -79,7 +79,9 @@ impl Deliver for Text {
 
 impl Deliver for AllRows {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(rows_to_py(py, &self.0)?.into_any().unbind())
+        let out = rows_to_py(py, &self.0)?.into_any().unbind();
+        runtime::free_on_runtime(self.0);
+        Ok(out)
     }
 }
 
@@ -87,6 +89,7 @@ impl Deliver for RowsWithColumns {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let columns = PyList::new(py, &self.0.columns)?;
         let rows = rows_to_py(py, &self.0)?;
+        runtime::free_on_runtime(self.0);
         Ok(PyTuple::new(py, [columns.into_any(), rows.into_any()])?
             .into_any()
             .unbind())
@@ -97,7 +100,9 @@ struct Instances(Rows, Py<InstanceSpec>);
 
 impl Deliver for Instances {
     fn into_py(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(self.1.get().build(py, &self.0)?.unbind())
+        let out = self.1.get().build(py, &self.0)?.unbind();
+        runtime::free_on_runtime(self.0);
+        Ok(out)
     }
 }
 
@@ -106,7 +111,9 @@ struct InstancesPart(Rows, Arc<Py<InstanceSpec>>);
 
 impl Part for InstancesPart {
     fn append_to(self, py: Python<'_>, out: &Bound<'_, PyList>) -> PyResult<()> {
-        self.1.get().build_into(py, &self.0, out)
+        self.1.get().build_into(py, &self.0, out)?;
+        runtime::free_on_runtime(self.0);
+        Ok(())
     }
 }
 
@@ -118,6 +125,7 @@ impl Part for TuplesPart {
         for row in self.0.iter().take(self.0.len()) {
             out.append(row_to_py(py, row)?)?;
         }
+        runtime::free_on_runtime(self.0);
         Ok(())
     }
 }
