@@ -78,7 +78,11 @@ async def driver_query(backend: str, url: str, sql: str) -> tuple[Callable[[], A
     return fetch, conn
 
 
-async def main(backend: str, mode: str, iterations: int) -> None:
+async def main(backend: str, mode: str, iterations: int, heap: int) -> None:
+    # Long-lived objects, as an application has (models, caches, framework state): the cyclic
+    # collector's older generations grow with them, and so does the cost of the collections a
+    # fetch's new objects set off.
+    kept = [{"n": i, "items": [i]} for i in range(heap)]
     scratch = scratch_mysql if backend == "mysql" else scratch_postgres
     async with scratch() as url:
         engine = await connect_engine(url, max_size=2)
@@ -123,6 +127,7 @@ async def main(backend: str, mode: str, iterations: int) -> None:
             if asyncio.iscoroutine(closed):
                 await closed
         await engine.close()
+    del kept
 
 
 if __name__ == "__main__":
@@ -130,5 +135,6 @@ if __name__ == "__main__":
     parser.add_argument("--backend", choices=("mysql", "postgres"), default="mysql")
     parser.add_argument("--mode", choices=("orm", "tuples", "read", "driver"), default="orm")
     parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--heap", type=int, default=0, help="long-lived dicts to keep alive (an app's heap)")
     args = parser.parse_args()
-    asyncio.run(main(args.backend, args.mode, args.iterations))
+    asyncio.run(main(args.backend, args.mode, args.iterations, args.heap))
