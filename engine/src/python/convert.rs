@@ -262,7 +262,8 @@ fn uuid_to_py<'py>(py: Python<'py>, u: &uuid::Uuid) -> PyResult<Bound<'py, PyAny
         }
         // Its slots hold an int and a SafeUUID member and UUID refuses attribute assignment, so
         // it can never be part of a reference cycle: untracked, the cyclic collector skips it
-        // (as CPython untracks tuples of atomic values). Measured: see perf/README.md.
+        // (as CPython untracks tuples of atomic values). Measured: perf/README.md, "Where a fetch's
+        // time goes".
         pyo3::ffi::PyObject_GC_UnTrack(obj.as_ptr().cast());
         Ok(obj)
     }

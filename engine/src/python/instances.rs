@@ -2,7 +2,7 @@
 //!
 //! The ORM computes, once per query shape, which attribute each column fills and which
 //! columns need a converter; this turns each row into an instance without a tuple in
-//! between and without running `__init__`: allocate, fill a fresh `__dict__`, done.
+//! between and without running `__init__`: `object.__new__`, then its attributes, done.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyType};
@@ -85,9 +85,10 @@ pub struct InstanceSpec {
     cls: Py<PyType>,
     names: Vec<Py<PyString>>,
     converters: Vec<Option<Converter>>,
-    /// Every instance's `__dict__` starts as a copy of this: the column names (None for now) then
-    /// the extra entries (e.g. which fields were loaded). A copy of a ready-made dict costs one
-    /// allocation and no rehashing; filling an empty one resized it twice per row.
+    /// The instance's attributes in order: the column names (None for now) then the extra
+    /// entries (e.g. which fields were loaded). When a name is a data descriptor, every
+    /// instance's `__dict__` starts as a copy of this (one allocation and no rehashing, where
+    /// filling an empty dict resized it twice per row).
     template: Py<PyDict>,
     /// Columns not written per row, because an extra entry of the same name wins.
     shadowed: Vec<bool>,
@@ -98,7 +99,7 @@ pub struct InstanceSpec {
 /// Filling an instance attribute by attribute, in the template's order. An instance made by
 /// `object.__new__` keeps its attributes in the class's shared-key inline storage, so no dict
 /// (nor a copy of the template's keys) is allocated per row, and the collector traverses one
-/// object per row instead of two. Measured: see perf/README.md ("MariaDB fetches").
+/// object per row instead of two. Measured: perf/README.md, "Where a fetch's time goes".
 struct AttrFill {
     /// Per column: the extra entry's value that replaces the cell (a shadowed column).
     shadow: Vec<Option<Py<PyAny>>>,
