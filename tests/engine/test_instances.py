@@ -152,6 +152,10 @@ async def test_data_descriptors_and_shadowed_columns_keep_their_meaning(pool: Po
     )
     (thing,) = await pool.fetch_instances(sql, None, spec)
     assert list(vars(thing).items()) == [("id", 1), ("label", "stored"), ("flag", "extra"), ("_loaded", None)]
+    # An extra key that is not a str still lands in the instance's __dict__.
+    odd = _engine.InstanceSpec(Thing, ["id"], [None], {1: "one"})
+    (oddity,) = await pool.fetch_instances(f"SELECT id FROM {table}", None, odd)
+    assert vars(oddity) == {"id": 1, 1: "one"}
     # Attributes set later land in the instance's own storage, as for any object.
     object.__setattr__(thing, "later", 1)
     assert vars(thing)["later"] == 1

@@ -80,31 +80,26 @@ impl Converter {
 }
 
 /// How one query shape's rows become instances (built once per shape by the ORM).
+///
+/// An instance is made by `object.__new__` and filled attribute by attribute, in the order
+/// columns then extra entries. A model instance keeps its attributes in the class's shared-key
+/// inline storage, so no dict (nor a copy of a template's keys) is allocated per row, and the
+/// collector traverses one object per row instead of two. Measured: perf/README.md, "Where a
+/// fetch's time goes".
 #[pyclass(module = "yara_orm._engine", frozen)]
 pub struct InstanceSpec {
     cls: Py<PyType>,
     names: Vec<Py<PyString>>,
     converters: Vec<Option<Converter>>,
-    /// The instance's attributes in order: the column names (None for now) then the extra
-    /// entries (e.g. which fields were loaded). When a name is a data descriptor, every
-    /// instance's `__dict__` starts as a copy of this (one allocation and no rehashing, where
-    /// filling an empty dict resized it twice per row).
-    template: Py<PyDict>,
-    /// Columns not written per row, because an extra entry of the same name wins.
-    shadowed: Vec<bool>,
-    /// Set as attributes instead (see [`AttrFill`]); None when a name is a data descriptor.
-    attrs: Option<AttrFill>,
-}
-
-/// Filling an instance attribute by attribute, in the template's order. An instance made by
-/// `object.__new__` keeps its attributes in the class's shared-key inline storage, so no dict
-/// (nor a copy of the template's keys) is allocated per row, and the collector traverses one
-/// object per row instead of two. Measured: perf/README.md, "Where a fetch's time goes".
-struct AttrFill {
-    /// Per column: the extra entry's value that replaces the cell (a shadowed column).
+    /// Per column: the extra entry of the same name, which replaces the cell.
     shadow: Vec<Option<Py<PyAny>>>,
     /// Extra entries that are not columns, set after them.
     tail: Vec<(Py<PyString>, Py<PyAny>)>,
+    /// Set when attributes cannot be set one by one (a name is a data descriptor, or an extra
+    /// key is not a str): every instance's `__dict__` then starts as a copy of this, the column
+    /// names (None for now) then the extra entries. A copy of a ready-made dict costs one
+    /// allocation and no rehashing; filling an empty one resized it twice per row.
+    template: Option<Py<PyDict>>,
 }
 
 /// Whether `name` on `cls` is a data descriptor (a property, a relation descriptor): setting it
@@ -138,43 +133,48 @@ impl InstanceSpec {
                 "names and converters must have the same length",
             ));
         }
-        let names: Vec<Py<PyString>> = names.iter().map(|n| PyString::intern(py, n).unbind()).collect();
         let converters = converters
             .into_iter()
             .map(|c| c.map(|c| Converter::from_py(c, py)))
             .collect();
-        let template = PyDict::new(py);
-        for name in &names {
-            template.set_item(name.bind(py), py.None())?;
-        }
-        let mut shadowed = vec![false; names.len()];
-        let mut shadow: Vec<Option<Py<PyAny>>> = names.iter().map(|_| None).collect();
+        let extra = extra.map(|e| e.into_bound(py)).unwrap_or_else(|| PyDict::new(py));
         let mut tail = Vec::new();
-        if let Some(extra) = &extra {
-            let extra = extra.bind(py);
-            for ((name, hidden), value) in names.iter().zip(shadowed.iter_mut()).zip(shadow.iter_mut()) {
-                *value = extra.get_item(name.bind(py))?.map(Bound::unbind);
-                *hidden = value.is_some();
-            }
-            for (key, value) in extra.iter() {
-                let key = key.cast_into::<PyString>()?;
-                if !template.contains(&key)? {
-                    tail.push((key.unbind(), value.unbind()));
+        let mut plain = true;
+        for (key, value) in extra.iter() {
+            match key.cast_into::<PyString>() {
+                Ok(key) if !key.to_str().is_ok_and(|k| names.iter().any(|n| n == k)) => {
+                    tail.push((key.unbind(), value.unbind()))
                 }
+                Ok(_) => {}
+                Err(_) => plain = false,
+            }
+        }
+        let names: Vec<Py<PyString>> = names.iter().map(|n| PyString::intern(py, n).unbind()).collect();
+        let mut shadow = Vec::with_capacity(names.len());
+        for name in &names {
+            shadow.push(extra.get_item(name.bind(py))?.map(Bound::unbind));
+        }
+        let bound_cls = cls.bind(py);
+        for name in names.iter().chain(tail.iter().map(|(n, _)| n)) {
+            plain &= !is_data_descriptor(bound_cls, name.bind(py))?;
+        }
+        let template = if plain {
+            None
+        } else {
+            let template = PyDict::new(py);
+            for name in &names {
+                template.set_item(name.bind(py), py.None())?;
             }
             template.update(extra.as_mapping())?;
-        }
-        let mut plain = true;
-        for key in template.keys() {
-            plain &= !is_data_descriptor(cls.bind(py), key.cast::<PyString>()?)?;
-        }
+            Some(template.unbind())
+        };
         Ok(InstanceSpec {
             cls,
             names,
             converters,
-            template: template.unbind(),
-            shadowed,
-            attrs: plain.then_some(AttrFill { shadow, tail }),
+            shadow,
+            tail,
+            template,
         })
     }
 
@@ -202,22 +202,58 @@ impl InstanceSpec {
             )));
         }
         let _pause = super::convert::GcPause::new(py);
-        if let Some(fill) = &self.attrs {
-            return self.build_attrs(py, rows, out, fill);
+        match &self.template {
+            None => self.build_by_attribute(py, rows, out),
+            Some(template) => self.build_from_template(py, rows, out, template.bind(py)),
         }
+    }
+
+    /// Column `i`'s attribute value for a row whose cell there is `value`: the extra entry of
+    /// the same name if there is one (the cell is then not converted), else the converted cell.
+    fn item<'py>(&self, py: Python<'py>, i: usize, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(extra) = &self.shadow[i] {
+            return Ok(extra.bind(py).clone());
+        }
+        match &self.converters[i] {
+            Some(conv) => conv.convert(py, value),
+            None => to_py(py, value),
+        }
+    }
+
+    fn build_by_attribute(&self, py: Python<'_>, rows: &Rows, out: &Bound<'_, PyList>) -> PyResult<()> {
         let cls = self.cls.bind(py);
-        let template = self.template.bind(py);
+        let no_args = pyo3::types::PyTuple::empty(py);
+        // SAFETY: object.__new__ is always set on the base object type.
+        let new = unsafe { (*std::ptr::addr_of!(pyo3::ffi::PyBaseObject_Type)).tp_new }
+            .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("object has no __new__"))?;
+        for row in rows.iter().take(rows.len()) {
+            // SAFETY: object.__new__(cls) returns a new reference or NULL with an exception set.
+            let obj = unsafe {
+                Bound::from_owned_ptr_or_err(py, new(cls.as_ptr().cast(), no_args.as_ptr(), std::ptr::null_mut()))?
+            };
+            for (i, (value, name)) in row.iter().zip(&self.names).enumerate() {
+                set_attr(&obj, name.bind(py), &self.item(py, i, value)?)?;
+            }
+            for (name, value) in &self.tail {
+                set_attr(&obj, name.bind(py), value.bind(py))?;
+            }
+            out.append(obj)?;
+        }
+        Ok(())
+    }
+
+    fn build_from_template(
+        &self,
+        py: Python<'_>,
+        rows: &Rows,
+        out: &Bound<'_, PyList>,
+        template: &Bound<'_, PyDict>,
+    ) -> PyResult<()> {
+        let cls = self.cls.bind(py);
         for row in rows.iter().take(rows.len()) {
             let dict = template.copy()?;
-            let cells = row.iter().zip(&self.names).zip(&self.converters).zip(&self.shadowed);
-            for (((value, name), conv), &shadowed) in cells {
-                let item = match conv {
-                    Some(conv) => conv.convert(py, value)?,
-                    None => to_py(py, value)?,
-                };
-                if !shadowed {
-                    dict.set_item(name.bind(py), item)?;
-                }
+            for (i, (value, name)) in row.iter().zip(&self.names).enumerate() {
+                dict.set_item(name.bind(py), self.item(py, i, value)?)?;
             }
             // SAFETY: PyType_GenericAlloc returns a new, zeroed, GC-tracked instance of `cls`
             // (checked for NULL), as object.__new__ would; PyObject_GenericSetDict installs the
@@ -230,36 +266,6 @@ impl InstanceSpec {
                 }
                 obj
             };
-            out.append(obj)?;
-        }
-        Ok(())
-    }
-
-    fn build_attrs(&self, py: Python<'_>, rows: &Rows, out: &Bound<'_, PyList>, fill: &AttrFill) -> PyResult<()> {
-        let cls = self.cls.bind(py);
-        let no_args = pyo3::types::PyTuple::empty(py);
-        // SAFETY: object.__new__ is always set on the base object type.
-        let new = unsafe { (*std::ptr::addr_of!(pyo3::ffi::PyBaseObject_Type)).tp_new }
-            .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("object has no __new__"))?;
-        for row in rows.iter().take(rows.len()) {
-            // SAFETY: object.__new__(cls) returns a new reference or NULL with an exception set.
-            let obj = unsafe {
-                Bound::from_owned_ptr_or_err(py, new(cls.as_ptr().cast(), no_args.as_ptr(), std::ptr::null_mut()))?
-            };
-            let cells = row.iter().zip(&self.names).zip(&self.converters).zip(&fill.shadow);
-            for (((value, name), conv), shadow) in cells {
-                let item = match shadow {
-                    Some(v) => v.bind(py).clone(),
-                    None => match conv {
-                        Some(conv) => conv.convert(py, value)?,
-                        None => to_py(py, value)?,
-                    },
-                };
-                set_attr(&obj, name.bind(py), &item)?;
-            }
-            for (name, value) in &fill.tail {
-                set_attr(&obj, name.bind(py), value.bind(py))?;
-            }
             out.append(obj)?;
         }
         Ok(())
