@@ -8,7 +8,7 @@ side to make cheaper. It is the loop to run under ``perf record`` (see perf/READ
 a fetch's time goes").
 
     .venv/bin/python perf/fetch_loop.py [--backend mysql|postgres] [--mode orm|tuples|read|driver]
-                                        [--iterations N]
+                                        [--iterations N] [--heap N] [--no-gc]
 
 Modes: ``orm`` (``Item.all()``, instances), ``tuples`` (the engine's ``fetch``), ``read`` (the
 engine runs the SELECT and reads every row without decoding it: the driver's floor) and
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import time
@@ -78,7 +79,7 @@ async def driver_query(backend: str, url: str, sql: str) -> tuple[Callable[[], A
     return fetch, conn
 
 
-async def main(backend: str, mode: str, iterations: int, heap: int) -> None:
+async def main(backend: str, mode: str, iterations: int, heap: int, no_gc: bool) -> None:
     # Long-lived objects, as an application has (models, caches, framework state): the cyclic
     # collector's older generations grow with them, and so does the cost of the collections a
     # fetch's new objects set off.
@@ -108,12 +109,16 @@ async def main(backend: str, mode: str, iterations: int, heap: int) -> None:
             result = await query()
         assert mode == "read" or len(result) == ROWS, len(result)
         walls = []
+        if no_gc:
+            # As vs_driver and peers time their calls: the collector's share left out.
+            gc.disable()
         server0, process0, thread0 = server_cpu(backend), time.process_time(), time.thread_time()
         for _ in range(iterations):
             start = time.perf_counter()
             await query()
             walls.append(time.perf_counter() - start)
         server1, process1, thread1 = server_cpu(backend), time.process_time(), time.thread_time()
+        gc.enable()
         per_call = 1000.0 / iterations
         print(
             f"{backend} {mode}: median {statistics.median(walls) * 1000:.2f} ms, CPU per call: "
@@ -136,5 +141,6 @@ if __name__ == "__main__":
     parser.add_argument("--mode", choices=("orm", "tuples", "read", "driver"), default="orm")
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--heap", type=int, default=0, help="long-lived dicts to keep alive (an app's heap)")
+    parser.add_argument("--no-gc", action="store_true", help="cyclic collector off while timing")
     args = parser.parse_args()
-    asyncio.run(main(args.backend, args.mode, args.iterations, args.heap))
+    asyncio.run(main(args.backend, args.mode, args.iterations, args.heap, args.no_gc))

@@ -92,7 +92,8 @@ class Json:
 @final
 class TableConverter:
     """A converter that is a table: ``table[value]`` when present, else ``fallback(value)``;
-    None stays None. The engine applies it without calling into Python."""
+    None stays None. The table is copied when the converter is made (later changes to the dict
+    do not reach it). The engine applies it without calling into Python."""
 
     def __new__(cls, table: dict[Any, Any], fallback: Callable[[Any], Any]) -> Self: ...
     def __call__(self, value: Any) -> Any: ...

@@ -127,6 +127,47 @@ async def test_lookup_converters_run_inside_the_engine(pool: Pool) -> None:
         await pool.fetch_instances(f"SELECT id, colour FROM {table} ORDER BY id", None, spec)
 
 
+class Word(str):
+    """A str subclass: a key the engine leaves to the dict (only the dict knows its equality)."""
+
+
+async def test_lookups_in_the_engine_find_what_the_dict_finds(pool: Pool) -> None:
+    # The engine looks text and integer cells up before making Python objects for them; for
+    # every kind of key and cell its answer must be the table's own.
+    table = await create_table(pool, "id INTEGER PRIMARY KEY, word TEXT, n INTEGER, flag BOOLEAN")
+    words = ["red", "r\u00e9", "", "Red", "blue", None]
+    await pool.execute_many(
+        f"INSERT INTO {table} (id, word, n, flag) "
+        f"VALUES ({ph(pool, 1)}, {ph(pool, 2)}, {ph(pool, 3)}, {ph(pool, 4)})",
+        [[i, words[i % len(words)], i - 1, i % 2 == 0] for i in range(14)],
+    )
+    text_table: dict[Any, Any] = {"red": "R", "r\u00e9": "accented", "": "empty"}
+    text_table[Word("blue")] = "subclass key"
+    words_lookup = _engine.TableConverter(text_table, lambda v: ("miss", v))
+    text_table["Red"] = "added after"  # the converter keeps a copy of its table
+    # More entries than the engine compares one by one, and a float key equal to no int cell.
+    numbers: dict[Any, Any] = {i: f"n{i}" for i in range(10)}
+    numbers[2.5] = "a float key"
+    numbers_lookup = _engine.TableConverter(numbers, lambda v: ("miss", v))
+    # Bool cells against int keys: True == 1 in a dict.
+    flags_lookup = _engine.TableConverter({1: "one", 0: "zero"}, lambda v: ("miss", v))
+    spec = _engine.InstanceSpec(
+        Thing, ["id", "word", "n", "flag"], [None, words_lookup, numbers_lookup, flags_lookup]
+    )
+    sql = f"SELECT id, word, n, flag FROM {table} ORDER BY id"
+    things = await pool.fetch_instances(sql, None, spec)
+    rows = await pool.fetch(sql)
+    assert len(things) == len(rows) == 14
+    for thing, (_, word, n, flag) in zip(things, rows, strict=True):
+        assert vars(thing)["word"] == words_lookup(word)
+        assert vars(thing)["n"] == numbers_lookup(n)
+        assert vars(thing)["flag"] == flags_lookup(flag)
+    words_read = [vars(t)["word"] for t in things[:6]]
+    assert words_read == ["R", "accented", "empty", ("miss", "Red"), "subclass key", None]
+    assert [vars(t)["n"] for t in things[:3]] == [("miss", -1), "n0", "n1"]
+    assert [vars(t)["flag"] for t in things[:2]] == ["one", "zero"]
+
+
 class Described:
     """A column name that is also a data descriptor on the class, and a shadowed column."""
 

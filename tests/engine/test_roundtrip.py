@@ -495,6 +495,24 @@ async def test_postgres_intervals_with_days_and_months(pg_pool: Pool) -> None:
         await pg_pool.fetch_one("SELECT interval '1 month'")
 
 
+async def test_postgres_timestamps_beyond_pythons_years_are_data_errors(pg_pool: Pool) -> None:
+    # PostgreSQL holds years up to 294276 and before year 1; Python's datetime does not.
+    for sql in (
+        "SELECT timestamptz '10000-01-01 00:00:00+00'",
+        "SELECT timestamp '10000-01-01 00:00:00'",
+        "SELECT timestamptz '0001-01-01 00:00:00+00' - interval '1 day'",
+    ):
+        with pytest.raises(DataError, match="outside Python's range"):
+            await pg_pool.fetch_one(sql)
+    # The edges themselves decode, aware in UTC or naive.
+    row = await pg_pool.fetch_one(
+        "SELECT timestamptz '9999-12-31 23:59:59.999999+00', timestamp '0001-01-01 00:00:00'"
+    )
+    assert row is not None
+    assert_same(row[0], datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
+    assert_same(row[1], datetime(1, 1, 1))
+
+
 # Values a backend cannot store: a clear error naming the problem, never silent wrapping/rounding.
 @dataclass(frozen=True)
 class Refused:

@@ -1,11 +1,11 @@
 //! Python objects to `Value`s (parameters) and `Value`s to Python objects (results).
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDate, PyDateTime, PyDelta, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString,
-    PyTime, PyTuple, PyType,
+    PyTime, PyTuple, PyType, PyTzInfo,
 };
 use pyo3::types::{PyDateAccess, PyTimeAccess};
 use pyo3::IntoPyObjectExt;
@@ -235,30 +235,98 @@ fn decode_error(py: Python<'_>, msg: String) -> PyErr {
     super::errors::to_pyerr(py, &EngineError::data(msg))
 }
 
-static SAFE_UNKNOWN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// What a decoded UUID is made of, looked up once: its class, the `SafeUUID.unknown` every
+/// decoded UUID carries, and how to store its two slots.
+struct UuidParts {
+    class: Py<PyType>,
+    safe: Py<PyAny>,
+    slots: UuidSlots,
+}
+
+/// How the `int` and `is_safe` slots are stored.
+enum UuidSlots {
+    /// Through their member descriptors' definitions, as `object.__setattr__` ends up doing
+    /// after looking each descriptor up in the class (that lookup was most of the cost of a
+    /// decoded UUID: perf/README.md, "Where a fetch's time goes").
+    Members {
+        int: *mut pyo3::ffi::PyMemberDef,
+        is_safe: *mut pyo3::ffi::PyMemberDef,
+    },
+    /// `object.__setattr__`, when a slot is not a plain object member (another Python's UUID).
+    Generic,
+}
+
+// SAFETY: the member definitions belong to the `uuid.UUID` class, which `UuidParts` keeps
+// alive; they are only read, and only with the GIL held.
+unsafe impl Send for UuidSlots {}
+unsafe impl Sync for UuidSlots {}
+
+static UUID_PARTS: PyOnceLock<UuidParts> = PyOnceLock::new();
+
+/// The member definition behind `class.__dict__[name]` if it is a plain object slot.
+fn object_member(class: &Bound<'_, PyType>, name: &str) -> PyResult<Option<*mut pyo3::ffi::PyMemberDef>> {
+    let descriptor = class.getattr("__dict__")?.get_item(name)?;
+    // SAFETY: the type check comes first; a member descriptor's layout is PyMemberDescrObject,
+    // whose d_member points at its definition for as long as the descriptor lives.
+    unsafe {
+        let kind = std::ptr::addr_of_mut!(pyo3::ffi::PyMemberDescr_Type);
+        if pyo3::ffi::Py_TYPE(descriptor.as_ptr()) != kind {
+            return Ok(None);
+        }
+        let member = (*descriptor.as_ptr().cast::<pyo3::ffi::PyMemberDescrObject>()).d_member;
+        let plain = !member.is_null()
+            && (*member).type_code == pyo3::ffi::Py_T_OBJECT_EX
+            && (*member).flags & pyo3::ffi::Py_READONLY == 0;
+        Ok(plain.then_some(member))
+    }
+}
+
+fn uuid_parts(py: Python<'_>) -> PyResult<&UuidParts> {
+    UUID_PARTS.get_or_try_init(py, || -> PyResult<UuidParts> {
+        let class = uuid_type(py)?.clone();
+        let safe = py.import("uuid")?.getattr("SafeUUID")?.getattr("unknown")?.unbind();
+        let slots = match (object_member(&class, "int")?, object_member(&class, "is_safe")?) {
+            (Some(int), Some(is_safe)) => UuidSlots::Members { int, is_safe },
+            _ => UuidSlots::Generic,
+        };
+        Ok(UuidParts {
+            class: class.unbind(),
+            safe,
+            slots,
+        })
+    })
+}
 
 /// A `uuid.UUID` built without running its Python `__init__` (which would parse and validate
 /// again what we already hold as 128 bits): allocate it, then set its two slots the way
 /// `object.__setattr__` does (UUID's own `__setattr__` refuses, the instance being immutable).
 fn uuid_to_py<'py>(py: Python<'py>, u: &uuid::Uuid) -> PyResult<Bound<'py, PyAny>> {
-    let class = uuid_type(py)?;
-    let safe = SAFE_UNKNOWN.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("uuid")?.getattr("SafeUUID")?.getattr("unknown")?.unbind())
-    })?;
+    let parts = uuid_parts(py)?;
     let int = u.as_u128().into_pyobject(py)?;
-    // SAFETY: PyType_GenericAlloc returns a new reference to a zeroed instance of `class`
-    // (checked for NULL); PyObject_GenericSetAttr stores into the instance's slots and returns
-    // -1 with an exception set on failure, which we turn into a PyErr.
+    let safe = parts.safe.bind(py);
+    // SAFETY: PyType_GenericAlloc returns a new reference to a zeroed instance of the class
+    // (checked for NULL). PyMember_SetOne stores into the slot its definition describes on an
+    // instance of the class that defined it; it and PyObject_GenericSetAttr return -1 with an
+    // exception set on failure, which we turn into a PyErr.
     unsafe {
-        let raw = pyo3::ffi::PyType_GenericAlloc(class.as_ptr().cast(), 0);
+        let raw = pyo3::ffi::PyType_GenericAlloc(parts.class.as_ptr().cast(), 0);
         let obj = Bound::from_owned_ptr_or_err(py, raw)?;
-        for (name, value) in [
-            (pyo3::intern!(py, "int"), int.as_any()),
-            (pyo3::intern!(py, "is_safe"), safe.bind(py)),
-        ] {
-            if pyo3::ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) != 0 {
-                return Err(PyErr::fetch(py));
+        let failed = match parts.slots {
+            UuidSlots::Members { int: int_slot, is_safe } => {
+                pyo3::ffi::PyMember_SetOne(obj.as_ptr().cast(), int_slot, int.as_ptr()) != 0
+                    || pyo3::ffi::PyMember_SetOne(obj.as_ptr().cast(), is_safe, safe.as_ptr()) != 0
             }
+            UuidSlots::Generic => {
+                pyo3::ffi::PyObject_GenericSetAttr(obj.as_ptr(), pyo3::intern!(py, "int").as_ptr(), int.as_ptr()) != 0
+                    || pyo3::ffi::PyObject_GenericSetAttr(
+                        obj.as_ptr(),
+                        pyo3::intern!(py, "is_safe").as_ptr(),
+                        safe.as_ptr(),
+                    ) != 0
+            }
+        };
+        if failed {
+            return Err(PyErr::fetch(py));
         }
         // Its slots hold an int and a SafeUUID member and UUID refuses attribute assignment, so
         // it can never be part of a reference cycle: untracked, the cyclic collector skips it
@@ -269,6 +337,60 @@ fn uuid_to_py<'py>(py: Python<'py>, u: &uuid::Uuid) -> PyResult<Bound<'py, PyAny
     }
 }
 
+/// A str of `s`. ASCII text (most text) is copied straight into a new str, which skips
+/// CPython's UTF-8 decoder: about 100 instructions a string (callgrind, perf/README.md "Where a
+/// fetch's time goes"). Anything else, and the one-character strings CPython shares, go through
+/// the decoder.
+fn text_to_py<'py>(py: Python<'py>, s: &str) -> PyResult<Bound<'py, PyAny>> {
+    if s.len() > 1 && s.is_ascii() {
+        let len = pyo3::ffi::Py_ssize_t::try_from(s.len())
+            .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("text too long"))?;
+        // SAFETY: PyUnicode_New returns a new, compact str of `len` one-byte characters (its
+        // terminating NUL written) or NULL with an exception set; its data is `len` bytes we fill
+        // completely with ASCII, the only characters a maximum of 127 allows.
+        unsafe {
+            let obj = Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyUnicode_New(len, 127))?;
+            std::ptr::copy_nonoverlapping(s.as_ptr(), pyo3::ffi::PyUnicode_1BYTE_DATA(obj.as_ptr()), s.len());
+            return Ok(obj);
+        }
+    }
+    Ok(PyString::new(py, s).into_any())
+}
+
+/// A datetime with the wall fields of `t` and the zone `tz` (UTC for an instant: the engine keeps
+/// instants in UTC). Made from the fields read once: pyo3's conversion of a `DateTime<Utc>`
+/// derives the local time three times and asks the zone for a fold, which UTC never has
+/// (measured: perf/README.md, "Where a fetch's time goes"). A leap second, which Python cannot
+/// hold, goes through pyo3's conversion, which truncates it with a warning.
+fn datetime_to_py<'py>(
+    py: Python<'py>,
+    t: &NaiveDateTime,
+    tz: Option<&Borrowed<'_, 'py, PyTzInfo>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let nanos = t.nanosecond();
+    if nanos >= 1_000_000_000 {
+        return match tz {
+            None => t.into_bound_py_any(py),
+            Some(_) => t.and_utc().into_bound_py_any(py),
+        };
+    }
+    let year = t.year();
+    let (month, day, hour, minute, second) = (t.month(), t.day(), t.hour(), t.minute(), t.second());
+    // Every field but the year is in range by construction; the year is checked by Python.
+    Ok(PyDateTime::new(
+        py,
+        year,
+        month as u8,
+        day as u8,
+        hour as u8,
+        minute as u8,
+        second as u8,
+        nanos / 1000,
+        tz.map(|tz| &**tz),
+    )?
+    .into_any())
+}
+
 /// One decoded cell as a Python object.
 pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
@@ -277,7 +399,7 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
         Value::Int(i) => i.into_bound_py_any(py)?,
         Value::UInt(u) => u.into_bound_py_any(py)?,
         Value::Float(f) => PyFloat::new(py, *f).into_any(),
-        Value::Text(s) => PyString::new(py, s).into_any(),
+        Value::Text(s) => text_to_py(py, s)?,
         Value::Bytes(b) => PyBytes::new(py, b).into_any(),
         Value::Json(s) => json_loads(py)?.call1((s.as_str(),))?,
         Value::Uuid(u) => uuid_to_py(py, u)?,
@@ -286,11 +408,9 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
             .into_bound_py_any(py)
             .map_err(|_| decode_error(py, format!("date {d} is outside Python's range (years 1-9999)")))?,
         Value::Time(t) => t.into_bound_py_any(py)?,
-        Value::Timestamp(t) => t
-            .into_bound_py_any(py)
+        Value::Timestamp(t) => datetime_to_py(py, t, None)
             .map_err(|_| decode_error(py, format!("timestamp {t} is outside Python's range (years 1-9999)")))?,
-        Value::TimestampTz(t) => t
-            .into_bound_py_any(py)
+        Value::TimestampTz(t) => datetime_to_py(py, &t.naive_utc(), Some(&PyTzInfo::utc(py)?))
             .map_err(|_| decode_error(py, format!("timestamp {t} is outside Python's range (years 1-9999)")))?,
         Value::Interval(iv) => {
             let micros = iv.exact_micros().ok_or_else(|| {

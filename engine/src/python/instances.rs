@@ -4,8 +4,12 @@
 //! columns need a converter; this turns each row into an instance without a tuple in
 //! between and without running `__init__`: `object.__new__`, then its attributes, done.
 
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyType};
+use pyo3::types::{PyDict, PyInt, PyList, PyString, PyType};
 
 use super::convert::to_py;
 use super::stored_range::StoredRange;
@@ -16,10 +20,47 @@ use crate::value::{Rows, Value};
 /// IR's filter condition.) NULL stays None. Enum fields use it: a dict
 /// lookup per cell instead of a call into `Enum.__call__` (measured: 2.4 ms of a 10 ms fetch of
 /// 5000 rows with one enum column).
+///
+/// The table is copied when the converter is made. Its `str` and `int` keys are also kept on
+/// the Rust side, so a text or integer cell is looked up as it is, before any Python object is
+/// made for it (a str per cell, its hash and its deallocation: about 50 ns a row; measured in
+/// perf/README.md, "Where a fetch's time goes"). A cell that misses there takes the Python path.
 #[pyclass(module = "yara_orm._engine", frozen)]
 pub struct TableConverter {
     table: Py<PyDict>,
     fallback: Py<PyAny>,
+    by_text: Members<Box<str>>,
+    by_int: Members<i64>,
+}
+
+/// Table entries by key, found without a Python object. An enum has a handful of members,
+/// where comparing the probe with each key costs less than hashing it once (SipHash was 2% of
+/// a 5000-row fetch's loop thread); a large table is hashed.
+enum Members<K> {
+    Few(Vec<(K, Py<PyAny>)>),
+    Many(HashMap<K, Py<PyAny>>),
+}
+
+impl<K: Eq + Hash> Members<K> {
+    const FEW: usize = 8;
+
+    fn new(entries: Vec<(K, Py<PyAny>)>) -> Self {
+        if entries.len() <= Self::FEW {
+            Members::Few(entries)
+        } else {
+            Members::Many(entries.into_iter().collect())
+        }
+    }
+
+    fn get<Q: Eq + Hash + ?Sized>(&self, probe: &Q) -> Option<&Py<PyAny>>
+    where
+        K: Borrow<Q>,
+    {
+        match self {
+            Members::Few(entries) => entries.iter().find(|(k, _)| k.borrow() == probe).map(|(_, m)| m),
+            Members::Many(map) => map.get(probe),
+        }
+    }
 }
 
 impl TableConverter {
@@ -33,13 +74,47 @@ impl TableConverter {
         }
         self.fallback.bind(py).call1((value,))
     }
+
+    /// The conversion of an engine value: what `convert` returns for its Python object.
+    fn convert_value<'py>(&self, py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+        let hit = match value {
+            Value::Text(text) => self.by_text.get(text.as_str()),
+            Value::Int(i) => self.by_int.get(i),
+            _ => None,
+        };
+        match hit {
+            Some(member) => Ok(member.bind(py).clone()),
+            None => self.convert(py, to_py(py, value)?),
+        }
+    }
 }
 
 #[pymethods]
 impl TableConverter {
     #[new]
-    fn new(table: Py<PyDict>, fallback: Py<PyAny>) -> Self {
-        TableConverter { table, fallback }
+    fn new(table: Bound<'_, PyDict>, fallback: Py<PyAny>) -> PyResult<Self> {
+        let table = table.copy()?;
+        let mut by_text = Vec::new();
+        let mut by_int = Vec::new();
+        for (key, member) in table.iter() {
+            // Exact types only: a subclass may define its own equality, which only the dict
+            // honours. (bool is an int subclass, so True never stands in for 1 here.)
+            if key.is_exact_instance_of::<PyString>() {
+                if let Ok(text) = key.cast::<PyString>()?.to_str() {
+                    by_text.push((text.into(), member.unbind()));
+                }
+            } else if key.is_exact_instance_of::<PyInt>() {
+                if let Ok(i) = key.extract::<i64>() {
+                    by_int.push((i, member.unbind()));
+                }
+            }
+        }
+        Ok(TableConverter {
+            table: table.unbind(),
+            fallback,
+            by_text: Members::new(by_text),
+            by_int: Members::new(by_int),
+        })
     }
 
     fn __call__<'py>(&self, py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -70,7 +145,7 @@ impl Converter {
     fn convert<'py>(&self, py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
         match self {
             Converter::Call(f) => f.bind(py).call1((to_py(py, value)?,)),
-            Converter::Table(table) => table.get().convert(py, to_py(py, value)?),
+            Converter::Table(table) => table.get().convert_value(py, value),
             Converter::Range(range) => {
                 range.get().check(py, value)?;
                 to_py(py, value)
