@@ -246,8 +246,8 @@ struct UuidParts {
 /// How the `int` and `is_safe` slots are stored.
 enum UuidSlots {
     /// Through their member descriptors' definitions, as `object.__setattr__` ends up doing
-    /// after looking each descriptor up in the class (that lookup was most of the cost of a
-    /// decoded UUID: perf/README.md, "Where a fetch's time goes").
+    /// after looking each descriptor up in the class (that lookup was a large part of the cost of
+    /// a decoded UUID: perf/README.md, "Where a fetch's time goes").
     Members {
         int: *mut pyo3::ffi::PyMemberDef,
         is_safe: *mut pyo3::ffi::PyMemberDef,
