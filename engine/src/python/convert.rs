@@ -235,10 +235,9 @@ fn decode_error(py: Python<'_>, msg: String) -> PyErr {
     super::errors::to_pyerr(py, &EngineError::data(msg))
 }
 
-/// What a decoded UUID is made of, looked up once: its class, the `SafeUUID.unknown` every
-/// decoded UUID carries, and how to store its two slots.
+/// What a decoded UUID is made of, looked up once: the `SafeUUID.unknown` every decoded UUID
+/// carries, and how to store its two slots.
 struct UuidParts {
-    class: Py<PyType>,
     safe: Py<PyAny>,
     slots: UuidSlots,
 }
@@ -283,17 +282,13 @@ fn object_member(class: &Bound<'_, PyType>, name: &str) -> PyResult<Option<*mut 
 
 fn uuid_parts(py: Python<'_>) -> PyResult<&UuidParts> {
     UUID_PARTS.get_or_try_init(py, || -> PyResult<UuidParts> {
-        let class = uuid_type(py)?.clone();
+        let class = uuid_type(py)?;
         let safe = py.import("uuid")?.getattr("SafeUUID")?.getattr("unknown")?.unbind();
-        let slots = match (object_member(&class, "int")?, object_member(&class, "is_safe")?) {
+        let slots = match (object_member(class, "int")?, object_member(class, "is_safe")?) {
             (Some(int), Some(is_safe)) => UuidSlots::Members { int, is_safe },
             _ => UuidSlots::Generic,
         };
-        Ok(UuidParts {
-            class: class.unbind(),
-            safe,
-            slots,
-        })
+        Ok(UuidParts { safe, slots })
     })
 }
 
@@ -301,6 +296,7 @@ fn uuid_parts(py: Python<'_>) -> PyResult<&UuidParts> {
 /// again what we already hold as 128 bits): allocate it, then set its two slots the way
 /// `object.__setattr__` does (UUID's own `__setattr__` refuses, the instance being immutable).
 fn uuid_to_py<'py>(py: Python<'py>, u: &uuid::Uuid) -> PyResult<Bound<'py, PyAny>> {
+    let class = uuid_type(py)?;
     let parts = uuid_parts(py)?;
     let int = u.as_u128().into_pyobject(py)?;
     let safe = parts.safe.bind(py);
@@ -309,7 +305,7 @@ fn uuid_to_py<'py>(py: Python<'py>, u: &uuid::Uuid) -> PyResult<Bound<'py, PyAny
     // instance of the class that defined it; it and PyObject_GenericSetAttr return -1 with an
     // exception set on failure, which we turn into a PyErr.
     unsafe {
-        let raw = pyo3::ffi::PyType_GenericAlloc(parts.class.as_ptr().cast(), 0);
+        let raw = pyo3::ffi::PyType_GenericAlloc(class.as_ptr().cast(), 0);
         let obj = Bound::from_owned_ptr_or_err(py, raw)?;
         let failed = match parts.slots {
             UuidSlots::Members { int: int_slot, is_safe } => {

@@ -164,10 +164,8 @@ impl Converter {
 #[pyclass(module = "yara_orm._engine", frozen)]
 pub struct InstanceSpec {
     cls: Py<PyType>,
-    names: Vec<Py<PyString>>,
-    converters: Vec<Option<Converter>>,
-    /// Per column: the extra entry of the same name, which replaces the cell.
-    shadow: Vec<Option<Py<PyAny>>>,
+    /// One per column of the query, in order.
+    columns: Vec<ColumnFill>,
     /// Extra entries that are not columns, set after them.
     tail: Vec<(Py<PyString>, Py<PyAny>)>,
     /// Set when attributes cannot be set one by one (a name is a data descriptor, or an extra
@@ -175,6 +173,21 @@ pub struct InstanceSpec {
     /// names (None for now) then the extra entries. A copy of a ready-made dict costs one
     /// allocation and no rehashing; filling an empty one resized it twice per row.
     template: Option<Py<PyDict>>,
+}
+
+/// The attribute one column fills, and with what: decided once per query shape.
+struct ColumnFill {
+    name: Py<PyString>,
+    with: Fill,
+}
+
+enum Fill {
+    /// The cell as it decodes.
+    Cell,
+    /// The cell through the field's converter.
+    Converted(Converter),
+    /// The extra entry of the same name, which replaces the cell (not converted).
+    Extra(Py<PyAny>),
 }
 
 /// Whether `name` on `cls` is a data descriptor (a property, a relation descriptor): setting it
@@ -208,10 +221,6 @@ impl InstanceSpec {
                 "names and converters must have the same length",
             ));
         }
-        let converters = converters
-            .into_iter()
-            .map(|c| c.map(|c| Converter::from_py(c, py)))
-            .collect();
         let extra = extra.map(|e| e.into_bound(py)).unwrap_or_else(|| PyDict::new(py));
         let mut tail = Vec::new();
         let mut plain = true;
@@ -224,30 +233,36 @@ impl InstanceSpec {
                 Err(_) => plain = false,
             }
         }
-        let names: Vec<Py<PyString>> = names.iter().map(|n| PyString::intern(py, n).unbind()).collect();
-        let mut shadow = Vec::with_capacity(names.len());
-        for name in &names {
-            shadow.push(extra.get_item(name.bind(py))?.map(Bound::unbind));
+        let mut columns = Vec::with_capacity(names.len());
+        for (name, converter) in names.iter().zip(converters) {
+            let name = PyString::intern(py, name);
+            let with = match (extra.get_item(&name)?, converter) {
+                (Some(entry), _) => Fill::Extra(entry.unbind()),
+                (None, Some(converter)) => Fill::Converted(Converter::from_py(converter, py)),
+                (None, None) => Fill::Cell,
+            };
+            columns.push(ColumnFill {
+                name: name.unbind(),
+                with,
+            });
         }
         let bound_cls = cls.bind(py);
-        for name in names.iter().chain(tail.iter().map(|(n, _)| n)) {
+        for name in columns.iter().map(|c| &c.name).chain(tail.iter().map(|(n, _)| n)) {
             plain &= !is_data_descriptor(bound_cls, name.bind(py))?;
         }
         let template = if plain {
             None
         } else {
             let template = PyDict::new(py);
-            for name in &names {
-                template.set_item(name.bind(py), py.None())?;
+            for column in &columns {
+                template.set_item(column.name.bind(py), py.None())?;
             }
             template.update(extra.as_mapping())?;
             Some(template.unbind())
         };
         Ok(InstanceSpec {
             cls,
-            names,
-            converters,
-            shadow,
+            columns,
             tail,
             template,
         })
@@ -255,7 +270,7 @@ impl InstanceSpec {
 
     #[getter]
     fn width(&self) -> usize {
-        self.names.len()
+        self.columns.len()
     }
 }
 
@@ -269,29 +284,17 @@ impl InstanceSpec {
 
     /// Every row as an instance, appended to `out`.
     pub fn build_into(&self, py: Python<'_>, rows: &Rows, out: &Bound<'_, PyList>) -> PyResult<()> {
-        if rows.width != self.names.len() && !rows.is_empty() {
+        if rows.width != self.columns.len() && !rows.is_empty() {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
                 "the query returned {} columns but the decode plan names {}",
                 rows.width,
-                self.names.len()
+                self.columns.len()
             )));
         }
         let _pause = super::convert::GcPause::new(py);
         match &self.template {
             None => self.build_by_attribute(py, rows, out),
             Some(template) => self.build_from_template(py, rows, out, template.bind(py)),
-        }
-    }
-
-    /// Column `i`'s attribute value for a row whose cell there is `value`: the extra entry of
-    /// the same name if there is one (the cell is then not converted), else the converted cell.
-    fn item<'py>(&self, py: Python<'py>, i: usize, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(extra) = &self.shadow[i] {
-            return Ok(extra.bind(py).clone());
-        }
-        match &self.converters[i] {
-            Some(conv) => conv.convert(py, value),
-            None => to_py(py, value),
         }
     }
 
@@ -306,8 +309,8 @@ impl InstanceSpec {
             let obj = unsafe {
                 Bound::from_owned_ptr_or_err(py, new(cls.as_ptr().cast(), no_args.as_ptr(), std::ptr::null_mut()))?
             };
-            for (i, (value, name)) in row.iter().zip(&self.names).enumerate() {
-                set_attr(&obj, name.bind(py), &self.item(py, i, value)?)?;
+            for (value, column) in row.iter().zip(&self.columns) {
+                set_attr(&obj, column.name.bind(py), &column.value(py, value)?)?;
             }
             for (name, value) in &self.tail {
                 set_attr(&obj, name.bind(py), value.bind(py))?;
@@ -327,8 +330,8 @@ impl InstanceSpec {
         let cls = self.cls.bind(py);
         for row in rows.iter().take(rows.len()) {
             let dict = template.copy()?;
-            for (i, (value, name)) in row.iter().zip(&self.names).enumerate() {
-                dict.set_item(name.bind(py), self.item(py, i, value)?)?;
+            for (value, column) in row.iter().zip(&self.columns) {
+                dict.set_item(column.name.bind(py), column.value(py, value)?)?;
             }
             // SAFETY: PyType_GenericAlloc returns a new, zeroed, GC-tracked instance of `cls`
             // (checked for NULL), as object.__new__ would; PyObject_GenericSetDict installs the
@@ -344,6 +347,17 @@ impl InstanceSpec {
             out.append(obj)?;
         }
         Ok(())
+    }
+}
+
+impl ColumnFill {
+    /// The attribute's value for a row whose cell in this column is `value`.
+    fn value<'py>(&self, py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+        match &self.with {
+            Fill::Cell => to_py(py, value),
+            Fill::Converted(converter) => converter.convert(py, value),
+            Fill::Extra(entry) => Ok(entry.bind(py).clone()),
+        }
     }
 }
 
